@@ -1,0 +1,257 @@
+"""``MetricConfig``: the monitoring configuration (配置驱动), validated at construction.
+
+The first seven fields are the seed's, with the seed's names and defaults; the rest are
+ours. Configuration comes from code, from a YAML or TOML file (:meth:`MetricConfig.from_file`)
+and from ``MISDK_*`` environment variables (:meth:`MetricConfig.from_env`); precedence is
+environment > file > defaults.
+
+Every check raises ``ValueError`` naming the field, e.g.
+``ValueError: MetricConfig.max_memory_metrics must be >= 1 (got 0)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_DURATION_BUCKETS", "ENV_PREFIX", "MetricConfig"]
+
+#: Environment variable prefix: ``MISDK_PROMETHEUS_PORT=0`` sets ``prometheus_port``.
+ENV_PREFIX = "MISDK_"
+
+#: Histogram buckets (seconds) for the platform: 10 ms sign-in to 60 s catalog downloads.
+DEFAULT_DURATION_BUCKETS: tuple[float, ...] = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+)
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9.:\-\[\]]*$")
+
+
+@dataclass(frozen=True)
+class MetricConfig:
+    """Monitoring configuration. All fields are keyword-friendly and validated.
+
+    Seed fields: ``enabled``, ``prometheus_enabled``, ``prometheus_port`` (``0``/``None``:
+    no HTTP server), ``prometheus_gateway_url`` (push every ``collection_interval`` when set),
+    ``collection_interval`` (seconds between background housekeeping runs: system
+    metrics, retention, pending-call expiry, push), ``retention_days`` (``0`` keeps
+    records until evicted by size) and ``max_memory_metrics`` (the bound on stored calls,
+    on pending calls and on stored custom metrics).
+    """
+
+    enabled: bool = True
+    prometheus_enabled: bool = True
+    prometheus_port: int | None = 8000
+    prometheus_gateway_url: str | None = None
+    collection_interval: float = 60
+    retention_days: float = 7
+    max_memory_metrics: int = 10000
+
+    #: Bind address of the /metrics server (prometheus_client's default).
+    prometheus_host: str = "0.0.0.0"  # Prometheus scrapes from another host
+    #: Job name and extra grouping key used for pushes (``instance`` defaults to host:pid).
+    push_job_name: str = "medical_insurance_sdk"
+    push_grouping_key: Mapping[str, str] | None = None
+    #: Bound on one push request, seconds.
+    push_timeout: float = 5.0
+    #: Delete this instance's group from the Pushgateway on clean shutdown.
+    push_delete_on_shutdown: bool = True
+    #: A started call not ended within this many seconds is expired and counted abandoned.
+    pending_timeout: float = 600.0
+    #: Distinct label values kept per label in the exposition; overflow -> ``__other__``.
+    max_api_codes: int = 500
+    max_org_codes: int = 200
+    max_error_codes: int = 100
+    #: Series kept per metric (as OpenTelemetry's cardinality limit); overflow -> ``__other__``.
+    max_series_per_metric: int = 2000
+    #: Drop ``org_code`` from the duration histogram (multi-institution gateways).
+    histogram_by_org: bool = True
+    #: Buckets of ``medical_insurance_api_duration_seconds``.
+    duration_buckets: tuple[float, ...] = DEFAULT_DURATION_BUCKETS
+    #: Sample process and system figures with psutil.
+    system_metrics_enabled: bool = True
+    #: Run the background housekeeping thread (tests may drive it by hand).
+    background: bool = True
+    #: Records converted to columns at once; the hot path stays O(1) amortised.
+    fold_batch_size: int = 2048
+
+    def __post_init__(self) -> None:
+        self._validate()
+
+    # -- validation --------------------------------------------------------------------
+    def _validate(self) -> None:
+        def fail(name: str, rule: str) -> None:
+            raise ValueError(f"MetricConfig.{name} must be {rule} (got {getattr(self, name)!r})")
+
+        for name in (
+            "enabled",
+            "prometheus_enabled",
+            "push_delete_on_shutdown",
+            "histogram_by_org",
+            "system_metrics_enabled",
+            "background",
+        ):
+            if not isinstance(getattr(self, name), bool):
+                fail(name, "a bool")
+        port = self.prometheus_port
+        if port is not None and (
+            isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535
+        ):
+            fail("prometheus_port", "an int in 0..65535 or None")
+        url = self.prometheus_gateway_url
+        if url is not None and (not isinstance(url, str) or not url.strip()):
+            fail("prometheus_gateway_url", "a non-empty URL or None")
+        for name, low, strict in (
+            ("collection_interval", 0.0, True),
+            ("retention_days", 0.0, False),
+            ("push_timeout", 0.0, True),
+            ("pending_timeout", 0.0, True),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                fail(name, "a number")
+            if not math.isfinite(value) or (value <= low if strict else value < low):
+                fail(name, f"{'>' if strict else '>='} {low:g} and finite")
+        for name, low in (
+            ("max_memory_metrics", 1),
+            ("max_api_codes", 1),
+            ("max_org_codes", 1),
+            ("max_error_codes", 1),
+            ("max_series_per_metric", 1),
+            ("fold_batch_size", 1),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                fail(name, f"an int >= {low}")
+        if not isinstance(self.prometheus_host, str) or not _HOST_RE.match(self.prometheus_host):
+            fail("prometheus_host", "a host name or IP address")
+        if not isinstance(self.push_job_name, str) or not self.push_job_name:
+            fail("push_job_name", "a non-empty string")
+        buckets = tuple(self.duration_buckets)
+        if (
+            not buckets
+            or any(isinstance(b, bool) or not isinstance(b, (int, float)) for b in buckets)
+            or any(not math.isfinite(b) or b <= 0 for b in buckets)
+            or any(b >= c for b, c in itertools.pairwise(buckets))
+        ):
+            fail("duration_buckets", "strictly increasing positive finite numbers")
+        object.__setattr__(self, "duration_buckets", tuple(float(b) for b in buckets))
+        if self.push_grouping_key is not None and not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.push_grouping_key.items()
+        ):
+            fail("push_grouping_key", "a mapping of str to str")
+
+    # -- construction from the outside world ----------------------------------------------
+    def replace(self, **changes: Any) -> MetricConfig:
+        """Return a copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> MetricConfig:
+        """Build from a mapping; unknown keys raise ``ValueError`` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"MetricConfig: unknown field(s) {', '.join(unknown)}")
+        values = dict(data)
+        if "duration_buckets" in values and values["duration_buckets"] is not None:
+            values["duration_buckets"] = tuple(values["duration_buckets"])
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], *, env: bool = True) -> MetricConfig:
+        """Read a YAML (``.yml``/``.yaml``) or TOML (``.toml``) file.
+
+        The settings may sit at the top level or under a ``metrics`` table/key. With
+        ``env=True`` (default) ``MISDK_*`` variables override the file.
+        """
+        p = Path(path)
+        text = p.read_text(encoding="utf-8")
+        suffix = p.suffix.lower()
+        data: Any
+        if suffix in (".yml", ".yaml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        elif suffix == ".toml":
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover - exercised on Python 3.10 only
+                import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+            data = tomllib.loads(text)
+        else:
+            raise ValueError(f"MetricConfig.from_file: unsupported file type {p.suffix!r}")
+        if not isinstance(data, dict):
+            raise ValueError(f"MetricConfig.from_file: {p} must hold a mapping")
+        section = data.get("metrics", data)
+        if not isinstance(section, dict):
+            raise ValueError(f"MetricConfig.from_file: 'metrics' in {p} must be a mapping")
+        config = cls.from_mapping(section)
+        return config.with_env() if env else config
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> MetricConfig:
+        """Defaults, then ``MISDK_CONFIG`` (a file), then ``MISDK_*`` variables."""
+        env = os.environ if environ is None else environ
+        path = env.get(f"{ENV_PREFIX}CONFIG")
+        base = cls.from_file(path, env=False) if path else cls()
+        return base.with_env(env)
+
+    def with_env(self, environ: Mapping[str, str] | None = None) -> MetricConfig:
+        """Return a copy with every ``MISDK_<FIELD>`` variable applied."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        for f in fields(self):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                changes[f.name] = _parse_env(f.name, raw, getattr(type(self)(), f.name))
+        return self.replace(**changes) if changes else self
+
+
+def _parse_env(name: str, raw: str, default: Any) -> Any:
+    """Convert one environment string to the type of the field's default."""
+    text = raw.strip()
+    where = f"{ENV_PREFIX}{name.upper()}"
+    if name in ("prometheus_port", "prometheus_gateway_url", "push_grouping_key") and (
+        text.lower() in ("", "none", "null")
+    ):
+        return None
+    try:
+        if isinstance(default, bool):
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if name == "prometheus_port" or isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, tuple):
+            return tuple(float(x) for x in text.split(",") if x.strip())
+        if name == "push_grouping_key":
+            pairs = (item.split("=", 1) for item in text.split(",") if item.strip())
+            return {k.strip(): v.strip() for k, v in pairs}
+    except ValueError:
+        raise ValueError(f"{where}: cannot parse {raw!r} for MetricConfig.{name}") from None
+    return text

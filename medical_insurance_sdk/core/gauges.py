@@ -1,0 +1,62 @@
+"""Small labelled values kept by the collector itself (no Prometheus needed).
+
+``LabelledValues`` backs the seed's gauges (active connections, cache hit ratio) and the
+rare-event counters (outcome-unknown settlements, abandoned calls). Label values are
+interned in bounded :class:`~medical_insurance_sdk.core.labels.LabelTable` objects, so
+they are sanitised (masked, truncated) once and capped.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from medical_insurance_sdk.core.labels import LabelTable
+
+__all__ = ["LabelledValues"]
+
+
+class LabelledValues:
+    """Thread-safe ``{label tuple: float}`` with set/add; label values capped per label."""
+
+    def __init__(self, labelnames: tuple[str, ...], cap: int = 200) -> None:
+        self.labelnames = labelnames
+        self._tables = tuple(LabelTable(name, cap, max_length=64) for name in labelnames)
+        self._lock = threading.Lock()
+        self._values: dict[tuple[int, ...], float] = {}
+
+    def _key(self, labels: tuple[object, ...]) -> tuple[int, ...]:
+        if len(labels) != len(self._tables):
+            raise ValueError(f"expected labels {self.labelnames}, got {len(labels)} values")
+        return tuple(t.index(v) for t, v in zip(self._tables, labels, strict=True))
+
+    def set(self, value: float, *labels: object) -> None:
+        """Set the value of one label tuple."""
+        key = self._key(labels)
+        with self._lock:
+            self._values[key] = value
+
+    def add(self, delta: float, *labels: object) -> None:
+        """Add ``delta`` to the value of one label tuple."""
+        key = self._key(labels)
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + delta
+
+    def items(self) -> list[tuple[tuple[str, ...], float]]:
+        """A consistent copy of every (label values, value) pair."""
+        with self._lock:
+            pairs = list(self._values.items())
+        tables = [t.values() for t in self._tables]
+        return [(tuple(tables[i][k] for i, k in enumerate(key)), v) for key, v in pairs]
+
+    def get(self, *labels: str) -> float:
+        """The value of one label tuple (0 when never set)."""
+        key = tuple(t.get(v) for t, v in zip(self._tables, labels, strict=True))
+        if any(k is None for k in key):
+            return 0.0
+        with self._lock:
+            return self._values.get(key, 0.0)  # type: ignore[arg-type]
+
+    @property
+    def overflow(self) -> int:
+        """Label values folded into ``__other__``."""
+        return sum(t.overflow for t in self._tables)

@@ -1,0 +1,81 @@
+"""Bounded string interning for label values and stored strings.
+
+A :class:`LabelTable` maps strings to small integers so that stored records hold an
+``int32`` instead of a string, and bounds cardinality: once ``cap`` distinct values are
+known, every new value maps to :data:`OTHER` and the overflow is counted. Values are
+sanitised once, when first seen: non-strings are converted, text is truncated and
+personal data is masked (a table never keeps a raw personal value, not even as a key).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from medical_insurance_sdk.core.redaction import mask_text
+
+__all__ = ["OTHER", "LabelTable", "sanitize_label"]
+
+#: The value that absorbs everything beyond a cap.
+OTHER = "__other__"
+
+
+def sanitize_label(value: object, max_length: int = 128) -> str:
+    """Make a safe label value: a masked, printable ``str`` of at most ``max_length``."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if len(text) > 4 * max_length:
+        text = text[: 4 * max_length]
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = mask_text(text)
+    return text[:max_length]
+
+
+class LabelTable:
+    """Interned, bounded set of strings. ``index`` is safe to call from many threads."""
+
+    __slots__ = ("_cap", "_index", "_lock", "_max_length", "_values", "name", "overflow")
+
+    def __init__(self, name: str, cap: int, *, max_length: int = 128) -> None:
+        self.name = name
+        self._cap = cap
+        self._max_length = max_length
+        self._index: dict[str, int] = {}
+        self._values: list[str] = []
+        self._lock = threading.Lock()
+        #: Values that arrived after the cap and were folded into :data:`OTHER`.
+        self.overflow = 0
+
+    def index(self, value: object) -> int:
+        """Return the index of ``value``, adding it (sanitised) on first sight."""
+        if type(value) is str:
+            found = self._index.get(value)
+            if found is not None:
+                return found
+        return self._add(value)
+
+    def _add(self, value: object) -> int:
+        clean = sanitize_label(value, self._max_length)
+        with self._lock:
+            found = self._index.get(clean)
+            if found is None:
+                if len(self._values) >= self._cap:
+                    self.overflow += 1
+                    clean = OTHER
+                    found = self._index.get(OTHER)
+                if found is None:
+                    found = len(self._values)
+                    self._values.append(clean)
+                    self._index[clean] = found
+            # Only sanitised values are keys: a raw value that sanitising changed (masked
+            # personal data, control characters) is sanitised again on its next sight.
+            return found
+
+    def get(self, value: str) -> int | None:
+        """Index of an already known (sanitised) value, or ``None``."""
+        return self._index.get(value)
+
+    def values(self) -> tuple[str, ...]:
+        """All known values, in index order."""
+        return tuple(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)

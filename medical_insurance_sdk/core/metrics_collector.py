@@ -1,0 +1,625 @@
+"""MetricsCollector: the seed's monitoring facade and its O(1) hot path.
+
+Which side of the line each public method is on:
+
+* **Hot path, never raises** (errors are caught, counted in
+  ``medical_insurance_monitoring_errors_total`` and logged rate-limited):
+  :meth:`~MetricsCollector.record_api_call_start`, :meth:`~MetricsCollector.record_api_call_end`,
+  :meth:`~MetricsCollector.track`, ``@monitor_api_call``,
+  :meth:`~MetricsCollector.inc_active_connections`,
+  :meth:`~MetricsCollector.record_outcome_unknown`.
+* **Explicit API, raises ValueError naming the problem**: ``MetricConfig``,
+  :meth:`~MetricsCollector.record_api_call`, :meth:`~MetricsCollector.record_custom_metric`,
+  :meth:`~MetricsCollector.record_database_connections`,
+  :meth:`~MetricsCollector.record_cache_hit_ratio`, the query methods' arguments.
+
+A start puts ``(api, org, t0, sizes, trace id)`` in a dict under a fresh integer id; an
+end pops it, computes the duration from the monotonic clock and appends one tuple to the
+store's staging deque. Nothing on that path scans, sorts or locks a metric: the store
+folds staged calls into numpy columns in batches, and the Prometheus exporter reads
+cumulative aggregates at scrape time (see ``store.py`` and ``aggregates.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import platform
+import socket
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from medical_insurance_sdk._version import __version__
+from medical_insurance_sdk.core.aggregates import ApiAggregates
+from medical_insurance_sdk.core.background import PeriodicWorker
+from medical_insurance_sdk.core.clock import AnchoredClock, Clock
+from medical_insurance_sdk.core.config import MetricConfig
+from medical_insurance_sdk.core.custom_metrics import CustomMetrics, PerformanceMetric
+from medical_insurance_sdk.core.gauges import LabelledValues
+from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.records import APICallMetric
+from medical_insurance_sdk.core.statistics import api_statistics
+from medical_insurance_sdk.core.store import CallSnapshot, CallStore, StagedCall
+from medical_insurance_sdk.core.system_metrics import SystemSample, psutil_available
+from medical_insurance_sdk.core.tracking import CallTracker
+
+__all__ = [
+    "STATUSES",
+    "MetricsCollector",
+    "get_metrics_collector",
+    "initialize_metrics_collector",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The statuses a call can end with.
+STATUSES = ("success", "error")
+_warned_missing: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_missing(feature: str, package: str, extra: str) -> None:
+    """Log one warning per process for an optional dependency that is missing."""
+    with _warned_lock:
+        if package in _warned_missing:
+            return
+        _warned_missing.add(package)
+    logger.warning(
+        "%s is off: the optional package %r is not installed (pip install "
+        "'medical-insurance-sdk[%s]'). Recording, statistics and analysis still work.",
+        feature,
+        package,
+        extra,
+    )
+
+
+def _prometheus_available() -> bool:
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class MetricsCollector:
+    """Records API calls and custom metrics; exports them; answers statistics queries."""
+
+    def __init__(
+        self,
+        config: MetricConfig | None = None,
+        *,
+        registry: Any | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config if config is not None else MetricConfig.from_env()
+        if not isinstance(self.config, MetricConfig):
+            raise ValueError("MetricsCollector: config must be a MetricConfig")
+        cfg = self.config
+        self._clock: Clock = clock if clock is not None else AnchoredClock()
+        self._enabled = cfg.enabled
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[Any, Any, int, Any, str | None]] = {}
+        self._pending_lock = threading.Lock()
+        self._max_pending = cfg.max_memory_metrics
+        self.health = MonitoringHealth()
+        self.store = CallStore(
+            cfg.max_memory_metrics,
+            batch_size=cfg.fold_batch_size,
+            on_listener_error=lambda exc: self.health.error("export_fold", exc),
+        )
+        self.active_connections = LabelledValues(("connection_type",))
+        self.cache_hit_ratio = LabelledValues(("cache_type",))
+        self.outcome_unknown = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
+        self.abandoned = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
+        self.started_at = self._clock.wall()
+        self.aggregates: ApiAggregates | None = None
+        self._system = self._make_sampler() if cfg.enabled and cfg.system_metrics_enabled else None
+        self.prometheus = self._make_prometheus(registry) if cfg.enabled else None
+        self.custom = CustomMetrics(
+            cfg.max_memory_metrics,
+            self._clock.wall,
+            self.prometheus.registry if self.prometheus is not None else None,
+            cfg.max_series_per_metric,
+        )
+        self._closed = False
+        self._worker = PeriodicWorker(
+            "misdk-housekeeping",
+            cfg.collection_interval,
+            self.run_housekeeping,
+            lambda exc: self.health.error("housekeeping", exc),
+        )
+        if cfg.enabled and cfg.background:
+            self._worker.start()
+
+    # -- construction helpers --------------------------------------------------------------
+    def _make_sampler(self) -> Any:
+        if not psutil_available():
+            _warn_missing("System metrics (process/system figures)", "psutil", "system")
+            return None
+        from medical_insurance_sdk.core.system_metrics import SystemSampler
+
+        sampler = SystemSampler()
+        try:
+            sampler.sample()
+        except OSError as exc:
+            self.health.error("system_metrics", exc)
+        return sampler
+
+    def _make_prometheus(self, registry: Any | None) -> Any:
+        cfg = self.config
+        if not cfg.prometheus_enabled:
+            return None
+        if not _prometheus_available():
+            _warn_missing("Prometheus export (/metrics, push)", "prometheus_client", "prometheus")
+            return None
+        from medical_insurance_sdk.core.prometheus_export import ExportSources
+        from medical_insurance_sdk.core.prometheus_integration import PrometheusIntegration
+
+        self.aggregates = ApiAggregates(
+            cfg.duration_buckets,
+            max_api_codes=cfg.max_api_codes,
+            max_org_codes=cfg.max_org_codes,
+            max_error_codes=cfg.max_error_codes,
+            max_series=cfg.max_series_per_metric,
+            histogram_by_org=cfg.histogram_by_org,
+        )
+        self.store.add_listener(self.aggregates.fold)
+        sources = ExportSources(
+            store=self.store,
+            aggregates=self.aggregates,
+            active_connections=self.active_connections,
+            cache_hit_ratio=self.cache_hit_ratio,
+            outcome_unknown=self.outcome_unknown,
+            abandoned=self.abandoned,
+            health=self.health,
+            info={
+                "version": __version__,
+                "python": platform.python_version(),
+                "host": socket.gethostname(),
+                "start_time": datetime.fromtimestamp(self.started_at, timezone.utc).isoformat(),
+            },
+            in_flight=self._pending.__len__,
+            system=self._latest_system,
+        )
+        return PrometheusIntegration(cfg, sources, registry)
+
+    def _latest_system(self) -> SystemSample | None:
+        return self._system.latest() if self._system is not None else None
+
+    # -- hot path --------------------------------------------------------------------------
+    def record_api_call_start(self, api_code: str, org_code: str, request_size: int = 0) -> int:
+        """Start timing a call; return its id for :meth:`record_api_call_end`. Never raises."""
+        return self._start(api_code, org_code, request_size, None)
+
+    def _start(self, api_code: Any, org_code: Any, request_size: Any, trace_id: str | None) -> int:
+        if not self._enabled:
+            return 0
+        try:
+            call_id = next(self._ids)
+            pending = self._pending
+            pending[call_id] = (
+                api_code,
+                org_code,
+                self._clock.monotonic_ns(),
+                request_size,
+                trace_id,
+            )
+            if len(pending) > self._max_pending:
+                self._evict_oldest_pending()
+            return call_id
+        except Exception as exc:  # monitoring boundary: never break the business call
+            self.health.error("record_api_call_start", exc)
+            return 0
+
+    def record_api_call_end(
+        self,
+        call_id: int,
+        status: str,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        response_size: int = 0,
+    ) -> None:
+        """End a started call. Unknown or already-ended ids are counted, never raised."""
+        self._end(call_id, status, error_code, error_message, response_size, None)
+
+    def _end(
+        self,
+        call_id: Any,
+        status: Any,
+        error_code: Any,
+        error_message: Any,
+        response_size: Any,
+        request_size: Any,
+    ) -> None:
+        if not self._enabled:
+            return
+        end_ns = self._clock.monotonic_ns()
+        try:
+            entry = self._pending.pop(call_id, None)
+        except TypeError:  # unhashable id: certainly unknown
+            entry = None
+        if entry is None:
+            self.health.drop("unknown_call_id")
+            logger.debug("record_api_call_end: unknown or already ended call id %r", call_id)
+            return
+        try:
+            api, org, start_ns, req, trace_id = entry
+            if status == "success":
+                ok = True
+            elif status == "error":
+                ok = False
+            else:
+                ok = False
+                error_code = error_code or "invalid_status"
+                self.health.drop("invalid_status_recorded_as_error")
+            self.store.append(
+                StagedCall(
+                    self._clock.wall(),
+                    (end_ns - start_ns) / 1e9,
+                    api,
+                    org,
+                    ok,
+                    error_code,
+                    error_message,
+                    _size(req if request_size is None else request_size),
+                    _size(response_size),
+                    trace_id,
+                )
+            )
+        except Exception as exc:  # monitoring boundary
+            self.health.error("record_api_call_end", exc)
+
+    def track(
+        self,
+        api_code: str,
+        org_code: str,
+        *,
+        request_size: int = 0,
+        trace_id: str | None = None,
+    ) -> CallTracker:
+        """``with collector.track("2207", org) as call:`` times the block; see CallTracker."""
+        return CallTracker(self, api_code, org_code, request_size, trace_id)
+
+    def inc_active_connections(self, connection_type: str, delta: int = 1) -> None:
+        """Add ``delta`` to ``active_connections{connection_type}``. Never raises."""
+        try:
+            self.active_connections.add(delta, connection_type)
+        except Exception as exc:  # monitoring boundary
+            self.health.error("inc_active_connections", exc)
+
+    def record_outcome_unknown(self, api_code: str, org_code: str) -> None:
+        """Count a W$ call whose outcome is unknown (reconcile or reverse it). Never raises."""
+        try:
+            self.outcome_unknown.add(1, api_code, org_code)
+        except Exception as exc:  # monitoring boundary
+            self.health.error("record_outcome_unknown", exc)
+
+    # -- pending calls ---------------------------------------------------------------------
+    def _evict_oldest_pending(self) -> None:
+        with self._pending_lock:
+            while len(self._pending) > self._max_pending:
+                try:
+                    oldest = next(iter(self._pending))
+                    entry = self._pending.pop(oldest)
+                except (StopIteration, KeyError, RuntimeError):  # raced with an end
+                    continue
+                self._abandon(entry, "pending_overflow")
+
+    def _abandon(self, entry: tuple[Any, Any, int, Any, str | None], reason: str) -> None:
+        self.health.drop(reason)
+        self.abandoned.add(1, entry[0], entry[1])
+
+    def expire_pending(self) -> int:
+        """Expire calls pending longer than ``pending_timeout``; count them abandoned."""
+        limit = self._clock.monotonic_ns() - int(self.config.pending_timeout * 1e9)
+        expired = 0
+        with self._pending_lock:
+            for call_id, entry in list(self._pending.items()):
+                if entry[2] < limit and self._pending.pop(call_id, None) is not None:
+                    self._abandon(entry, "pending_expired")
+                    expired += 1
+        return expired
+
+    @property
+    def pending_calls(self) -> int:
+        """Calls started and not yet ended."""
+        return len(self._pending)
+
+    # -- explicit recording ------------------------------------------------------------------
+    def record_api_call(
+        self,
+        api_code: str,
+        org_code: str,
+        status: str,
+        duration_ms: float,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        timestamp: float | None = None,
+        request_size: int = 0,
+        response_size: int = 0,
+    ) -> None:
+        """Record a call that already completed (log import, replay, tests).
+
+        Raises ``ValueError`` for an unknown status, a negative/NaN/infinite duration, a
+        bad timestamp or size, or a non-string code.
+        """
+        for name, value in (("api_code", api_code), ("org_code", org_code)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"record_api_call: {name} must be a non-empty str (got {value!r})")
+        if status not in STATUSES:
+            raise ValueError(
+                f"record_api_call: status must be 'success' or 'error' (got {status!r})"
+            )
+        duration = _finite("duration_ms", duration_ms)
+        if duration < 0:
+            raise ValueError(f"record_api_call: duration_ms must be >= 0 (got {duration_ms!r})")
+        when = self._clock.wall() if timestamp is None else _finite("timestamp", timestamp)
+        for name, size in (("request_size", request_size), ("response_size", response_size)):
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise ValueError(f"record_api_call: {name} must be an int >= 0 (got {size!r})")
+        if error_code is not None and not isinstance(error_code, str):
+            raise ValueError(
+                f"record_api_call: error_code must be a str or None (got {error_code!r})"
+            )
+        if error_message is not None and not isinstance(error_message, str):
+            raise ValueError("record_api_call: error_message must be a str or None")
+        if not self._enabled:
+            return
+        self.store.append(
+            StagedCall(
+                when,
+                duration / 1000.0,
+                api_code,
+                org_code,
+                status == "success",
+                error_code,
+                error_message,
+                request_size,
+                response_size,
+                None,
+            )
+        )
+
+    def record_custom_metric(
+        self,
+        name: str,
+        value: float,
+        metric_type: str = "gauge",
+        labels: Mapping[str, str] | None = None,
+        additional_data: Mapping[str, Any] | None = None,
+    ) -> PerformanceMetric | None:
+        """Record a custom counter/gauge/histogram/summary value; exported to Prometheus.
+
+        Raises ``ValueError`` for an invalid name, type, value or labels.
+        """
+        return self.custom.record(
+            name, value, metric_type, labels, additional_data, keep=self._enabled
+        )
+
+    def record_database_connections(self, count: int, connection_type: str = "database") -> None:
+        """Set ``active_connections{connection_type}`` to ``count`` (an int >= 0)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(
+                f"record_database_connections: count must be an int >= 0 (got {count!r})"
+            )
+        self.active_connections.set(float(count), _label("connection_type", connection_type))
+
+    def record_cache_hit_ratio(self, ratio: float, cache_type: str = "default") -> None:
+        """Set ``cache_hit_ratio{cache_type}`` to ``ratio`` (a fraction in 0..1)."""
+        value = _finite("ratio", ratio)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"record_cache_hit_ratio: ratio must be in 0..1 (got {ratio!r})")
+        self.cache_hit_ratio.set(value, _label("cache_type", cache_type))
+
+    # -- queries ---------------------------------------------------------------------------
+    def now(self) -> float:
+        """The collector's wall-clock time (epoch seconds) used for windows."""
+        return self._clock.wall()
+
+    def snapshot(self, time_range_minutes: float | None = None) -> CallSnapshot:
+        """Stored calls of the last ``time_range_minutes`` (all when ``None``)."""
+        if time_range_minutes is None:
+            return self.store.snapshot()
+        minutes = _finite("time_range_minutes", time_range_minutes)
+        if minutes <= 0:
+            raise ValueError(f"time_range_minutes must be > 0 (got {time_range_minutes!r})")
+        now = self._clock.wall()
+        return self.store.snapshot(since=now - minutes * 60.0, until=now)
+
+    def get_api_statistics(self, time_range_minutes: float = 60) -> dict[str, Any]:
+        """Totals, success rate (fraction), mean time (ms), per-API and per-error breakdowns."""
+        snap = self.snapshot(time_range_minutes)
+        return api_statistics(snap, time_range_minutes, self._clock.wall()).to_dict()
+
+    def get_recent_calls(self, limit: int = 100) -> list[APICallMetric]:
+        """The most recent stored calls as :class:`APICallMetric` records (messages masked)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"get_recent_calls: limit must be an int >= 0 (got {limit!r})")
+        snap = self.store.snapshot()
+        return APICallMetric.from_snapshot(snap, max(0, len(snap) - limit))
+
+    def get_system_metrics(self) -> dict[str, Any]:
+        """Process and system figures from psutil (refreshed every collection_interval)."""
+        if self._system is None:
+            if not psutil_available():
+                _warn_missing("System metrics (process/system figures)", "psutil", "system")
+            return {"available": False}
+        sample = self._system.latest() or self._system.sample()
+        return {"available": True, **sample.to_dict()}
+
+    def get_prometheus_metrics(self, openmetrics: bool = False) -> str:
+        """The exposition text (OpenMetrics with exemplars when ``openmetrics``)."""
+        if self.prometheus is None:
+            return ""
+        text: str = self.prometheus.exposition(openmetrics)
+        return text
+
+    def get_custom_metrics(self) -> list[PerformanceMetric]:
+        """Stored custom metric values, oldest first."""
+        return self.custom.records()
+
+    def monitoring_health(self) -> dict[str, Any]:
+        """What monitoring dropped and where it failed (also exported)."""
+        dropped = self.health.dropped()
+        dropped["store_evicted"] = self.store.evicted
+        dropped["store_retention"] = self.store.expired
+        return {
+            "errors": self.health.errors(),
+            "dropped": dropped,
+            "pending_calls": self.pending_calls,
+            "stored_calls": len(self.store),
+            "store_bytes": self.store.nbytes,
+        }
+
+    def generate_performance_report(self, time_range_hours: float = 24) -> dict[str, Any]:
+        """Everything above in one dict: statistics, system, gauges, custom metrics, health."""
+        hours = _finite("time_range_hours", time_range_hours)
+        if hours <= 0:
+            raise ValueError(f"time_range_hours must be > 0 (got {time_range_hours!r})")
+        return {
+            "report_timestamp": datetime.fromtimestamp(self.now(), timezone.utc).isoformat(),
+            "time_range_hours": hours,
+            "api_statistics": self.get_api_statistics(hours * 60.0),
+            "system_metrics": self.get_system_metrics(),
+            "active_connections": {k[0]: v for k, v in self.active_connections.items()},
+            "cache_hit_ratio": {k[0]: v for k, v in self.cache_hit_ratio.items()},
+            "outcome_unknown": [
+                {"api_code": k[0], "org_code": k[1], "count": int(v)}
+                for k, v in self.outcome_unknown.items()
+            ],
+            "custom_metrics": [m.to_dict() for m in self.custom.records()[-100:]],
+            "monitoring": self.monitoring_health(),
+            "config": {
+                "enabled": self.config.enabled,
+                "prometheus_enabled": self.prometheus is not None,
+                "retention_days": self.config.retention_days,
+                "max_memory_metrics": self.config.max_memory_metrics,
+            },
+        }
+
+    # -- push, housekeeping, lifecycle ---------------------------------------------------------
+    def export_metrics_to_prometheus_gateway(
+        self, gateway_url: str | None = None, job_name: str = "medical_insurance_sdk"
+    ) -> bool:
+        """Push to a Pushgateway now. ``False`` (logged, counted) on failure; never raises."""
+        url = gateway_url or self.config.prometheus_gateway_url
+        if self.prometheus is None or not url:
+            return False
+        ok: bool = self.prometheus.push(url, job_name)
+        return ok
+
+    def cleanup_old_metrics(self) -> int:
+        """Remove calls and custom values older than ``retention_days``; return how many."""
+        days = self.config.retention_days
+        if days <= 0:
+            return 0
+        cutoff = self._clock.wall() - days * 86400.0
+        return self.store.remove_older_than(cutoff) + self.custom.remove_older_than(cutoff)
+
+    def run_housekeeping(self) -> None:
+        """One background pass: expire pending, retention, system sample, push."""
+        for stage, task in (
+            ("expire_pending", self.expire_pending),
+            ("retention", self.cleanup_old_metrics),
+            ("system_metrics", self._sample_system),
+            ("flush", self.store.flush),
+            ("push", self._scheduled_push),
+        ):
+            try:
+                task()
+            except Exception as exc:  # one failing task must not stop the others
+                self.health.error(stage, exc)
+
+    def _sample_system(self) -> None:
+        if self._system is not None:
+            self._system.sample()
+
+    def _scheduled_push(self) -> None:
+        url = self.config.prometheus_gateway_url
+        if url and self.prometheus is not None:
+            self.prometheus.push(url, self.config.push_job_name)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop background work, push a last time and delete the group if configured."""
+        if self._closed:
+            return
+        self._closed = True
+        self._worker.stop(timeout)
+        self.store.flush()
+        if self.prometheus is not None:
+            self._scheduled_push()
+            self.prometheus.close()
+
+    close = shutdown
+
+    def __enter__(self) -> MetricsCollector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port /metrics is served on, or ``None``."""
+        if self.prometheus is None or self.prometheus.server is None:
+            return None
+        port: int = self.prometheus.server.port
+        return port
+
+    def __repr__(self) -> str:
+        return (
+            f"MetricsCollector(enabled={self._enabled}, stored={len(self.store)}, "
+            f"pending={self.pending_calls}, port={self.metrics_port})"
+        )
+
+
+def _finite(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number (got {value!r})")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite (got {value!r})")
+    return number
+
+
+def _label(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty str (got {value!r})")
+    return value
+
+
+def _size(value: Any) -> int:
+    """A payload size from the hot path: bad values become 0, never an exception."""
+    return value if type(value) is int and value >= 0 else 0
+
+
+# -- the process-wide default collector -------------------------------------------------------
+_global: MetricsCollector | None = None
+_global_lock = threading.Lock()
+
+
+def get_metrics_collector() -> MetricsCollector:
+    """The process-wide collector, created on first use from ``MISDK_*``/defaults."""
+    global _global
+    collector = _global
+    if collector is not None:
+        return collector
+    with _global_lock:
+        if _global is None:
+            _global = MetricsCollector(MetricConfig.from_env())
+        return _global
+
+
+def initialize_metrics_collector(config: MetricConfig | None = None) -> MetricsCollector:
+    """Replace the process-wide collector (the old one is shut down) and return it."""
+    global _global
+    with _global_lock:
+        old, _global = _global, None
+        if old is not None:
+            old.shutdown()  # first: the new collector may need the old one's port
+        collector = _global = MetricsCollector(config)
+    return collector

@@ -1,0 +1,347 @@
+"""The call store: a bounded, columnar ring buffer of finished calls.
+
+Hot path: :meth:`CallStore.append` puts one tuple on a lock-free staging deque (``deque``
+appends are atomic). Every ``batch_size`` records, or before any read, :meth:`flush`
+converts the staged tuples to columns in one vectorised step, writes them into
+fixed-size numpy chunks and hands the same :class:`CallBatch` to the listeners (the
+Prometheus exporter), so the store and the exposition are fed from one source.
+
+A stored call costs 41 bytes (see :data:`RECORD_DTYPES`); chunks are allocated as the
+store fills, so memory follows the number of stored calls, not the capacity. When more
+than ``capacity`` calls are held, the oldest are evicted (and counted).
+
+Readers get an immutable :class:`CallSnapshot` (copies of the selected rows plus the
+string tables) and never touch the store's locks again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from medical_insurance_sdk.core.labels import LabelTable
+from medical_insurance_sdk.core.redaction import mask_text
+
+__all__ = [
+    "RECORD_DTYPES",
+    "CallBatch",
+    "CallSnapshot",
+    "CallStore",
+    "StagedCall",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Column name -> dtype of one stored call (8+8+4+4+4+4+1+4+4 = 41 bytes).
+RECORD_DTYPES: dict[str, npt.DTypeLike] = {
+    "timestamp": np.float64,  # epoch seconds at the end of the call
+    "duration": np.float64,  # seconds, from the monotonic clock
+    "api": np.int32,  # index into api_codes
+    "org": np.int32,  # index into org_codes
+    "error": np.int32,  # index into error_codes, -1 when none
+    "message": np.int32,  # index into messages (masked), -1 when none
+    "success": np.bool_,
+    "request_size": np.uint32,
+    "response_size": np.uint32,
+}
+_SIZE_MAX = 2**32 - 1
+_CHUNK = 16384
+
+
+class StagedCall(NamedTuple):
+    """One finished call as the hot path hands it over (before interning)."""
+
+    timestamp: float
+    duration: float
+    api_code: object
+    org_code: object
+    success: bool
+    error_code: object
+    error_message: object
+    request_size: int
+    response_size: int
+    trace_id: str | None
+
+
+@dataclass(frozen=True)
+class CallBatch:
+    """Calls just folded into the store, as columns, for listeners."""
+
+    columns: dict[str, np.ndarray]
+    trace_ids: list[str | None]
+    api_codes: tuple[str, ...]
+    org_codes: tuple[str, ...]
+    error_codes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.trace_ids)
+
+
+@dataclass(frozen=True)
+class CallSnapshot:
+    """An immutable copy of selected stored calls, for statistics and analysis.
+
+    ``api``, ``org``, ``error`` and ``message`` index into the string tuples of the same
+    name; ``-1`` in ``error``/``message`` means none. ``version`` identifies the store's
+    content: two snapshots of the same version and selection hold the same calls.
+    """
+
+    timestamp: npt.NDArray[np.float64]
+    duration: npt.NDArray[np.float64]
+    api: npt.NDArray[np.int32]
+    org: npt.NDArray[np.int32]
+    error: npt.NDArray[np.int32]
+    message: npt.NDArray[np.int32]
+    success: npt.NDArray[np.bool_]
+    request_size: npt.NDArray[np.uint32]
+    response_size: npt.NDArray[np.uint32]
+    api_codes: tuple[str, ...]
+    org_codes: tuple[str, ...]
+    error_codes: tuple[str, ...]
+    messages: tuple[str, ...]
+    version: int
+
+    def __len__(self) -> int:
+        return int(self.timestamp.shape[0])
+
+    @property
+    def duration_ms(self) -> npt.NDArray[np.float64]:
+        """Durations in milliseconds."""
+        return self.duration * 1000.0
+
+    def api_mask(self, api_code: str) -> npt.NDArray[np.bool_]:
+        """Boolean mask of the calls to ``api_code`` (all False when unknown)."""
+        try:
+            idx = self.api_codes.index(api_code)
+        except ValueError:
+            return np.zeros(len(self), dtype=np.bool_)
+        mask: npt.NDArray[np.bool_] = self.api == idx
+        return mask
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> CallSnapshot:
+        """A snapshot of the rows where ``mask`` is true (same tables and version)."""
+        return CallSnapshot(
+            **{name: getattr(self, name)[mask] for name in RECORD_DTYPES},
+            api_codes=self.api_codes,
+            org_codes=self.org_codes,
+            error_codes=self.error_codes,
+            messages=self.messages,
+            version=self.version,
+        )
+
+
+class _Chunk:
+    __slots__ = ("base", "cols")
+
+    def __init__(self, base: int, size: int) -> None:
+        self.base = base
+        self.cols = {name: np.empty(size, dtype=dt) for name, dt in RECORD_DTYPES.items()}
+
+
+BatchListener = Callable[[CallBatch], None]
+
+
+class CallStore:
+    """Bounded columnar store of finished calls. Thread-safe."""
+
+    def __init__(
+        self,
+        capacity: int,
+        *,
+        batch_size: int = 2048,
+        max_api_codes: int = 4096,
+        max_org_codes: int = 65535,
+        max_error_codes: int = 4096,
+        max_messages: int = 4096,
+        on_listener_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("CallStore.capacity must be >= 1")
+        self.capacity = capacity
+        self._batch_size = max(1, batch_size)
+        self._chunk_size = min(_CHUNK, capacity)
+        self._staging: deque[StagedCall] = deque()
+        self._lock = threading.RLock()
+        self._chunks: deque[_Chunk] = deque()
+        self._head = 0  # absolute index of the oldest stored call
+        self._tail = 0  # absolute index of the next write
+        self._version = 0
+        self._listeners: list[BatchListener] = []
+        self._on_listener_error = on_listener_error
+        self.apis = LabelTable("api_code", max_api_codes, max_length=32)
+        self.orgs = LabelTable("org_code", max_org_codes, max_length=64)
+        self.errors = LabelTable("error_code", max_error_codes, max_length=64)
+        self.messages = LabelTable("error_message", max_messages, max_length=200)
+        #: Calls evicted because the store was full, and removed by retention.
+        self.evicted = 0
+        self.expired = 0
+        #: Every call ever folded in.
+        self.total_folded = 0
+
+    # -- writing ---------------------------------------------------------------------
+    def add_listener(self, listener: BatchListener) -> None:
+        """Call ``listener(batch)`` for every batch folded in, under the store's lock."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def append(self, call: StagedCall) -> None:
+        """Hot path: stage one finished call; O(1) amortised."""
+        staging = self._staging
+        staging.append(call)
+        if len(staging) >= self._batch_size:
+            self.flush()
+
+    def flush(self) -> int:
+        """Fold every staged call into the columns; return how many were folded."""
+        with self._lock:
+            staging = self._staging
+            n = len(staging)
+            if not n:
+                return 0
+            calls = [staging.popleft() for _ in range(n)]
+            batch = self._to_batch(calls)
+            self._write(batch.columns, n)
+            self.total_folded += n
+            self._version += 1
+            for listener in self._listeners:
+                try:
+                    listener(batch)
+                except Exception as exc:  # a listener must never lose the store's data
+                    if self._on_listener_error is None:
+                        raise
+                    self._on_listener_error(exc)
+            return n
+
+    def _to_batch(self, calls: Sequence[StagedCall]) -> CallBatch:
+        (ts, dur, apis, orgs, oks, errs, msgs, req, resp, traces) = zip(*calls, strict=True)
+        api_index, org_index, err_index = self.apis.index, self.orgs.index, self.errors.index
+        msg_table = self.messages
+        error_idx = [-1 if e is None else err_index(e) for e in errs]
+        message_idx = [
+            -1 if m is None or m == "" else msg_table.index(mask_text(str(m))[:200]) for m in msgs
+        ]
+        columns: dict[str, np.ndarray] = {
+            "timestamp": np.asarray(ts, dtype=np.float64),
+            "duration": np.maximum(np.asarray(dur, dtype=np.float64), 0.0),
+            "api": np.fromiter(map(api_index, apis), dtype=np.int32, count=len(calls)),
+            "org": np.fromiter(map(org_index, orgs), dtype=np.int32, count=len(calls)),
+            "error": np.asarray(error_idx, dtype=np.int32),
+            "message": np.asarray(message_idx, dtype=np.int32),
+            "success": np.asarray(oks, dtype=np.bool_),
+            "request_size": np.clip(np.asarray(req, dtype=np.float64), 0, _SIZE_MAX).astype(
+                np.uint32
+            ),
+            "response_size": np.clip(np.asarray(resp, dtype=np.float64), 0, _SIZE_MAX).astype(
+                np.uint32
+            ),
+        }
+        return CallBatch(
+            columns=columns,
+            trace_ids=list(traces),
+            api_codes=self.apis.values(),
+            org_codes=self.orgs.values(),
+            error_codes=self.errors.values(),
+        )
+
+    def _write(self, columns: dict[str, np.ndarray], n: int) -> None:
+        size = self._chunk_size
+        done = 0
+        while done < n:
+            if not self._chunks or self._tail - self._chunks[-1].base >= size:
+                self._chunks.append(_Chunk(self._tail, size))
+            chunk = self._chunks[-1]
+            offset = self._tail - chunk.base
+            take = min(size - offset, n - done)
+            for name, col in chunk.cols.items():
+                col[offset : offset + take] = columns[name][done : done + take]
+            done += take
+            self._tail += take
+        overflow = self._tail - self._head - self.capacity
+        if overflow > 0:
+            self._head += overflow
+            self.evicted += overflow
+            while self._chunks and self._chunks[0].base + size <= self._head:
+                self._chunks.popleft()
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Changes whenever the stored content changes (after a flush)."""
+        return self._version
+
+    def __len__(self) -> int:
+        return self._tail - self._head + len(self._staging)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the column chunks."""
+        with self._lock:
+            return sum(c.nbytes for ch in self._chunks for c in ch.cols.values())
+
+    def snapshot(self, since: float | None = None, until: float | None = None) -> CallSnapshot:
+        """Copy the calls whose timestamp is in ``[since, until]`` (after a flush)."""
+        with self._lock:
+            self.flush()
+            parts: dict[str, list[np.ndarray]] = {name: [] for name in RECORD_DTYPES}
+            for chunk in self._chunks:
+                lo = max(self._head, chunk.base) - chunk.base
+                hi = min(self._tail, chunk.base + self._chunk_size) - chunk.base
+                if hi <= lo:
+                    continue
+                ts = chunk.cols["timestamp"][lo:hi]
+                if since is None and until is None:
+                    for name, col in chunk.cols.items():
+                        parts[name].append(col[lo:hi].copy())
+                    continue
+                keep = np.ones(hi - lo, dtype=np.bool_)
+                if since is not None:
+                    keep &= ts >= since
+                if until is not None:
+                    keep &= ts <= until
+                if keep.any():
+                    for name, col in chunk.cols.items():
+                        parts[name].append(col[lo:hi][keep])
+            cols = {
+                name: (np.concatenate(p) if p else np.empty(0, dtype=RECORD_DTYPES[name]))
+                for name, p in parts.items()
+            }
+            return CallSnapshot(
+                **cols,
+                api_codes=self.apis.values(),
+                org_codes=self.orgs.values(),
+                error_codes=self.errors.values(),
+                messages=self.messages.values(),
+                version=self._version,
+            )
+
+    # -- retention -------------------------------------------------------------------
+    def remove_older_than(self, cutoff: float) -> int:
+        """Remove calls with timestamp < ``cutoff``; return how many were removed."""
+        with self._lock:
+            self.flush()
+            everything = self.snapshot()
+            keep = everything.timestamp >= cutoff
+            removed = int((~keep).sum())
+            if not removed:
+                return 0
+            first_kept = int(np.argmax(keep)) if keep.any() else len(keep)
+            if keep[first_kept:].all():
+                # The usual case: the old calls are the oldest ones. Advance the head.
+                self._head += first_kept
+                while self._chunks and self._chunks[0].base + self._chunk_size <= self._head:
+                    self._chunks.popleft()
+            else:
+                kept = everything.select(keep)
+                self._chunks.clear()
+                self._head = self._tail
+                self._write({name: getattr(kept, name) for name in RECORD_DTYPES}, len(kept))
+            self.expired += removed
+            self._version += 1
+            return removed
