@@ -184,11 +184,19 @@ class ApiAggregates:
 
     @staticmethod
     def _series_of(table: SeriesTable, *label_cols: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Series index of every row, from its label indices (vectorised over uniques)."""
-        stacked = np.stack(label_cols, axis=1)
-        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        """Series index of every row, from its label indices (vectorised over uniques).
+
+        Label indices are small (each label is capped below 2**20), so a row packs into
+        one int64 key and ``np.unique`` runs on a flat array.
+        """
+        key = np.zeros(label_cols[0].shape[0], dtype=np.int64)
+        for col in label_cols:
+            key = (key << 21) | (col + 1)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        mask = (1 << 21) - 1
+        shifts = [21 * (len(label_cols) - 1 - j) for j in range(len(label_cols))]
         ids = np.fromiter(
-            (table.get(tuple(int(v) for v in row)) for row in uniq),
+            (table.get(tuple(((int(k) >> s) & mask) - 1 for s in shifts)) for k in uniq),
             dtype=np.int64,
             count=uniq.shape[0],
         )

@@ -10,6 +10,8 @@ personal data is masked (a table never keeps a raw personal value, not even as a
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from itertools import repeat
 
 from medical_insurance_sdk.core.redaction import mask_text
 
@@ -21,12 +23,20 @@ OTHER = "__other__"
 
 def sanitize_label(value: object, max_length: int = 128) -> str:
     """Make a safe label value: a masked, printable ``str`` of at most ``max_length``."""
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if isinstance(value, str):
+        text = value
+    elif value is None:
+        text = ""
+    else:
+        try:
+            text = str(value)
+        except Exception:  # a hostile __str__ must not break monitoring
+            text = f"<{type(value).__name__}>"
     if len(text) > 4 * max_length:
         text = text[: 4 * max_length]
     text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = mask_text(text)
-    return text[:max_length]
+    text = mask_text(text)[:max_length].strip()
+    return text or "unknown"
 
 
 class LabelTable:
@@ -34,11 +44,14 @@ class LabelTable:
 
     __slots__ = ("_cap", "_index", "_lock", "_max_length", "_values", "name", "overflow")
 
-    def __init__(self, name: str, cap: int, *, max_length: int = 128) -> None:
+    def __init__(
+        self, name: str, cap: int, *, max_length: int = 128, nullable: bool = False
+    ) -> None:
         self.name = name
         self._cap = cap
         self._max_length = max_length
-        self._index: dict[str, int] = {}
+        # With ``nullable``, None and "" map to -1 ("none") without a slot of their own.
+        self._index: dict[object, int] = {None: -1, "": -1} if nullable else {}
         self._values: list[str] = []
         self._lock = threading.Lock()
         #: Values that arrived after the cap and were folded into :data:`OTHER`.
@@ -46,10 +59,9 @@ class LabelTable:
 
     def index(self, value: object) -> int:
         """Return the index of ``value``, adding it (sanitised) on first sight."""
-        if type(value) is str:
-            found = self._index.get(value)
-            if found is not None:
-                return found
+        found = self._index.get(value) if type(value) is str or value is None else None
+        if found is not None:
+            return found
         return self._add(value)
 
     def _add(self, value: object) -> int:
@@ -68,6 +80,18 @@ class LabelTable:
             # Only sanitised values are keys: a raw value that sanitising changed (masked
             # personal data, control characters) is sanitised again on its next sight.
             return found
+
+    def indices(self, values: Sequence[object]) -> list[int]:
+        """``index`` of every value; known values are looked up at C speed."""
+        try:
+            out = list(map(self._index.get, values, repeat(-2)))
+        except TypeError:  # an unhashable value: resolve one by one
+            out = [-2] * len(values)
+        if -2 in out:
+            for i, value in enumerate(values):
+                if out[i] == -2:
+                    out[i] = self.index(value)
+        return out
 
     def get(self, value: str) -> int | None:
         """Index of an already known (sanitised) value, or ``None``."""

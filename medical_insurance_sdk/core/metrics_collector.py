@@ -99,6 +99,9 @@ class MetricsCollector:
             raise ValueError("MetricsCollector: config must be a MetricConfig")
         cfg = self.config
         self._clock: Clock = clock if clock is not None else AnchoredClock()
+        # Bound once: the hot path reads one clock and appends one tuple.
+        self._mono_ns = self._clock.monotonic_ns
+        self._wall_offset = self._clock.wall_offset
         self._enabled = cfg.enabled
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[Any, Any, int, Any, str | None]] = {}
@@ -108,8 +111,11 @@ class MetricsCollector:
         self.store = CallStore(
             cfg.max_memory_metrics,
             batch_size=cfg.fold_batch_size,
-            on_listener_error=lambda exc: self.health.error("export_fold", exc),
+            on_listener_error=lambda exc: self.health.error("store_fold", exc),
         )
+        self._staging = self.store.staging
+        self._stage = self.store.staging.append
+        self._batch_size = cfg.fold_batch_size
         self.active_connections = LabelledValues(("connection_type",))
         self.cache_hit_ratio = LabelledValues(("cache_type",))
         self.outcome_unknown = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
@@ -200,19 +206,13 @@ class MetricsCollector:
         try:
             call_id = next(self._ids)
             pending = self._pending
-            pending[call_id] = (
-                api_code,
-                org_code,
-                self._clock.monotonic_ns(),
-                request_size,
-                trace_id,
-            )
+            pending[call_id] = (api_code, org_code, self._mono_ns(), request_size, trace_id)
             if len(pending) > self._max_pending:
                 self._evict_oldest_pending()
-            return call_id
         except Exception as exc:  # monitoring boundary: never break the business call
             self.health.error("record_api_call_start", exc)
             return 0
+        return call_id
 
     def record_api_call_end(
         self,
@@ -236,41 +236,35 @@ class MetricsCollector:
     ) -> None:
         if not self._enabled:
             return
-        end_ns = self._clock.monotonic_ns()
+        end_ns = self._mono_ns()
         try:
             entry = self._pending.pop(call_id, None)
-        except TypeError:  # unhashable id: certainly unknown
-            entry = None
-        if entry is None:
-            self.health.drop("unknown_call_id")
-            logger.debug("record_api_call_end: unknown or already ended call id %r", call_id)
-            return
-        try:
+            if entry is None:
+                self._unknown_call(call_id)
+                return
             api, org, start_ns, req, trace_id = entry
-            if status == "success":
-                ok = True
-            elif status == "error":
-                ok = False
-            else:
-                ok = False
+            ok = status == "success"
+            if not ok and status != "error":
                 error_code = error_code or "invalid_status"
                 self.health.drop("invalid_status_recorded_as_error")
-            self.store.append(
-                StagedCall(
-                    self._clock.wall(),
-                    (end_ns - start_ns) / 1e9,
-                    api,
-                    org,
-                    ok,
-                    error_code,
-                    error_message,
-                    _size(req if request_size is None else request_size),
-                    _size(response_size),
-                    trace_id,
-                )
-            )
+            if request_size is not None:
+                req = request_size
+            self._stage((
+                end_ns * 1e-9 + self._wall_offset, (end_ns - start_ns) * 1e-9, api, org, ok,
+                error_code, error_message, req if type(req) is int and req >= 0 else 0,
+                response_size if type(response_size) is int and response_size >= 0 else 0,
+                trace_id,
+            ))  # fmt: skip
+            if len(self._staging) >= self._batch_size:
+                self.store.flush()
+        except TypeError:  # an unhashable call id cannot be pending
+            self._unknown_call(call_id)
         except Exception as exc:  # monitoring boundary
             self.health.error("record_api_call_end", exc)
+
+    def _unknown_call(self, call_id: object) -> None:
+        self.health.drop("unknown_call_id")
+        logger.debug("record_api_call_end: unknown or already ended call id %r", call_id)
 
     def track(
         self,
@@ -314,7 +308,7 @@ class MetricsCollector:
 
     def expire_pending(self) -> int:
         """Expire calls pending longer than ``pending_timeout``; count them abandoned."""
-        limit = self._clock.monotonic_ns() - int(self.config.pending_timeout * 1e9)
+        limit = self._mono_ns() - int(self.config.pending_timeout * 1e9)
         expired = 0
         with self._pending_lock:
             for call_id, entry in list(self._pending.items()):
@@ -467,6 +461,7 @@ class MetricsCollector:
         dropped = self.health.dropped()
         dropped["store_evicted"] = self.store.evicted
         dropped["store_retention"] = self.store.expired
+        dropped["store_malformed"] = self.store.dropped_malformed
         return {
             "errors": self.health.errors(),
             "dropped": dropped,
@@ -590,11 +585,6 @@ def _label(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty str (got {value!r})")
     return value
-
-
-def _size(value: Any) -> int:
-    """A payload size from the hot path: bad values become 0, never an exception."""
-    return value if type(value) is int and value >= 0 else 0
 
 
 # -- the process-wide default collector -------------------------------------------------------

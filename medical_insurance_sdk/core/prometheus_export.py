@@ -209,6 +209,7 @@ class SdkMetricsCollector:
             drops[f"overflow_{reason}"] = count
         drops["store_evicted"] = s.store.evicted
         drops["store_retention"] = s.store.expired
+        drops["store_malformed"] = s.store.dropped_malformed
         for reason, count in sorted(drops.items()):
             dropped.add_metric([reason], float(count))
         yield dropped

@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -167,7 +167,8 @@ class CallStore:
         self.capacity = capacity
         self._batch_size = max(1, batch_size)
         self._chunk_size = min(_CHUNK, capacity)
-        self._staging: deque[StagedCall] = deque()
+        #: The lock-free staging deque; ``staging.append(tuple)`` is the hot path's write.
+        self.staging: deque[StagedCall | tuple[Any, ...]] = deque()
         self._lock = threading.RLock()
         self._chunks: deque[_Chunk] = deque()
         self._head = 0  # absolute index of the oldest stored call
@@ -177,11 +178,13 @@ class CallStore:
         self._on_listener_error = on_listener_error
         self.apis = LabelTable("api_code", max_api_codes, max_length=32)
         self.orgs = LabelTable("org_code", max_org_codes, max_length=64)
-        self.errors = LabelTable("error_code", max_error_codes, max_length=64)
-        self.messages = LabelTable("error_message", max_messages, max_length=200)
+        self.errors = LabelTable("error_code", max_error_codes, max_length=64, nullable=True)
+        self.messages = LabelTable("error_message", max_messages, max_length=200, nullable=True)
         #: Calls evicted because the store was full, and removed by retention.
         self.evicted = 0
         self.expired = 0
+        #: Staged records that could not be converted (never raised on the hot path).
+        self.dropped_malformed = 0
         #: Every call ever folded in.
         self.total_folded = 0
 
@@ -193,7 +196,7 @@ class CallStore:
 
     def append(self, call: StagedCall) -> None:
         """Hot path: stage one finished call; O(1) amortised."""
-        staging = self._staging
+        staging = self.staging
         staging.append(call)
         if len(staging) >= self._batch_size:
             self.flush()
@@ -201,12 +204,19 @@ class CallStore:
     def flush(self) -> int:
         """Fold every staged call into the columns; return how many were folded."""
         with self._lock:
-            staging = self._staging
+            staging = self.staging
             n = len(staging)
             if not n:
                 return 0
             calls = [staging.popleft() for _ in range(n)]
-            batch = self._to_batch(calls)
+            try:
+                batch = self._to_batch(calls)
+            except Exception:  # a malformed record: convert one by one, drop the bad
+                salvaged = self._to_batch_salvaging(calls)
+                if salvaged is None:
+                    return 0
+                batch = salvaged
+                n = len(batch)
             self._write(batch.columns, n)
             self.total_folded += n
             self._version += 1
@@ -219,20 +229,21 @@ class CallStore:
                     self._on_listener_error(exc)
             return n
 
-    def _to_batch(self, calls: Sequence[StagedCall]) -> CallBatch:
+    def _to_batch(self, calls: Sequence[StagedCall | tuple[Any, ...]]) -> CallBatch:
         (ts, dur, apis, orgs, oks, errs, msgs, req, resp, traces) = zip(*calls, strict=True)
-        api_index, org_index, err_index = self.apis.index, self.orgs.index, self.errors.index
-        msg_table = self.messages
-        error_idx = [-1 if e is None else err_index(e) for e in errs]
-        message_idx = [
-            -1 if m is None or m == "" else msg_table.index(mask_text(str(m))[:200]) for m in msgs
-        ]
+        n = len(calls)
+        if msgs.count(None) == n:
+            message_idx: list[int] | npt.NDArray[np.int32] = np.full(n, -1, dtype=np.int32)
+        else:  # messages are masked before they are interned: raw text is never kept
+            message_idx = self.messages.indices(
+                [None if not m else mask_text(str(m))[:200] for m in msgs]
+            )
         columns: dict[str, np.ndarray] = {
             "timestamp": np.asarray(ts, dtype=np.float64),
             "duration": np.maximum(np.asarray(dur, dtype=np.float64), 0.0),
-            "api": np.fromiter(map(api_index, apis), dtype=np.int32, count=len(calls)),
-            "org": np.fromiter(map(org_index, orgs), dtype=np.int32, count=len(calls)),
-            "error": np.asarray(error_idx, dtype=np.int32),
+            "api": np.asarray(self.apis.indices(apis), dtype=np.int32),
+            "org": np.asarray(self.orgs.indices(orgs), dtype=np.int32),
+            "error": np.asarray(self.errors.indices(errs), dtype=np.int32),
             "message": np.asarray(message_idx, dtype=np.int32),
             "success": np.asarray(oks, dtype=np.bool_),
             "request_size": np.clip(np.asarray(req, dtype=np.float64), 0, _SIZE_MAX).astype(
@@ -249,6 +260,20 @@ class CallStore:
             org_codes=self.orgs.values(),
             error_codes=self.errors.values(),
         )
+
+    def _to_batch_salvaging(self, calls: Sequence[Any]) -> CallBatch | None:
+        """Convert what can be converted; count and report each malformed record."""
+        good = []
+        for call in calls:
+            try:
+                self._to_batch([call])
+            except Exception as exc:  # counted in dropped_malformed and reported
+                self.dropped_malformed += 1
+                if self._on_listener_error is not None:
+                    self._on_listener_error(exc)
+            else:
+                good.append(call)
+        return self._to_batch(good) if good else None
 
     def _write(self, columns: dict[str, np.ndarray], n: int) -> None:
         size = self._chunk_size
@@ -277,7 +302,7 @@ class CallStore:
         return self._version
 
     def __len__(self) -> int:
-        return self._tail - self._head + len(self._staging)
+        return self._tail - self._head + len(self.staging)
 
     @property
     def nbytes(self) -> int:
