@@ -1,0 +1,59 @@
+"""The platform client: sync and async clients, catalog, auth schemes, cache, retries.
+
+Everything a HIS integration needs is importable from here; the modules underneath do one
+job each (catalog, envelope, response, auth, errors, retry, cache, timeouts, tracing,
+monitoring, validation).
+"""
+
+from medical_insurance_sdk.client._base import DEFAULT_PATH
+from medical_insurance_sdk.client.async_client import AsyncMedicalInsuranceClient
+from medical_insurance_sdk.client.auth import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_SECRET_KEY,
+    ApiSignatureAuth,
+    BearerTokenAuth,
+    GatewayAuth,
+    TifSignatureAuth,
+)
+from medical_insurance_sdk.client.cache import CacheStats, ResponseCache
+from medical_insurance_sdk.client.catalog import (
+    CATALOG,
+    Category,
+    Interface,
+    Kind,
+    display_name,
+    find_interface,
+    get_interface,
+    iter_interfaces,
+)
+from medical_insurance_sdk.client.errors import business_error_class
+from medical_insurance_sdk.client.monitoring import CallMonitor
+from medical_insurance_sdk.client.retry import RetryPolicy
+from medical_insurance_sdk.client.sync_client import MedicalInsuranceClient
+from medical_insurance_sdk.client.timeouts import Timeouts
+
+__all__ = [
+    "CATALOG",
+    "DEFAULT_ACCESS_KEY",
+    "DEFAULT_PATH",
+    "DEFAULT_SECRET_KEY",
+    "ApiSignatureAuth",
+    "AsyncMedicalInsuranceClient",
+    "BearerTokenAuth",
+    "CacheStats",
+    "CallMonitor",
+    "Category",
+    "GatewayAuth",
+    "Interface",
+    "Kind",
+    "MedicalInsuranceClient",
+    "ResponseCache",
+    "RetryPolicy",
+    "TifSignatureAuth",
+    "Timeouts",
+    "business_error_class",
+    "display_name",
+    "find_interface",
+    "get_interface",
+    "iter_interfaces",
+]

@@ -1,0 +1,167 @@
+"""The asyncio client: :class:`AsyncMedicalInsuranceClient` over an ``httpx.AsyncClient`` pool."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from medical_insurance_sdk.client._base import CallState, ClientBase
+from medical_insurance_sdk.client.catalog import Interface
+from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
+
+__all__ = ["AsyncMedicalInsuranceClient"]
+
+
+class AsyncMedicalInsuranceClient(ClientBase):
+    """Asyncio client of the national medical insurance platform.
+
+    The same surface as :class:`MedicalInsuranceClient`, with coroutines::
+
+        async with AsyncMedicalInsuranceClient("http://127.0.0.1:8080", "H43010500001") as c:
+            person = await c.call("1101", {"data": {"mdtrt_cert_type": "02", ...}})
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        org_code: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url, org_code, **options)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            trust_env=False,
+        )
+        self._session_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> AsyncMedicalInsuranceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # -- public API ----------------------------------------------------------------------
+
+    async def call(
+        self,
+        api_code: str,
+        input_data: dict[str, Any],
+        /,
+        *,
+        use_cache: bool = True,
+        **envelope_overrides: Any,
+    ) -> dict[str, Any]:
+        """Call transaction ``api_code`` with ``input_data`` (the envelope's ``input``).
+
+        Returns the response's ``output``. Raises a
+        :class:`~medical_insurance_sdk.exceptions.MedicalInsuranceError` subclass.
+        ``envelope_overrides`` replace envelope fields for this call (e.g.
+        ``insuplc_admdvs="430105"``).
+        """
+        interface = self.interface(api_code)
+        key = self._cache_key(interface, input_data, envelope_overrides, use_cache)
+        if key is not None:
+            hit = self._cache_get(key)
+            if hit is not None:
+                return hit
+        if self._needs_sign_in(api_code):
+            await self._ensure_signed_in()
+        try:
+            output = await self._execute(interface, input_data, envelope_overrides)
+        except SessionError:
+            if not self.auto_sign_in:
+                raise
+            self._sign_no = None  # rejected before processing: safe to send again
+            await self._ensure_signed_in()
+            output = await self._execute(interface, input_data, envelope_overrides)
+        self._cache_put(key, interface, output)
+        return output
+
+    async def sign_in(self) -> str:
+        """Sign in (9001); the returned sign_no is sent with every later call."""
+        output = await self._execute(self.interface("9001"), self._sign_in_input, {})
+        return self._store_sign_no(output)
+
+    async def sign_out(self) -> dict[str, Any]:
+        """Sign out (9002) and forget the sign_no."""
+        output = await self._execute(self.interface("9002"), self._sign_out_input(), {})
+        self._sign_no = None
+        return output
+
+    async def reverse(
+        self, omsgid: str, oinfno: str, psn_no: str, **envelope_overrides: Any
+    ) -> dict[str, Any]:
+        """Reverse a transaction whose outcome is unknown (2601 冲正).
+
+        ``omsgid`` is the msgid of the original call (``exc.msgid`` of the
+        ``outcome_unknown`` error), ``oinfno`` its code (e.g. ``"2207"``).
+        """
+        data = {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}}
+        return await self.call("2601", data, **envelope_overrides)
+
+    # -- internals -----------------------------------------------------------------------
+
+    async def _ensure_signed_in(self) -> None:
+        async with self._session_lock:
+            if self._sign_no is None:
+                await self.sign_in()
+
+    async def _execute(
+        self, interface: Interface, input_data: Any, overrides: dict[str, Any]
+    ) -> dict[str, Any]:
+        state = self._begin(interface, input_data, overrides)
+        while True:
+            state.attempt += 1
+            try:
+                output = await self._attempt(state)
+            except MedicalInsuranceError as error:
+                delay = self._should_retry(state, error)
+                if delay is None:
+                    self._fail(state, error)
+                    raise
+                await asyncio.sleep(delay)
+                continue
+            self._succeed(state)
+            return output
+
+    async def _attempt(self, state: CallState) -> dict[str, Any]:
+        headers = self._headers(state)
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.in_flight(1)
+        try:
+            async with self._http.stream(
+                "POST", self.path, content=state.body, headers=headers, timeout=state.timeout
+            ) as response:
+                self._check_length(state, response.headers.get("content-length"))
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise self._too_large(state)
+                    chunks.append(chunk)
+                status = response.status_code
+        except httpx.HTTPError as exc:
+            raise self._translate(state, exc) from exc
+        finally:
+            if monitor is not None:
+                monitor.in_flight(-1)
+        return self._outcome(state, status, b"".join(chunks))

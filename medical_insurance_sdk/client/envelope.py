@@ -1,0 +1,150 @@
+"""The request envelope (交易输入, protocol.md §1) and message ids.
+
+``msgid`` is fixmedins_code + ``yyyyMMddHHmmss`` + a 4-digit sequence. The sequence is
+process-wide, so msgids are unique per process even across clients of the same
+institution; when 10 000 ids are taken within one second, or the wall clock steps
+backwards, the generator's logical second moves forward instead of repeating an id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "ENVELOPE_FIELDS",
+    "EnvelopeDefaults",
+    "MsgIdGenerator",
+    "build_envelope",
+    "encode_envelope",
+    "next_msgid",
+]
+
+#: Maximum lengths of the envelope fields (protocol.md §1); ``input`` is checked encoded.
+ENVELOPE_FIELDS: Mapping[str, int] = {
+    "infno": 6,
+    "msgid": 30,
+    "mdtrtarea_admvs": 6,
+    "insuplc_admdvs": 6,
+    "recer_sys_code": 10,
+    "dev_no": 100,
+    "dev_safe_info": 2000,
+    "cainfo": 1024,
+    "signtype": 10,
+    "infver": 6,
+    "opter_type": 3,
+    "opter": 30,
+    "opter_name": 50,
+    "inf_time": 19,
+    "fixmedins_code": 12,
+    "fixmedins_name": 20,
+    "sign_no": 30,
+}
+#: Maximum size of the encoded ``input`` node.
+MAX_INPUT_CHARS = 40000
+
+
+class MsgIdGenerator:
+    """Thread-safe generator of unique msgids (one logical clock per process)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._second = 0
+        self._seq = -1
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+
+    def next(self, fixmedins_code: str) -> str:
+        """Return the next msgid for ``fixmedins_code``."""
+        now = int(self._clock())
+        with self._lock:
+            if now > self._second:
+                self._second, self._seq = now, 0
+            else:
+                self._seq += 1
+                if self._seq > 9999:
+                    self._second, self._seq = self._second + 1, 0
+            second, seq = self._second, self._seq
+        return f"{fixmedins_code}{time.strftime('%Y%m%d%H%M%S', time.localtime(second))}{seq:04d}"
+
+
+_GENERATOR = MsgIdGenerator()
+if hasattr(os, "register_at_fork"):  # a lock held at fork time must not deadlock the child
+    os.register_at_fork(after_in_child=_GENERATOR._reset)
+
+
+def next_msgid(fixmedins_code: str) -> str:
+    """Return a process-unique msgid from the shared generator."""
+    return _GENERATOR.next(fixmedins_code)
+
+
+@dataclass(frozen=True)
+class EnvelopeDefaults:
+    """Envelope fields fixed per deployment; each call may override any of them."""
+
+    fixmedins_code: str
+    fixmedins_name: str = ""
+    mdtrtarea_admvs: str = "430299"
+    insuplc_admdvs: str = ""
+    recer_sys_code: str = "MBS_LOCAL"
+    infver: str = "V1.0"
+    opter_type: str = "1"
+    opter: str = "SDK001"
+    opter_name: str = "SDK"
+    dev_no: str = ""
+    dev_safe_info: str = ""
+    cainfo: str = ""
+    signtype: str = ""
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            limit = ENVELOPE_FIELDS[name]
+            if len(value) > limit:
+                raise ValueError(f"envelope field {name} is longer than {limit} characters")
+        if not self.fixmedins_code:
+            raise ValueError("fixmedins_code (org_code) must not be empty")
+
+    @cached_property
+    def fields(self) -> Mapping[str, str]:
+        """The fields as a read-only mapping, computed once."""
+        return MappingProxyType(asdict(self))
+
+
+def build_envelope(
+    defaults: EnvelopeDefaults,
+    infno: str,
+    msgid: str,
+    input_data: Mapping[str, Any],
+    *,
+    sign_no: str = "",
+    overrides: Mapping[str, Any] | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Build the envelope dict for one request; ``overrides`` replace any default field."""
+    envelope: dict[str, Any] = {
+        "infno": infno,
+        "msgid": msgid,
+        **defaults.fields,
+        "inf_time": time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.localtime(time.time() if now is None else now)
+        ),
+        "sign_no": sign_no,
+        "input": input_data,
+    }
+    if overrides:
+        envelope.update(overrides)
+    return envelope
+
+
+def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
+    """Serialise an envelope as compact UTF-8 JSON (Chinese kept as is)."""
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

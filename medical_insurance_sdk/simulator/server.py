@@ -1,0 +1,406 @@
+"""The aiohttp server of the simulator, and its loopback-only admin endpoint.
+
+Request pipeline (one POST to the service path):
+
+1. gateway auth (``_api_*`` by default) → HTTP 401 with the protocol's JSON body;
+2. JSON envelope → recorded (count per infno, headers, msgid);
+3. latency and fault drawn for the interface (:mod:`.faults`), latency slept;
+4. business handling (:mod:`.platform`), then the answer, possibly mangled by the fault.
+
+The admin endpoint is a separate server that always binds to 127.0.0.1 (and refuses
+non-loopback peers even so), whatever host the simulator itself listens on::
+
+    GET    /admin/stats        what was received (counts, last headers, msgids, faults)
+    POST   /admin/reset        forget the counters
+    GET    /admin/faults       current fault settings
+    PUT    /admin/faults       replace them   {"2207": {"slowdown": 5, "business_error_rate": 0.2}}
+    PATCH  /admin/faults       merge into them
+    DELETE /admin/faults       clear them
+    GET    /admin/config       seed, auth scheme, latency models
+    PUT    /admin/latency      {"scale": 0.5, "2207": {"median_ms": 100, "p99_ms": 900}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import json
+import logging
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from decimal import InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from medical_insurance_sdk.client._base import DEFAULT_PATH
+from medical_insurance_sdk.client.auth import (
+    GATEWAY_MESSAGES,
+    verify_api_signature,
+    verify_tif_signature,
+)
+from medical_insurance_sdk.client.catalog import find_interface
+from medical_insurance_sdk.exceptions import GatewayAuthReason
+from medical_insurance_sdk.simulator.config import LatencyModel, SimulatorConfig
+from medical_insurance_sdk.simulator.faults import Fault, FaultPlan
+from medical_insurance_sdk.simulator.platform import Platform, Reply
+from medical_insurance_sdk.simulator.recorder import Recorder
+
+__all__ = ["Simulator", "SimulatorServer"]
+
+logger = logging.getLogger(__name__)
+
+_JSON = "text/plain; charset=utf-8"
+_HTML_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Simulator:
+    """The simulated platform: state, recorder, faults and the request handler."""
+
+    def __init__(self, config: SimulatorConfig | None = None, *, path: str = DEFAULT_PATH) -> None:
+        self.config = config or SimulatorConfig()
+        self.path = path
+        self.platform = Platform(self.config)
+        self.recorder = Recorder()
+        self.plan = FaultPlan(
+            self.config.seed, self.config.latency, self.config.faults, self.config.latency_scale
+        )
+        self._ref_seq = itertools.count(1)
+        self._huge: dict[int, bytes] = {}
+
+    # -- applications ----------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        """The platform application (service path only)."""
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post(self.path, self.handle)
+        return app
+
+    def admin_app(self) -> web.Application:
+        """The admin application (serve it on loopback only)."""
+        app = web.Application(middlewares=[_loopback_only])
+        app.router.add_get("/admin/stats", self._admin_stats)
+        app.router.add_post("/admin/reset", self._admin_reset)
+        app.router.add_get("/admin/faults", self._admin_faults)
+        app.router.add_put("/admin/faults", self._admin_faults_put)
+        app.router.add_patch("/admin/faults", self._admin_faults_patch)
+        app.router.add_delete("/admin/faults", self._admin_faults_delete)
+        app.router.add_get("/admin/config", self._admin_config)
+        app.router.add_put("/admin/latency", self._admin_latency)
+        return app
+
+    # -- the platform endpoint -------------------------------------------------------------
+
+    def _auth(self, request: web.Request) -> GatewayAuthReason | None:
+        auth = self.config.auth
+        if auth.scheme == "api":
+            return verify_api_signature(
+                request.headers,
+                auth.keys,
+                now_ms=int(time.time() * 1000),
+                window_ms=int(auth.window_seconds * 1000),
+            )
+        if auth.scheme == "tif":
+            return verify_tif_signature(
+                request.headers,
+                auth.keys,
+                now_s=int(time.time()),
+                window_s=int(auth.window_seconds),
+            )
+        if auth.scheme == "bearer":
+            value = request.headers.get("Authorization", "")
+            if not value.startswith("Bearer ") or not value[7:]:
+                return GatewayAuthReason.HEADERS_MISSING
+            return None if value[7:] in auth.tokens else GatewayAuthReason.UNKNOWN_KEY
+        return None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer one platform request."""
+        reason = self._auth(request)
+        if reason is not None:
+            self.recorder.auth_failures[reason.value] += 1
+            return web.Response(
+                status=401,
+                body=_dumps({"code": 401, "message": GATEWAY_MESSAGES[reason]}),
+                content_type="application/json",
+            )
+        raw = await request.read()
+        try:
+            envelope = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            self.recorder.outcome("?", "bad_json")
+            return self._respond(Reply.error("请求报文格式错误，无法解析JSON"), "")
+        if not isinstance(envelope, dict) or not envelope.get("infno"):
+            self.recorder.outcome("?", "no_infno")
+            return self._respond(Reply.error("交易编号[infno]不能为空"), "")
+        infno = str(envelope["infno"])
+        msgid = str(envelope.get("msgid") or "")
+        self.recorder.request(infno, msgid, request.headers)
+        api_name = request.headers.get("_api_name")
+        if self.config.auth.scheme == "api" and api_name != infno:
+            self.recorder.outcome(infno, "business_error")
+            return self._respond(
+                Reply.error(f"网关接口名[_api_name={api_name}]与交易编号[infno={infno}]不一致"),
+                msgid,
+            )
+        latency, fault, faults = self.plan.draw(infno)
+        if latency > 0:
+            await asyncio.sleep(latency)
+        if fault is not None:
+            self.recorder.faults[f"{infno}:{fault.value}"] += 1
+        if fault is Fault.HTTP_5XX:
+            self.recorder.outcome(infno, fault.value)
+            return web.Response(status=faults.http_status, text="Service Unavailable")
+        if fault is Fault.HTML_502:
+            self.recorder.outcome(infno, fault.value)
+            return web.Response(status=502, body=_HTML_502, content_type="text/html")
+        if fault is Fault.BUSINESS_ERROR:
+            reply = self.platform.random_business_error(infno, envelope)
+        else:
+            reply = self._process(infno, envelope)
+        self.recorder.outcome(infno, "ok" if reply.infcode == 0 else "business_error")
+        if fault is None or fault is Fault.BUSINESS_ERROR:
+            return self._respond(reply, msgid, infno)
+        return await self._mangle(
+            request, fault, faults.hang_seconds, faults.huge_body_bytes, reply, msgid, infno
+        )
+
+    def _process(self, infno: str, envelope: dict[str, Any]) -> Reply:
+        try:
+            return self.platform.handle(infno, envelope)
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
+            logger.debug("simulator: malformed input for %s", infno, exc_info=True)
+            return Reply.error(f"交易输入格式错误[infno={infno}]")
+
+    async def _mangle(
+        self,
+        request: web.Request,
+        fault: Fault,
+        hang_seconds: float,
+        huge_bytes: int,
+        reply: Reply,
+        msgid: str,
+        infno: str,
+    ) -> web.StreamResponse:
+        if fault is Fault.HANG:
+            await asyncio.sleep(hang_seconds)
+            return self._respond(reply, msgid, infno)
+        body = _dumps(self._envelope(reply, msgid, infno))
+        if fault is Fault.TRUNCATED:
+            return web.Response(body=body[: max(len(body) // 2, 1)], content_type="text/plain")
+        if fault is Fault.WRONG_CONTENT_TYPE:
+            return web.Response(body=body, content_type="text/html")
+        if fault is Fault.HUGE_BODY:
+            return web.Response(body=self._huge_body(huge_bytes), content_type="text/plain")
+        # RESET: send the headers and half the body, then reset the connection
+        response = web.StreamResponse(headers={"Content-Type": _JSON})
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+        transport = request.transport
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        return response
+
+    def _huge_body(self, size: int) -> bytes:
+        body = self._huge.get(size)
+        if body is None:
+            head = b'{"infcode":0,"err_msg":"","output":{"padding":"'
+            tail = b'"}}'
+            body = head + b"x" * max(size - len(head) - len(tail), 0) + tail
+            self._huge = {size: body}
+        return body
+
+    def _envelope(self, reply: Reply, msgid: str, infno: str = "") -> dict[str, Any]:
+        stamp = time.strftime("%Y%m%d%H%M%S") + f"{int(time.time() * 1000) % 1000:03d}"
+        ok = reply.infcode == 0
+        output = reply.output
+        if ok and output and self.config.collapse_single_lists:
+            entry = find_interface(infno)
+            for name in entry.list_fields if entry else ():
+                value = output.get(name)
+                if isinstance(value, list) and len(value) == 1:
+                    output[name] = value[0]
+        infcode: int | str = str(reply.infcode) if self.config.infcode_as_string else reply.infcode
+        return {
+            "infcode": infcode,
+            "inf_refmsgid": f"430000{stamp}{next(self._ref_seq) % 10**7:07d}" if ok else None,
+            "refmsg_time": stamp if ok else None,
+            "respond_time": stamp if ok else None,
+            "err_msg": reply.err_msg or None,
+            "warn_msg": None,
+            "cainfo": None,
+            "signtype": None,
+            "output": output,
+        }
+
+    def _respond(self, reply: Reply, msgid: str, infno: str = "") -> web.Response:
+        return web.Response(
+            body=_dumps(self._envelope(reply, msgid, infno)),
+            content_type="text/plain",
+            charset="utf-8",
+        )
+
+    # -- admin -----------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """What was received so far (call from the simulator's event loop)."""
+        return self.recorder.snapshot()
+
+    async def _admin_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    async def _admin_reset(self, request: web.Request) -> web.Response:
+        self.recorder.reset()
+        return web.json_response({"reset": True})
+
+    async def _admin_faults(self, request: web.Request) -> web.Response:
+        return web.json_response(self.plan.specs())
+
+    async def _faults_change(self, request: web.Request, merge: bool) -> web.Response:
+        try:
+            data = await request.json()
+            if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+                raise ValueError("body must map interface codes to fault settings")
+            if merge:
+                self.plan.update(data)
+            else:
+                self.plan.replace(data)
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        logger.info("simulator faults now %s", self.plan.specs())
+        return web.json_response(self.plan.specs())
+
+    async def _admin_faults_put(self, request: web.Request) -> web.Response:
+        return await self._faults_change(request, merge=False)
+
+    async def _admin_faults_patch(self, request: web.Request) -> web.Response:
+        return await self._faults_change(request, merge=True)
+
+    async def _admin_faults_delete(self, request: web.Request) -> web.Response:
+        self.plan.replace({})
+        return web.json_response({})
+
+    async def _admin_config(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "seed": self.config.seed,
+                "auth_scheme": self.config.auth.scheme,
+                "latency_scale": self.plan.latency_scale,
+                "latency": {
+                    code: {"median_ms": m.median_ms, "p99_ms": m.p99_ms}
+                    for code, m in self.plan.latency.items()
+                },
+                "require_sign_in": self.config.require_sign_in,
+                "strict_state": self.config.strict_state,
+            }
+        )
+
+    async def _admin_latency(self, request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise ValueError("body must be an object")
+            scale = data.pop("scale", None)
+            models = {
+                str(code): LatencyModel(float(spec["median_ms"]), float(spec["p99_ms"]))
+                for code, spec in data.items()
+            }
+            if scale is not None and float(scale) < 0:
+                raise ValueError("scale must be >= 0")
+        except (ValueError, TypeError, KeyError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if scale is not None:
+            self.plan.latency_scale = float(scale)
+        self.plan.latency.update(models)
+        return await self._admin_config(request)
+
+
+@web.middleware
+async def _loopback_only(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Refuse admin requests from anything but loopback (defence in depth)."""
+    remote = request.remote or ""
+    try:
+        loopback = ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        return web.json_response({"error": "admin endpoint is loopback-only"}, status=403)
+    return await handler(request)
+
+
+class SimulatorServer:
+    """Runs a :class:`Simulator` on ``host:port`` and its admin app on 127.0.0.1.
+
+    Port 0 picks a free port; read :attr:`port` / :attr:`base_url` after :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        simulator: Simulator | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        admin_port: int | None = 0,
+    ) -> None:
+        self.simulator = simulator or Simulator()
+        self.host = host
+        self.port = port
+        self.admin_port = admin_port
+        self._runners: list[web.AppRunner] = []
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> int:
+        runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        addresses = runner.addresses
+        return int(addresses[0][1]) if addresses else port
+
+    async def start(self) -> None:
+        """Start listening (platform, then admin unless ``admin_port`` is None)."""
+        self.port = await self._serve(self.simulator.app(), self.host, self.port)
+        if self.admin_port is not None:
+            self.admin_port = await self._serve(
+                self.simulator.admin_app(), "127.0.0.1", self.admin_port
+            )
+
+    async def stop(self) -> None:
+        """Stop both servers."""
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the platform endpoint."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The full service URL (base URL + path)."""
+        return self.base_url + self.simulator.path
+
+    @property
+    def admin_url(self) -> str | None:
+        """``http://127.0.0.1:<admin port>`` or None when the admin endpoint is off."""
+        return None if self.admin_port is None else f"http://127.0.0.1:{self.admin_port}"
