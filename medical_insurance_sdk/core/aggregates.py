@@ -162,8 +162,9 @@ class ApiAggregates:
             if failed.any():
                 err_store = cols["error"][failed]
                 err_map = self._err_map.array(batch.error_codes)
-                unknown = self.errors.index(UNKNOWN_ERROR)
-                err = np.where(err_store >= 0, err_map[np.maximum(err_store, 0)], unknown)
+                err = err_map[np.maximum(err_store, 0)] if err_map.size else err_store
+                if (err_store < 0).any():  # no error code given: label it "unknown"
+                    err = np.where(err_store >= 0, err, self.errors.index(UNKNOWN_ERROR))
                 eseries = self._series_of(self.error_series, api[failed], org[failed], err)
                 self.error_counts += np.bincount(eseries, minlength=self.error_counts.shape[0])
             sseries = self._series_of(self.size_series, api)

@@ -224,32 +224,30 @@ class MetricConfig:
         for f in fields(self):
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
-                changes[f.name] = _parse_env(f.name, raw, getattr(type(self)(), f.name))
+                changes[f.name] = _parse_env(f.name, raw, str(f.type))
         return self.replace(**changes) if changes else self
 
 
-def _parse_env(name: str, raw: str, default: Any) -> Any:
-    """Convert one environment string to the type of the field's default."""
+def _parse_env(name: str, raw: str, annotation: str) -> Any:
+    """Convert one environment string to the field's annotated type."""
     text = raw.strip()
     where = f"{ENV_PREFIX}{name.upper()}"
-    if name in ("prometheus_port", "prometheus_gateway_url", "push_grouping_key") and (
-        text.lower() in ("", "none", "null")
-    ):
+    if "None" in annotation and text.lower() in ("", "none", "null"):
         return None
     try:
-        if isinstance(default, bool):
+        if annotation.startswith("bool"):
             if text.lower() in ("1", "true", "yes", "on"):
                 return True
             if text.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError(text)
-        if name == "prometheus_port" or isinstance(default, int):
+        if annotation.startswith("int"):
             return int(text)
-        if isinstance(default, float):
+        if annotation.startswith("float"):
             return float(text)
-        if isinstance(default, tuple):
+        if annotation.startswith("tuple"):
             return tuple(float(x) for x in text.split(",") if x.strip())
-        if name == "push_grouping_key":
+        if annotation.startswith("Mapping"):
             pairs = (item.split("=", 1) for item in text.split(",") if item.strip())
             return {k.strip(): v.strip() for k, v in pairs}
     except ValueError:

@@ -15,23 +15,27 @@ from itertools import repeat
 
 from medical_insurance_sdk.core.redaction import mask_text
 
-__all__ = ["OTHER", "LabelTable", "sanitize_label"]
+__all__ = ["OTHER", "LabelTable", "safe_str", "sanitize_label"]
 
 #: The value that absorbs everything beyond a cap.
 OTHER = "__other__"
 
 
+def safe_str(value: object) -> str:
+    """``str(value)`` that cannot raise (``None`` is ``""``)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return str(value)
+    except Exception:  # a hostile __str__ must not break monitoring
+        return f"<{type(value).__name__}>"
+
+
 def sanitize_label(value: object, max_length: int = 128) -> str:
     """Make a safe label value: a masked, printable ``str`` of at most ``max_length``."""
-    if isinstance(value, str):
-        text = value
-    elif value is None:
-        text = ""
-    else:
-        try:
-            text = str(value)
-        except Exception:  # a hostile __str__ must not break monitoring
-            text = f"<{type(value).__name__}>"
+    text = safe_str(value)
     if len(text) > 4 * max_length:
         text = text[: 4 * max_length]
     text = "".join(ch if ch.isprintable() else " " for ch in text)

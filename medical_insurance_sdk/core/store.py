@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.labels import LabelTable
+from medical_insurance_sdk.core.labels import LabelTable, safe_str
 from medical_insurance_sdk.core.redaction import mask_text
 
 __all__ = [
@@ -236,7 +236,7 @@ class CallStore:
             message_idx: list[int] | npt.NDArray[np.int32] = np.full(n, -1, dtype=np.int32)
         else:  # messages are masked before they are interned: raw text is never kept
             message_idx = self.messages.indices(
-                [None if not m else mask_text(str(m))[:200] for m in msgs]
+                [None if not m else mask_text(safe_str(m)[:2000])[:200] for m in msgs]
             )
         columns: dict[str, np.ndarray] = {
             "timestamp": np.asarray(ts, dtype=np.float64),

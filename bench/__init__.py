@@ -1,0 +1,1 @@
+"""``make bench``: side-by-side performance ratios, measured in one process."""

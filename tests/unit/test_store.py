@@ -1,0 +1,109 @@
+"""CallStore: bounded columnar storage, eviction, retention, snapshots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medical_insurance_sdk.core import MetricsCollector
+from medical_insurance_sdk.core.store import RECORD_DTYPES, CallStore, StagedCall
+
+
+def _call(ts: float, api: str = "1101", ok: bool = True, dur: float = 0.1) -> StagedCall:
+    return StagedCall(ts, dur, api, "H1", ok, None if ok else "E", None, 0, 0, None)
+
+
+def test_store_evicts_oldest_beyond_capacity():
+    """The store keeps the newest `capacity` calls and counts the evicted."""
+    store = CallStore(1000, batch_size=64)
+    for i in range(2500):
+        store.append(_call(float(i)))
+    snap = store.snapshot()
+    assert len(snap) == 1000
+    assert snap.timestamp[0] == 1500.0
+    assert snap.timestamp[-1] == 2499.0
+    assert store.evicted == 1500
+
+
+def test_record_is_at_most_64_bytes():
+    """A stored call costs at most 64 bytes in the columns, measured at 100k calls."""
+    assert sum(np.dtype(dt).itemsize for dt in RECORD_DTYPES.values()) <= 64
+    store = CallStore(100_000)
+    for i in range(100_000):
+        store.append(_call(float(i), api=f"{1100 + i % 40}"))
+    store.flush()
+    assert store.nbytes / 100_000 <= 64
+
+
+def test_snapshot_filters_window_and_is_immutable_copy():
+    """A snapshot holds the calls in [since, until] and later writes do not change it."""
+    store = CallStore(100)
+    for i in range(10):
+        store.append(_call(float(i)))
+    snap = store.snapshot(since=3.0, until=6.0)
+    assert list(snap.timestamp) == [3.0, 4.0, 5.0, 6.0]
+    version = snap.version
+    store.append(_call(7.5))
+    assert len(store.snapshot(since=3.0, until=8.0)) == 7
+    assert list(snap.timestamp) == [3.0, 4.0, 5.0, 6.0]
+    assert store.version != version
+
+
+def test_retention_removes_old_prefix_and_out_of_order_records():
+    """remove_older_than drops old calls, including ones imported out of order."""
+    store = CallStore(1000, batch_size=10)
+    for i in range(100):
+        store.append(_call(float(i)))
+    assert store.remove_older_than(50.0) == 50
+    assert len(store) == 50
+    store.append(_call(10.0))  # a historical import, out of order
+    store.append(_call(200.0))
+    assert store.remove_older_than(60.0) == 11
+    snap = store.snapshot()
+    assert snap.timestamp.min() == 60.0
+    assert len(snap) == 41
+    assert store.expired == 61
+
+
+def test_cleanup_old_metrics_applies_retention_days(clocked, clock):
+    """cleanup_old_metrics removes calls older than retention_days."""
+    now = clock.wall()
+    clocked.record_api_call("1101", "H1", "success", 5, timestamp=now - 8 * 86400)
+    clocked.record_api_call("1101", "H1", "success", 5, timestamp=now - 6 * 86400)
+    clocked.record_custom_metric("queue_depth", 1)
+    assert clocked.cleanup_old_metrics() == 1
+    assert len(clocked.snapshot()) == 1
+
+
+def test_background_retention_thread_is_daemon(config):
+    """The housekeeping thread is a daemon: it never keeps a program alive."""
+    c = MetricsCollector(config.replace(background=True, collection_interval=0.05))
+    assert c._worker.alive
+    assert c._worker._thread is not None
+    assert c._worker._thread.daemon
+    c.shutdown()
+    assert not c._worker.alive
+
+
+def test_snapshot_api_mask_and_select():
+    """api_mask selects one API; an unknown API selects nothing."""
+    store = CallStore(100)
+    for i, api in enumerate(["1101", "2207", "1101"]):
+        store.append(_call(float(i), api=api))
+    snap = store.snapshot()
+    sub = snap.select(snap.api_mask("1101"))
+    assert list(sub.timestamp) == [0.0, 2.0]
+    assert not snap.api_mask("9999").any()
+
+
+@pytest.mark.parametrize("capacity", [1, 7, 16384, 20000])
+def test_capacity_edge_cases(capacity):
+    """Any capacity holds exactly min(n, capacity) calls, newest last."""
+    store = CallStore(capacity, batch_size=100)
+    n = 20500
+    for i in range(n):
+        store.append(_call(float(i)))
+    snap = store.snapshot()
+    assert len(snap) == min(n, capacity)
+    assert snap.timestamp[-1] == n - 1
+    assert np.all(np.diff(snap.timestamp) == 1.0)
