@@ -109,6 +109,7 @@ class ClientBase:
         retries: int | RetryPolicy = 2,
         cache: bool | ResponseCache = True,
         tracing: bool | None = None,
+        tracer_provider: Any = None,
         validate: bool = True,
         auto_sign_in: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
@@ -149,7 +150,7 @@ class ClientBase:
             self.cache = None
         else:
             self.cache = cache
-        self.tracer = Tracer(tracing)
+        self.tracer = Tracer(tracing, tracer_provider)
         self.validate = validate
         self.auto_sign_in = auto_sign_in
         self.max_response_bytes = max_response_bytes

@@ -50,11 +50,12 @@ class Tracer:
     """Starts and ends call traces; decides once whether OpenTelemetry is used.
 
     ``use_otel=None`` means "if installed"; ``False`` always generates ids locally.
+    ``provider`` is an OpenTelemetry ``TracerProvider`` to use instead of the global one.
     """
 
-    def __init__(self, use_otel: bool | None = None) -> None:
+    def __init__(self, use_otel: bool | None = None, provider: Any = None) -> None:
         if use_otel is None:
-            use_otel = otel_available()
+            use_otel = provider is not None or otel_available()
         self._otel: Any = None
         self._span_kind: Any = None
         self._status: Any = None
@@ -62,7 +63,7 @@ class Tracer:
         if use_otel:
             from opentelemetry import trace
 
-            self._otel = trace.get_tracer("medical_insurance_sdk")
+            self._otel = trace.get_tracer("medical_insurance_sdk", tracer_provider=provider)
             self._span_kind = trace.SpanKind.CLIENT
             self._status = trace.Status
             self._status_code = trace.StatusCode

@@ -10,8 +10,10 @@ Masking keeps enough to be useful to an operator and nothing that identifies a p
 * resident ID numbers (18 digits, the last may be ``X``; legacy 15 digits):
   first 6 (the region) and last 4 kept, e.g. ``440106********1234``;
 * mobile numbers: ``138****5678``;
-* names introduced by a key (``姓名：张三``, ``psn_name=张三``, ``"psn_name": "张三"``)
-  and other known personal keys (``psn_no``, ``certno``, ``addr``, ``tel`` …): value masked.
+* names introduced by a key (``姓名：张三``, ``姓名[张三]``, ``psn_name=张三``,
+  ``"psn_name": "张三"``) and other known personal keys (``psn_no``, ``certno``, ``addr``,
+  ``tel`` …): value masked (an ID number or phone value keeps its masked shape). ASCII keys
+  only match at a word start, so ``message: …`` is left alone.
 """
 
 from __future__ import annotations
@@ -64,11 +66,12 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
 _ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 _ID15 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_ASCII_KEYS = "|".join(sorted((re.escape(k) for k in PERSONAL_KEYS), key=len, reverse=True))
 _KEYED = re.compile(
-    r"(?P<key>"
-    + "|".join(sorted((re.escape(k) for k in PERSONAL_KEYS), key=len, reverse=True))
-    + r"|姓名|名字|身份证号码?|证件号码?|手机号码?|电话|联系电话|住址|地址|人员编号)"
-    r"(?P<sep>\"?\s*[:=：]\s*\"?)(?P<val>[^\s,，;；\"'}\])]+)",
+    # ASCII keys must start a word ("message" is not "age"); Chinese keys may follow text
+    r"(?P<key>(?<![A-Za-z0-9_])(?:" + _ASCII_KEYS + r")"
+    r"|姓名|名字|身份证号码?|证件号码?|手机号码?|电话|联系电话|住址|地址|人员编号)"
+    r"(?P<sep>\"?\s*[:=：\[【]\s*\"?)(?P<val>[^\s,，;；\"'}\])】）]+)",
     re.IGNORECASE,
 )
 
@@ -89,7 +92,12 @@ def mask_phone(value: str) -> str:
 
 def _mask_keyed(match: re.Match[str]) -> str:
     val = match.group("val")
-    masked = "***" if len(val) <= 1 else val[0] + "*" * min(len(val) - 1, 8)
+    if _ID18.fullmatch(val) or _ID15.fullmatch(val):
+        masked = mask_certno(val)
+    elif _PHONE.fullmatch(val):
+        masked = mask_phone(val)
+    else:
+        masked = "***" if len(val) <= 1 else val[0] + "*" * min(len(val) - 1, 8)
     return f"{match.group('key')}{match.group('sep')}{masked}"
 
 
