@@ -24,27 +24,30 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
-import platform
-import socket
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from medical_insurance_sdk._version import __version__
-from medical_insurance_sdk.core.aggregates import ApiAggregates
 from medical_insurance_sdk.core.background import PeriodicWorker
 from medical_insurance_sdk.core.clock import AnchoredClock, Clock
 from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.custom_metrics import CustomMetrics, PerformanceMetric
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.optional import is_available, warn_missing
+from medical_insurance_sdk.core.pending import PendingCalls
 from medical_insurance_sdk.core.records import APICallMetric
 from medical_insurance_sdk.core.statistics import api_statistics
 from medical_insurance_sdk.core.store import CallSnapshot, CallStore, StagedCall
-from medical_insurance_sdk.core.system_metrics import SystemSample, psutil_available
+from medical_insurance_sdk.core.system_metrics import SystemSample
 from medical_insurance_sdk.core.tracking import CallTracker
+from medical_insurance_sdk.core.validation import (
+    check_finite,
+    check_label,
+    check_positive,
+    check_size,
+)
 
 __all__ = [
     "STATUSES",
@@ -57,31 +60,6 @@ logger = logging.getLogger(__name__)
 
 #: The statuses a call can end with.
 STATUSES = ("success", "error")
-_warned_missing: set[str] = set()
-_warned_lock = threading.Lock()
-
-
-def _warn_missing(feature: str, package: str, extra: str) -> None:
-    """Log one warning per process for an optional dependency that is missing."""
-    with _warned_lock:
-        if package in _warned_missing:
-            return
-        _warned_missing.add(package)
-    logger.warning(
-        "%s is off: the optional package %r is not installed (pip install "
-        "'medical-insurance-sdk[%s]'). Recording, statistics and analysis still work.",
-        feature,
-        package,
-        extra,
-    )
-
-
-def _prometheus_available() -> bool:
-    try:
-        import prometheus_client  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class MetricsCollector:
@@ -104,9 +82,6 @@ class MetricsCollector:
         self._wall_offset = self._clock.wall_offset
         self._enabled = cfg.enabled
         self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[Any, Any, int, Any, str | None]] = {}
-        self._pending_lock = threading.Lock()
-        self._max_pending = cfg.max_memory_metrics
         self.health = MonitoringHealth()
         self.store = CallStore(
             cfg.max_memory_metrics,
@@ -120,8 +95,12 @@ class MetricsCollector:
         self.cache_hit_ratio = LabelledValues(("cache_type",))
         self.outcome_unknown = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
         self.abandoned = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
+        self.pending = PendingCalls(
+            cfg.max_memory_metrics, cfg.pending_timeout, self._mono_ns, self.health, self.abandoned
+        )
+        self._pending = self.pending.calls
+        self._max_pending = cfg.max_memory_metrics
         self.started_at = self._clock.wall()
-        self.aggregates: ApiAggregates | None = None
         self._system = self._make_sampler() if cfg.enabled and cfg.system_metrics_enabled else None
         self.prometheus = self._make_prometheus(registry) if cfg.enabled else None
         self.custom = CustomMetrics(
@@ -142,8 +121,8 @@ class MetricsCollector:
 
     # -- construction helpers --------------------------------------------------------------
     def _make_sampler(self) -> Any:
-        if not psutil_available():
-            _warn_missing("System metrics (process/system figures)", "psutil", "system")
+        if not is_available("psutil"):
+            warn_missing("System metrics (process/system figures)", "psutil", "system")
             return None
         from medical_insurance_sdk.core.system_metrics import SystemSampler
 
@@ -155,42 +134,31 @@ class MetricsCollector:
         return sampler
 
     def _make_prometheus(self, registry: Any | None) -> Any:
-        cfg = self.config
-        if not cfg.prometheus_enabled:
+        if not self.config.prometheus_enabled:
             return None
-        if not _prometheus_available():
-            _warn_missing("Prometheus export (/metrics, push)", "prometheus_client", "prometheus")
+        if not is_available("prometheus_client"):
+            warn_missing("Prometheus export (/metrics, push)", "prometheus_client", "prometheus")
             return None
-        from medical_insurance_sdk.core.prometheus_export import ExportSources
-        from medical_insurance_sdk.core.prometheus_integration import PrometheusIntegration
-
-        self.aggregates = ApiAggregates(
-            cfg.duration_buckets,
-            max_api_codes=cfg.max_api_codes,
-            max_org_codes=cfg.max_org_codes,
-            max_error_codes=cfg.max_error_codes,
-            max_series=cfg.max_series_per_metric,
-            histogram_by_org=cfg.histogram_by_org,
+        from medical_insurance_sdk.core.prometheus_integration import (
+            PrometheusIntegration,
+            build_export_sources,
         )
-        self.store.add_listener(self.aggregates.fold)
-        sources = ExportSources(
+
+        sources = build_export_sources(
+            self.config,
             store=self.store,
-            aggregates=self.aggregates,
-            active_connections=self.active_connections,
-            cache_hit_ratio=self.cache_hit_ratio,
-            outcome_unknown=self.outcome_unknown,
-            abandoned=self.abandoned,
             health=self.health,
-            info={
-                "version": __version__,
-                "python": platform.python_version(),
-                "host": socket.gethostname(),
-                "start_time": datetime.fromtimestamp(self.started_at, timezone.utc).isoformat(),
+            gauges={
+                "active_connections": self.active_connections,
+                "cache_hit_ratio": self.cache_hit_ratio,
+                "outcome_unknown": self.outcome_unknown,
+                "abandoned": self.abandoned,
             },
-            in_flight=self._pending.__len__,
+            started_at=self.started_at,
+            in_flight=self.pending.__len__,
             system=self._latest_system,
         )
-        return PrometheusIntegration(cfg, sources, registry)
+        return PrometheusIntegration(self.config, sources, registry)
 
     def _latest_system(self) -> SystemSample | None:
         return self._system.latest() if self._system is not None else None
@@ -208,7 +176,7 @@ class MetricsCollector:
             pending = self._pending
             pending[call_id] = (api_code, org_code, self._mono_ns(), request_size, trace_id)
             if len(pending) > self._max_pending:
-                self._evict_oldest_pending()
+                self.pending.evict_overflow()
         except Exception as exc:  # monitoring boundary: never break the business call
             self.health.error("record_api_call_start", exc)
             return 0
@@ -292,35 +260,14 @@ class MetricsCollector:
             self.health.error("record_outcome_unknown", exc)
 
     # -- pending calls ---------------------------------------------------------------------
-    def _evict_oldest_pending(self) -> None:
-        with self._pending_lock:
-            while len(self._pending) > self._max_pending:
-                try:
-                    oldest = next(iter(self._pending))
-                    entry = self._pending.pop(oldest)
-                except (StopIteration, KeyError, RuntimeError):  # raced with an end
-                    continue
-                self._abandon(entry, "pending_overflow")
-
-    def _abandon(self, entry: tuple[Any, Any, int, Any, str | None], reason: str) -> None:
-        self.health.drop(reason)
-        self.abandoned.add(1, entry[0], entry[1])
-
     def expire_pending(self) -> int:
         """Expire calls pending longer than ``pending_timeout``; count them abandoned."""
-        limit = self._mono_ns() - int(self.config.pending_timeout * 1e9)
-        expired = 0
-        with self._pending_lock:
-            for call_id, entry in list(self._pending.items()):
-                if entry[2] < limit and self._pending.pop(call_id, None) is not None:
-                    self._abandon(entry, "pending_expired")
-                    expired += 1
-        return expired
+        return self.pending.expire()
 
     @property
     def pending_calls(self) -> int:
         """Calls started and not yet ended."""
-        return len(self._pending)
+        return len(self.pending)
 
     # -- explicit recording ------------------------------------------------------------------
     def record_api_call(
@@ -341,26 +288,25 @@ class MetricsCollector:
         Raises ``ValueError`` for an unknown status, a negative/NaN/infinite duration, a
         bad timestamp or size, or a non-string code.
         """
-        for name, value in (("api_code", api_code), ("org_code", org_code)):
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"record_api_call: {name} must be a non-empty str (got {value!r})")
+        check_label("record_api_call: api_code", api_code)
+        check_label("record_api_call: org_code", org_code)
         if status not in STATUSES:
             raise ValueError(
                 f"record_api_call: status must be 'success' or 'error' (got {status!r})"
             )
-        duration = _finite("duration_ms", duration_ms)
+        duration = check_finite("record_api_call: duration_ms", duration_ms)
         if duration < 0:
             raise ValueError(f"record_api_call: duration_ms must be >= 0 (got {duration_ms!r})")
-        when = self._clock.wall() if timestamp is None else _finite("timestamp", timestamp)
-        for name, size in (("request_size", request_size), ("response_size", response_size)):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-                raise ValueError(f"record_api_call: {name} must be an int >= 0 (got {size!r})")
-        if error_code is not None and not isinstance(error_code, str):
-            raise ValueError(
-                f"record_api_call: error_code must be a str or None (got {error_code!r})"
-            )
-        if error_message is not None and not isinstance(error_message, str):
-            raise ValueError("record_api_call: error_message must be a str or None")
+        when = (
+            self._clock.wall()
+            if timestamp is None
+            else check_finite("record_api_call: timestamp", timestamp)
+        )
+        check_size("record_api_call: request_size", request_size)
+        check_size("record_api_call: response_size", response_size)
+        for name, text in (("error_code", error_code), ("error_message", error_message)):
+            if text is not None and not isinstance(text, str):
+                raise ValueError(f"record_api_call: {name} must be a str or None (got {text!r})")
         if not self._enabled:
             return
         self.store.append(
@@ -396,18 +342,17 @@ class MetricsCollector:
 
     def record_database_connections(self, count: int, connection_type: str = "database") -> None:
         """Set ``active_connections{connection_type}`` to ``count`` (an int >= 0)."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(
-                f"record_database_connections: count must be an int >= 0 (got {count!r})"
-            )
-        self.active_connections.set(float(count), _label("connection_type", connection_type))
+        check_size("record_database_connections: count", count)
+        label = check_label("record_database_connections: connection_type", connection_type)
+        self.active_connections.set(float(count), label)
 
     def record_cache_hit_ratio(self, ratio: float, cache_type: str = "default") -> None:
         """Set ``cache_hit_ratio{cache_type}`` to ``ratio`` (a fraction in 0..1)."""
-        value = _finite("ratio", ratio)
+        value = check_finite("record_cache_hit_ratio: ratio", ratio)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"record_cache_hit_ratio: ratio must be in 0..1 (got {ratio!r})")
-        self.cache_hit_ratio.set(value, _label("cache_type", cache_type))
+        label = check_label("record_cache_hit_ratio: cache_type", cache_type)
+        self.cache_hit_ratio.set(value, label)
 
     # -- queries ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -418,9 +363,7 @@ class MetricsCollector:
         """Stored calls of the last ``time_range_minutes`` (all when ``None``)."""
         if time_range_minutes is None:
             return self.store.snapshot()
-        minutes = _finite("time_range_minutes", time_range_minutes)
-        if minutes <= 0:
-            raise ValueError(f"time_range_minutes must be > 0 (got {time_range_minutes!r})")
+        minutes = check_positive("time_range_minutes", time_range_minutes)
         now = self._clock.wall()
         return self.store.snapshot(since=now - minutes * 60.0, until=now)
 
@@ -431,16 +374,15 @@ class MetricsCollector:
 
     def get_recent_calls(self, limit: int = 100) -> list[APICallMetric]:
         """The most recent stored calls as :class:`APICallMetric` records (messages masked)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ValueError(f"get_recent_calls: limit must be an int >= 0 (got {limit!r})")
+        check_size("get_recent_calls: limit", limit)
         snap = self.store.snapshot()
         return APICallMetric.from_snapshot(snap, max(0, len(snap) - limit))
 
     def get_system_metrics(self) -> dict[str, Any]:
         """Process and system figures from psutil (refreshed every collection_interval)."""
         if self._system is None:
-            if not psutil_available():
-                _warn_missing("System metrics (process/system figures)", "psutil", "system")
+            if not is_available("psutil"):
+                warn_missing("System metrics (process/system figures)", "psutil", "system")
             return {"available": False}
         sample = self._system.latest() or self._system.sample()
         return {"available": True, **sample.to_dict()}
@@ -472,9 +414,7 @@ class MetricsCollector:
 
     def generate_performance_report(self, time_range_hours: float = 24) -> dict[str, Any]:
         """Everything above in one dict: statistics, system, gauges, custom metrics, health."""
-        hours = _finite("time_range_hours", time_range_hours)
-        if hours <= 0:
-            raise ValueError(f"time_range_hours must be > 0 (got {time_range_hours!r})")
+        hours = check_positive("time_range_hours", time_range_hours)
         return {
             "report_timestamp": datetime.fromtimestamp(self.now(), timezone.utc).isoformat(),
             "time_range_hours": hours,
@@ -570,21 +510,6 @@ class MetricsCollector:
             f"MetricsCollector(enabled={self._enabled}, stored={len(self.store)}, "
             f"pending={self.pending_calls}, port={self.metrics_port})"
         )
-
-
-def _finite(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number (got {value!r})")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite (got {value!r})")
-    return number
-
-
-def _label(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty str (got {value!r})")
-    return value
 
 
 # -- the process-wide default collector -------------------------------------------------------

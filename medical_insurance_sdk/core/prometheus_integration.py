@@ -8,12 +8,17 @@ several SDK instances never collide.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import platform
+import socket
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import generate_latest as generate_text
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
+from medical_insurance_sdk._version import __version__
+from medical_insurance_sdk.core.aggregates import ApiAggregates
 from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.exposition import (
     PUSH_ERRORS,
@@ -23,9 +28,13 @@ from medical_insurance_sdk.core.exposition import (
     push_registry,
     start_metrics_server,
 )
+from medical_insurance_sdk.core.gauges import LabelledValues
+from medical_insurance_sdk.core.health import MonitoringHealth
 from medical_insurance_sdk.core.prometheus_export import ExportSources, SdkMetricsCollector
+from medical_insurance_sdk.core.store import CallStore
+from medical_insurance_sdk.core.system_metrics import SystemSample
 
-__all__ = ["PrometheusIntegration"]
+__all__ = ["PrometheusIntegration", "build_export_sources"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +88,46 @@ class PrometheusIntegration:
         if self.server is not None:
             self.server.close()
             self.server = None
+
+
+def build_export_sources(
+    config: MetricConfig,
+    *,
+    store: CallStore,
+    health: MonitoringHealth,
+    gauges: Mapping[str, LabelledValues],
+    started_at: float,
+    in_flight: Callable[[], int],
+    system: Callable[[], SystemSample | None],
+) -> ExportSources:
+    """Create the aggregates fed by ``store`` and gather what the exporter reads.
+
+    ``gauges`` holds the collector's ``active_connections``, ``cache_hit_ratio``,
+    ``outcome_unknown`` and ``abandoned`` values.
+    """
+    aggregates = ApiAggregates(
+        config.duration_buckets,
+        max_api_codes=config.max_api_codes,
+        max_org_codes=config.max_org_codes,
+        max_error_codes=config.max_error_codes,
+        max_series=config.max_series_per_metric,
+        histogram_by_org=config.histogram_by_org,
+    )
+    store.add_listener(aggregates.fold)
+    return ExportSources(
+        store=store,
+        aggregates=aggregates,
+        active_connections=gauges["active_connections"],
+        cache_hit_ratio=gauges["cache_hit_ratio"],
+        outcome_unknown=gauges["outcome_unknown"],
+        abandoned=gauges["abandoned"],
+        health=health,
+        info={
+            "version": __version__,
+            "python": platform.python_version(),
+            "host": socket.gethostname(),
+            "start_time": datetime.fromtimestamp(started_at, timezone.utc).isoformat(),
+        },
+        in_flight=in_flight,
+        system=system,
+    )

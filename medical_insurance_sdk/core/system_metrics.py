@@ -13,16 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["ProcessFigures", "SystemFigures", "SystemSample", "SystemSampler", "psutil_available"]
-
-
-def psutil_available() -> bool:
-    """Whether psutil can be imported."""
-    try:
-        import psutil  # noqa: F401
-    except ImportError:
-        return False
-    return True
+__all__ = ["ProcessFigures", "SystemFigures", "SystemSample", "SystemSampler"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+"""Calls started and not yet ended: bounded, expiring, counted when abandoned.
+
+The hot path touches only :attr:`PendingCalls.calls` (a plain dict: setting and popping a
+key are atomic in CPython). Eviction beyond the bound and expiry after the timeout take a
+lock and count each dropped call in ``abandoned{api_code, org_code}`` and in the
+monitoring health under ``pending_overflow`` / ``pending_expired``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from medical_insurance_sdk.core.gauges import LabelledValues
+from medical_insurance_sdk.core.health import MonitoringHealth
+
+__all__ = ["PendingCall", "PendingCalls"]
+
+#: (api_code, org_code, start monotonic ns, request_size, trace_id)
+PendingCall = tuple[Any, Any, int, Any, "str | None"]
+
+
+class PendingCalls:
+    """The started calls of one collector."""
+
+    def __init__(
+        self,
+        limit: int,
+        timeout_s: float,
+        clock_ns: Callable[[], int],
+        health: MonitoringHealth,
+        abandoned: LabelledValues,
+    ) -> None:
+        self.calls: dict[int, PendingCall] = {}
+        self.limit = limit
+        self._timeout_ns = int(timeout_s * 1e9)
+        self._clock_ns = clock_ns
+        self._health = health
+        self._abandoned = abandoned
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def evict_overflow(self) -> None:
+        """Drop the oldest calls while more than ``limit`` are pending."""
+        calls = self.calls
+        with self._lock:
+            while len(calls) > self.limit:
+                try:
+                    entry = calls.pop(next(iter(calls)))
+                except (StopIteration, KeyError, RuntimeError):  # raced with an end
+                    continue
+                self._abandon(entry, "pending_overflow")
+
+    def expire(self) -> int:
+        """Drop calls pending longer than the timeout; return how many."""
+        limit = self._clock_ns() - self._timeout_ns
+        expired = 0
+        with self._lock:
+            for call_id, entry in list(self.calls.items()):
+                if entry[2] < limit and self.calls.pop(call_id, None) is not None:
+                    self._abandon(entry, "pending_expired")
+                    expired += 1
+        return expired
+
+    def forget_all(self) -> None:
+        """Forget every pending call without counting it (a forked child's inheritance)."""
+        self.calls.clear()
+        self._lock = threading.Lock()
+
+    def _abandon(self, entry: PendingCall, reason: str) -> None:
+        self._health.drop(reason)
+        self._abandoned.add(1, entry[0], entry[1])
