@@ -7,6 +7,12 @@ from medical_insurance_sdk.core.metrics_collector import (
     get_metrics_collector,
     initialize_metrics_collector,
 )
+from medical_insurance_sdk.core.performance_analyzer import (
+    PerformanceAlert,
+    PerformanceAnalyzer,
+    PerformanceThreshold,
+    PerformanceTrend,
+)
 from medical_insurance_sdk.core.records import APICallMetric
 from medical_insurance_sdk.core.store import CallSnapshot
 from medical_insurance_sdk.core.tracking import CallTracker, monitor_api_call
@@ -17,7 +23,11 @@ __all__ = [
     "CallTracker",
     "MetricConfig",
     "MetricsCollector",
+    "PerformanceAlert",
+    "PerformanceAnalyzer",
     "PerformanceMetric",
+    "PerformanceThreshold",
+    "PerformanceTrend",
     "get_metrics_collector",
     "initialize_metrics_collector",
     "monitor_api_call",

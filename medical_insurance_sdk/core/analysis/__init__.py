@@ -1,0 +1,30 @@
+"""The PerformanceAnalyzer's building blocks, one concern per module.
+
+* :mod:`.descriptive`: counts, rates, latency percentiles, errors, concurrency;
+* :mod:`.trend` and :mod:`.timeseries`: buckets, Mann-Kendall, Theil-Sen, forecasts;
+* :mod:`.thresholds`: per-API targets with per-class defaults;
+* :mod:`.scoring`: the documented 0-100 score and A-F grade;
+* :mod:`.alerts` and :mod:`.conditions`: alert lifecycle and conditions per (API, org);
+* :mod:`.recommendations` and :mod:`.texts`: data-derived advice, zh-CN or en;
+* :mod:`.api_analysis` and :mod:`.overview`: the typed results;
+* :mod:`.reports`, :mod:`.report_html`, :mod:`.charts`: JSON, CSV and HTML reports.
+"""
+
+from medical_insurance_sdk.core.analysis.alerts import AlertManager, PerformanceAlert
+from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis
+from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
+from medical_insurance_sdk.core.analysis.overview import SystemOverview
+from medical_insurance_sdk.core.analysis.scoring import PerformanceScore
+from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
+from medical_insurance_sdk.core.analysis.trend import Trend
+
+__all__ = [
+    "AlertManager",
+    "AlertPolicy",
+    "ApiAnalysis",
+    "PerformanceAlert",
+    "PerformanceScore",
+    "PerformanceThreshold",
+    "SystemOverview",
+    "Trend",
+]

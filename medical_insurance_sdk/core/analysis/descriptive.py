@@ -1,0 +1,270 @@
+"""Descriptive statistics of one API's calls: counts, rates, latency, errors, concurrency.
+
+Everything is computed with numpy over the columns of a
+:class:`~medical_insurance_sdk.core.store.CallSnapshot` already cut to one API and one
+window. Percentiles use numpy's default linear interpolation; the standard deviation is
+the sample one (``ddof=1``, ``0.0`` for a single call). Rates are fractions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from medical_insurance_sdk.core.redaction import mask_text
+from medical_insurance_sdk.core.store import CallSnapshot
+
+__all__ = [
+    "PERCENTILES",
+    "SYSTEM_ERROR_CLASSES",
+    "BasicStats",
+    "ErrorAnalysis",
+    "ResponseTimeStats",
+    "basic_stats",
+    "error_analysis",
+    "error_class",
+    "group_slices",
+    "max_concurrency",
+    "response_time_stats",
+]
+
+#: Percentiles reported for response times.
+PERCENTILES = (50.0, 90.0, 95.0, 99.0)
+
+#: Error-code prefixes -> error class (protocol.md §6), first match wins.
+_CLASS_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("TIMEOUT_READ", "read_timeout"),
+    ("TIMEOUT_CONNECT", "connect_timeout"),
+    ("TIMEOUT", "timeout"),
+    ("NETWORK", "network"),
+    ("HTTP", "http_status"),
+    ("GATEWAY_AUTH", "gateway_auth"),
+    ("PARSE", "protocol"),
+    ("RESPONSE_TOO_LARGE", "protocol"),
+    ("SESSION", "session"),
+    ("VALIDATION", "validation"),
+    ("BIZ_", "business"),
+    ("INFCODE_", "business"),
+    ("BUSINESS", "business"),
+)
+
+#: Classes an operator fixes (network, gateway, protocol, session), as opposed to the
+#: platform rejecting a request on its merits (business) or bad input (validation).
+SYSTEM_ERROR_CLASSES = frozenset(
+    {
+        "read_timeout",
+        "connect_timeout",
+        "timeout",
+        "network",
+        "http_status",
+        "gateway_auth",
+        "protocol",
+        "session",
+        "unknown",
+        "other",
+    }
+)
+
+
+def error_class(error_code: str | None) -> str:
+    """The protocol.md §6 category of an SDK error code (``"unknown"`` when none)."""
+    if not error_code:
+        return "unknown"
+    code = error_code.upper()
+    for prefix, name in _CLASS_PREFIXES:
+        if code.startswith(prefix):
+            return name
+    return "other"
+
+
+@dataclass(frozen=True)
+class BasicStats:
+    """Call counts and rates (fractions) of one API in the window."""
+
+    total_calls: int
+    successful_calls: int
+    failed_calls: int
+    success_rate: float
+    error_rate: float
+    max_concurrent_calls: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total_calls": self.total_calls,
+            "successful_calls": self.successful_calls,
+            "failed_calls": self.failed_calls,
+            "success_rate": self.success_rate,
+            "error_rate": self.error_rate,
+            "max_concurrent_calls": self.max_concurrent_calls,
+        }
+
+
+@dataclass(frozen=True)
+class ResponseTimeStats:
+    """Latency in milliseconds (linear-interpolated percentiles, sample std)."""
+
+    count: int
+    mean: float
+    median: float
+    min: float
+    max: float
+    std_dev: float
+    p90: float
+    p95: float
+    p99: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "mean": self.mean,
+            "median": self.median,
+            "min": self.min,
+            "max": self.max,
+            "std_dev": self.std_dev,
+            "p90": self.p90,
+            "p95": self.p95,
+            "p99": self.p99,
+        }
+
+
+@dataclass(frozen=True)
+class ErrorAnalysis:
+    """Failed calls by error code, by org and by class (protocol.md §6)."""
+
+    total_errors: int
+    error_types: dict[str, int] = field(default_factory=dict)
+    error_rate_by_org: dict[str, float] = field(default_factory=dict)
+    errors_by_org: dict[str, int] = field(default_factory=dict)
+    errors_by_class: dict[str, int] = field(default_factory=dict)
+    system_errors: int = 0
+
+    @property
+    def most_common_errors(self) -> list[tuple[str, int]]:
+        """Up to five ``(error_code, count)`` pairs, most frequent first."""
+        return list(self.error_types.items())[:5]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total_errors": self.total_errors,
+            "error_types": dict(self.error_types),
+            "error_rate_by_org": dict(self.error_rate_by_org),
+            "errors_by_org": dict(self.errors_by_org),
+            "most_common_errors": [
+                {"error_code": code, "count": n} for code, n in self.most_common_errors
+            ],
+            "errors_by_class": dict(self.errors_by_class),
+            "system_errors": self.system_errors,
+        }
+
+
+def group_slices(
+    keys: npt.NDArray[np.int32],
+) -> tuple[npt.NDArray[np.intp], list[tuple[int, int, int]]]:
+    """Order rows by ``keys`` (stable) and return ``(order, [(key, start, stop), ...])``."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    if sorted_keys.size == 0:
+        return order, []
+    edges = np.flatnonzero(np.diff(sorted_keys)) + 1
+    starts = np.concatenate(([0], edges))
+    stops = np.concatenate((edges, [sorted_keys.size]))
+    return order, [
+        (int(sorted_keys[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)
+    ]
+
+
+def max_concurrency(timestamp: npt.NDArray[np.float64], duration: npt.NDArray[np.float64]) -> int:
+    """Most calls in flight at once, from intervals ``[end - duration, end)``.
+
+    A call ending exactly when another starts does not overlap it.
+    """
+    n = timestamp.size
+    if n == 0:
+        return 0
+    times = np.concatenate((timestamp - duration, timestamp))
+    steps = np.concatenate((np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)))
+    order = np.lexsort((steps, times))  # at equal times, ends (-1) before starts (+1)
+    return int(np.cumsum(steps[order]).max())
+
+
+def basic_stats(snap: CallSnapshot) -> BasicStats:
+    """Counts and rates of the calls in ``snap``."""
+    total = len(snap)
+    ok = int(np.count_nonzero(snap.success))
+    rate = ok / total if total else 0.0
+    return BasicStats(
+        total_calls=total,
+        successful_calls=ok,
+        failed_calls=total - ok,
+        success_rate=rate,
+        error_rate=(total - ok) / total if total else 0.0,
+        max_concurrent_calls=max_concurrency(snap.timestamp, snap.duration),
+    )
+
+
+def response_time_stats(ms: npt.NDArray[np.float64]) -> ResponseTimeStats:
+    """Latency figures of ``ms`` (milliseconds); all zero when empty."""
+    n = int(ms.size)
+    if n == 0:
+        return ResponseTimeStats(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    p50, p90, p95, p99 = (float(v) for v in np.percentile(ms, PERCENTILES))
+    return ResponseTimeStats(
+        count=n,
+        mean=float(ms.mean()),
+        median=p50,
+        min=float(ms.min()),
+        max=float(ms.max()),
+        std_dev=float(ms.std(ddof=1)) if n > 1 else 0.0,
+        p90=p90,
+        p95=p95,
+        p99=p99,
+    )
+
+
+def _named_counts(index: npt.NDArray[np.int32], names: tuple[str, ...]) -> dict[str, int]:
+    """``{name: count}`` of a non-negative index column, most frequent first, then by name."""
+    if index.size == 0:
+        return {}
+    counts = np.bincount(index, minlength=len(names))
+    pairs = [(names[i], int(counts[i])) for i in np.flatnonzero(counts)]
+    return dict(sorted(pairs, key=lambda kv: (-kv[1], kv[0])))
+
+
+def error_analysis(snap: CallSnapshot) -> ErrorAnalysis:
+    """Failed calls of ``snap`` by code, org and class; ``"unknown"`` for calls without a code."""
+    failed = ~snap.success
+    total_errors = int(np.count_nonzero(failed))
+    if total_errors == 0:
+        return ErrorAnalysis(0)
+    codes = snap.error[failed]
+    types: dict[str, int] = {}
+    for code, n in _named_counts(codes[codes >= 0], snap.error_codes).items():
+        # error codes are bounded SDK tokens; masking guards against a caller's free text
+        safe = mask_text(code)
+        types[safe] = types.get(safe, 0) + n
+    unknown = int(np.count_nonzero(codes < 0))
+    if unknown:
+        types["unknown"] = types.get("unknown", 0) + unknown
+        types = dict(sorted(types.items(), key=lambda kv: (-kv[1], kv[0])))
+    classes: dict[str, int] = {}
+    for code, n in types.items():
+        name = error_class(None if code == "unknown" else code)
+        classes[name] = classes.get(name, 0) + n
+    n_org = len(snap.org_codes)
+    calls_by_org = np.bincount(snap.org, minlength=n_org)
+    errors_by_org = np.bincount(snap.org[failed], minlength=n_org)
+    by_org = {
+        snap.org_codes[i]: float(errors_by_org[i] / calls_by_org[i])
+        for i in np.flatnonzero(calls_by_org)
+    }
+    return ErrorAnalysis(
+        total_errors=total_errors,
+        error_types=types,
+        error_rate_by_org=dict(sorted(by_org.items())),
+        errors_by_org=_named_counts(snap.org[failed], snap.org_codes),
+        errors_by_class=dict(sorted(classes.items(), key=lambda kv: (-kv[1], kv[0]))),
+        system_errors=sum(n for c, n in classes.items() if c in SYSTEM_ERROR_CLASSES),
+    )

@@ -1,0 +1,110 @@
+"""Report rendering: JSON (everything), CSV (one row per API) and HTML (self-contained).
+
+No report contains personal data: they are built from the typed analysis only (codes,
+counts, latencies, scores, alerts), never from stored error messages or request data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
+from medical_insurance_sdk.core.analysis.overview import SystemOverview
+from medical_insurance_sdk.core.analysis.texts import Lang
+from medical_insurance_sdk.core.analysis.thresholds import api_name
+
+__all__ = ["CSV_HEADERS", "REPORT_FORMATS", "csv_rows", "render_report", "report_dict"]
+
+REPORT_FORMATS: tuple[str, ...] = ("json", "csv", "html")
+
+CSV_HEADERS: dict[Lang, tuple[str, ...]] = {
+    "zh": (
+        "接口编号",
+        "接口名称",
+        "调用次数",
+        "成功率",
+        "P50(ms)",
+        "P95(ms)",
+        "P99(ms)",
+        "性能评分",
+        "等级",
+        "活动告警",
+    ),
+    "en": (
+        "api_code",
+        "name",
+        "calls",
+        "success_rate",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "score",
+        "grade",
+        "active_alerts",
+    ),
+}
+
+
+def report_dict(
+    overview: SystemOverview, history: Sequence[PerformanceAlert], lang: Lang
+) -> dict[str, Any]:
+    """The full report structure (the JSON report)."""
+    return {
+        "report_type": "medical_insurance_performance_report",
+        "language": lang,
+        "generated_at": overview.to_dict()["timestamp"],
+        "time_range_hours": overview.time_range_minutes / 60.0,
+        "overview": overview.to_dict(full=True),
+        "alert_history": [a.to_dict() for a in history],
+    }
+
+
+def csv_rows(overview: SystemOverview) -> list[list[str]]:
+    """One row per API: code, name, calls, success %, p50/p95/p99, score, grade, alerts."""
+    rows = []
+    for a in overview.apis:
+        b, rt, s = a.basic_stats, a.response_time_stats, a.performance_score
+        rows.append(
+            [
+                a.api_code,
+                api_name(a.api_code),
+                str(b.total_calls),
+                f"{b.success_rate * 100:.2f}%",
+                f"{rt.median:.1f}",
+                f"{rt.p95:.1f}",
+                f"{rt.p99:.1f}",
+                f"{s.total_score:.1f}",
+                s.grade,
+                str(len(a.alerts)),
+            ]
+        )
+    return rows
+
+
+def _csv(overview: SystemOverview, lang: Lang) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADERS[lang])
+    writer.writerows(csv_rows(overview))
+    return out.getvalue()
+
+
+def render_report(
+    overview: SystemOverview, history: Sequence[PerformanceAlert], fmt: str, lang: Lang
+) -> str:
+    """The report as text in ``fmt`` (``json``, ``csv`` or ``html``)."""
+    if fmt == "json":
+        return json.dumps(
+            report_dict(overview, history, lang), ensure_ascii=False, indent=2, allow_nan=False
+        )
+    if fmt == "csv":
+        return _csv(overview, lang)
+    if fmt == "html":
+        from medical_insurance_sdk.core.analysis.report_html import render_html
+
+        return render_html(overview, history, lang)
+    raise ValueError(f"report format must be one of {', '.join(REPORT_FORMATS)} (got {fmt!r})")

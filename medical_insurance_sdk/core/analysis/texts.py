@@ -1,0 +1,79 @@
+"""User-facing text of alerts and recommendations: Simplified Chinese, or English.
+
+Texts name APIs by code and catalog name, orgs by their institution code, and error
+classes by the SDK's error codes: nothing from a request or a platform message, so no
+personal data can reach an alert or a report through them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from medical_insurance_sdk.core.analysis.thresholds import api_name
+
+__all__ = ["LANGS", "Lang", "alert_message", "api_label", "check_lang", "pct"]
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+
+def check_lang(lang: str) -> Lang:
+    """Validate a language code (``zh`` or ``en``)."""
+    if lang == "zh":
+        return "zh"
+    if lang == "en":
+        return "en"
+    raise ValueError(f"language must be 'zh' or 'en' (got {lang!r})")
+
+
+def api_label(api_code: str, lang: Lang) -> str:
+    """``接口 2207（门诊结算）`` / ``API 2207``: code with the catalog name when known."""
+    name = api_name(api_code)
+    if lang == "zh":
+        return f"接口 {api_code}（{name}）" if name else f"接口 {api_code}"
+    return f"API {api_code}"
+
+
+def pct(value: float) -> str:
+    """A fraction as a percentage with one decimal: ``0.1234`` -> ``12.3%``."""
+    return f"{value * 100:.1f}%"
+
+
+_ALERTS: dict[str, dict[Lang, str]] = {
+    "response_time": {
+        "zh": "{api} 机构 {org} 响应时间 P95 {value:.0f} ms 超过阈值 {limit:.0f} ms"
+        "（{calls} 次调用）",
+        "en": "{api} org {org}: p95 response time {value:.0f} ms exceeds {limit:.0f} ms "
+        "({calls} calls)",
+    },
+    "error_rate": {
+        "zh": "{api} 机构 {org} 系统错误率 {value_pct} 超过阈值 {limit_pct}"
+        "（网络、超时、网关、协议类错误；{calls} 次调用）",
+        "en": "{api} org {org}: system error rate {value_pct} exceeds {limit_pct} "
+        "(network, timeout, gateway, protocol errors; {calls} calls)",
+    },
+    "success_rate": {
+        "zh": "{api} 机构 {org} 成功率 {value_pct} 低于目标 {limit_pct}（{calls} 次调用）",
+        "en": "{api} org {org}: success rate {value_pct} is below the target {limit_pct} "
+        "({calls} calls)",
+    },
+    "concurrency": {
+        "zh": "{api} 机构 {org} 最大并发 {value:.0f} 超过阈值 {limit:.0f}（{calls} 次调用）",
+        "en": "{api} org {org}: {value:.0f} concurrent calls exceed {limit:.0f} ({calls} calls)",
+    },
+}
+
+
+def alert_message(
+    lang: Lang, kind: str, api_code: str, org: str, value: float, limit: float, calls: int
+) -> str:
+    """The message of an alert of type ``kind``."""
+    return _ALERTS[kind][lang].format(
+        api=api_label(api_code, lang),
+        org=org,
+        value=value,
+        limit=limit,
+        value_pct=pct(value),
+        limit_pct=pct(limit),
+        calls=calls,
+    )

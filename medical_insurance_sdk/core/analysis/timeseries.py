@@ -1,0 +1,128 @@
+"""Time buckets of a window: calls, errors and latency per bucket, and their trends.
+
+The window ``[now - minutes, now]`` is cut into equal buckets of ``interval_minutes``
+(chosen so that there are at most 60 buckets: 1, 2, 5, 10, 15, 30, 60, 120, 240, 360, 720
+or 1440 minutes); bucket ``i`` starts at ``now - minutes + i·interval``. A call belongs to
+the bucket its end time falls in; a call ending exactly at ``now`` is in the last bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from medical_insurance_sdk.core.analysis.descriptive import group_slices
+from medical_insurance_sdk.core.analysis.trend import Trend, trend_of
+from medical_insurance_sdk.core.store import CallSnapshot
+
+__all__ = ["Bucket", "TimeSeries", "bucket_interval_minutes", "time_series"]
+
+_INTERVALS = (1, 2, 5, 10, 15, 30, 60, 120, 240, 360, 720, 1440)
+MAX_BUCKETS = 60
+
+
+def bucket_interval_minutes(minutes: float) -> int:
+    """The smallest listed interval giving at most 60 buckets over ``minutes``."""
+    for interval in _INTERVALS:
+        if minutes / interval <= MAX_BUCKETS:
+            return interval
+    return math.ceil(minutes / MAX_BUCKETS)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Figures of one time bucket (latency in ms; ``None`` when it holds no call)."""
+
+    start: float
+    calls: int
+    errors: int
+    error_rate: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    mean: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "calls": self.calls,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "p50_ms": self.p50,
+            "p95_ms": self.p95,
+            "p99_ms": self.p99,
+            "mean_ms": self.mean,
+        }
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """Buckets of the window and the trends of calls and of median latency."""
+
+    interval_minutes: int
+    buckets: list[Bucket] = field(default_factory=list)
+    call_trend: Trend = field(default_factory=lambda: Trend("stable", 0.0, 0.0, 1.0, 0))
+    response_time_trend: Trend = field(default_factory=lambda: Trend("stable", 0.0, 0.0, 1.0, 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interval_minutes": self.interval_minutes,
+            "time_series": [b.to_dict() for b in self.buckets],
+            "call_trend": self.call_trend.to_dict(),
+            "response_time_trend": self.response_time_trend.to_dict(),
+        }
+
+
+def _bucket_index(
+    ts: npt.NDArray[np.float64], since: float, width: float, n: int
+) -> npt.NDArray[np.int32]:
+    idx = np.floor((ts - since) / width)
+    return np.clip(idx, 0, n - 1).astype(np.int32)
+
+
+def time_series(snap: CallSnapshot, minutes: float, now: float) -> TimeSeries:
+    """Bucket ``snap`` (calls of one API within the window ending at ``now``)."""
+    interval = bucket_interval_minutes(minutes)
+    width = interval * 60.0
+    n = max(1, math.ceil(minutes / interval - 1e-9))
+    since = now - n * width
+    idx = _bucket_index(snap.timestamp, since, width, n)
+    calls = np.bincount(idx, minlength=n)
+    errors = np.bincount(idx[~snap.success], minlength=n)
+    p50 = np.full(n, np.nan)
+    p95 = np.full(n, np.nan)
+    p99 = np.full(n, np.nan)
+    mean = np.full(n, np.nan)
+    order, groups = group_slices(idx)
+    ms = snap.duration_ms[order]
+    for key, a, b in groups:
+        part = ms[a:b]
+        p50[key], p95[key], p99[key] = np.percentile(part, (50.0, 95.0, 99.0))
+        mean[key] = part.mean()
+    buckets = [
+        Bucket(
+            start=since + i * width,
+            calls=int(calls[i]),
+            errors=int(errors[i]),
+            error_rate=float(errors[i] / calls[i]) if calls[i] else None,
+            p50=None if math.isnan(p50[i]) else float(p50[i]),
+            p95=None if math.isnan(p95[i]) else float(p95[i]),
+            p99=None if math.isnan(p99[i]) else float(p99[i]),
+            mean=None if math.isnan(mean[i]) else float(mean[i]),
+        )
+        for i in range(n)
+    ]
+    x = np.arange(n, dtype=np.float64)
+    has = calls > 0
+    return TimeSeries(
+        interval_minutes=interval,
+        buckets=buckets,
+        call_trend=trend_of(x, calls.astype(np.float64), bucket_seconds=width, origin=since),
+        response_time_trend=trend_of(
+            x[has], p50[has], bucket_seconds=width, origin=since, last_bucket=n - 1
+        ),
+    )

@@ -1,0 +1,313 @@
+"""PerformanceAnalyzer: statistics, trends, scores, alerts and reports over the call store.
+
+The analyzer only reads immutable snapshots of the collector's store
+(``collector.store.snapshot(since, until)``) and the collector's clock
+(``collector.now()``); it never touches the collector's locks or private state.
+Results are computed with numpy (see :mod:`medical_insurance_sdk.core.analysis`) as typed
+dataclasses and converted to the seed's dicts at the edge.
+
+Caching: results are cached under ``(store version, API, window, now, thresholds
+version)``, so any new call, any change of window or clock and any new threshold gives a
+fresh answer; a cache hit only happens when nothing that could change the answer has
+changed (a replay with a stopped clock, a report computing several views at once).
+
+Which side of the line each public method is on: every method raises ``ValueError`` for
+bad arguments (a window <= 0, an unknown report format or language, a threshold for
+another API); nothing here runs on the business call's hot path. Alert callbacks and
+the background evaluation log their failures and never raise.
+
+The score, alert and recommendation rules are documented in
+:mod:`~medical_insurance_sdk.core.analysis.scoring`,
+:mod:`~medical_insurance_sdk.core.analysis.alerts` and
+:mod:`~medical_insurance_sdk.core.analysis.recommendations`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from medical_insurance_sdk.core.analysis.alerts import (
+    AlertCallback,
+    AlertManager,
+    Observation,
+    PerformanceAlert,
+)
+from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
+from medical_insurance_sdk.core.analysis.conditions import AlertPolicy, observe
+from medical_insurance_sdk.core.analysis.overview import SystemOverview, analyze_all
+from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS, render_report
+from medical_insurance_sdk.core.analysis.texts import check_lang
+from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
+from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
+from medical_insurance_sdk.core.analysis.trend import Trend
+from medical_insurance_sdk.core.background import PeriodicWorker
+from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+from medical_insurance_sdk.core.store import CallSnapshot
+
+__all__ = [
+    "PerformanceAlert",
+    "PerformanceAnalyzer",
+    "PerformanceThreshold",
+    "PerformanceTrend",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The seed's name for a trend result (direction, strength, slope, significance, forecast).
+PerformanceTrend = Trend
+
+_Cached = tuple[Any, list[Observation]]
+
+
+def _minutes(value: object, name: str = "time_range_minutes") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number (got {value!r})")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be > 0 and finite (got {value!r})")
+    return number
+
+
+class PerformanceAnalyzer:
+    """Analyses the calls a :class:`MetricsCollector` stored.
+
+    ``language`` (``"zh"`` default, or ``"en"``) selects the text of alerts,
+    recommendations and reports. ``alert_policy`` sets the minimum calls per org and the
+    hysteresis of alerts; ``background=True`` starts evaluating alerts every
+    ``collection_interval`` seconds over the last ``alert_window_minutes``.
+    """
+
+    def __init__(
+        self,
+        collector: MetricsCollector,
+        *,
+        language: str = "zh",
+        alert_policy: AlertPolicy | None = None,
+        history_size: int = 1000,
+        alert_window_minutes: float = 15.0,
+        background: bool = False,
+        cache_size: int = 32,
+    ) -> None:
+        self.collector = collector
+        self.language = check_lang(language)
+        self.alert_policy = alert_policy if alert_policy is not None else AlertPolicy()
+        self.alert_window_minutes = _minutes(alert_window_minutes, "alert_window_minutes")
+        self.alerts = AlertManager(history_size)
+        self._thresholds: dict[str, PerformanceThreshold] = {}
+        self._thresholds_version = 0
+        self._cache: OrderedDict[tuple[Any, ...], _Cached] = OrderedDict()
+        self._cache_size = max(1, cache_size)
+        self._lock = threading.Lock()
+        self._worker: PeriodicWorker | None = None
+        if background:
+            self.start_background_evaluation()
+
+    # -- thresholds ------------------------------------------------------------------------
+    def set_threshold(self, api_code: str, threshold: PerformanceThreshold) -> None:
+        """Use ``threshold`` for ``api_code`` (its ``api_code`` must match)."""
+        if not isinstance(threshold, PerformanceThreshold):
+            raise ValueError("set_threshold: threshold must be a PerformanceThreshold")
+        if threshold.api_code != api_code:
+            raise ValueError(
+                f"set_threshold: threshold is for {threshold.api_code!r}, not {api_code!r}"
+            )
+        with self._lock:
+            self._thresholds[api_code] = threshold
+            self._thresholds_version += 1
+
+    def get_threshold(self, api_code: str) -> PerformanceThreshold:
+        """The threshold of ``api_code``: the one set, else its class default."""
+        found = self._thresholds.get(api_code)
+        return found if found is not None else default_threshold(api_code)
+
+    # -- snapshots and cache -------------------------------------------------------------------
+    def _window(self, minutes: float) -> tuple[float, CallSnapshot]:
+        now = self.collector.now()
+        snap = self.collector.store.snapshot(since=now - minutes * 60.0, until=now)
+        return now, snap
+
+    def _cached(self, key: tuple[Any, ...]) -> _Cached | None:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
+
+    def _remember(self, key: tuple[Any, ...], value: _Cached) -> None:
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _key(self, kind: str, minutes: float, now: float, version: int) -> tuple[Any, ...]:
+        return (kind, version, minutes, now, self._thresholds_version)
+
+    # -- analysis ------------------------------------------------------------------------------
+    def analyze(self, api_code: str, time_range_minutes: float = 60) -> ApiAnalysis:
+        """Typed analysis of ``api_code``; evaluates (and returns) the API's alerts."""
+        if not isinstance(api_code, str) or not api_code:
+            raise ValueError(f"api_code must be a non-empty str (got {api_code!r})")
+        minutes = _minutes(time_range_minutes)
+        now, snap = self._window(minutes)
+        key = self._key(f"api:{api_code}", minutes, now, snap.version)
+        hit = self._cached(key)
+        if hit is None:
+            part = snap.select(snap.api_mask(api_code))
+            threshold = self.get_threshold(api_code)
+            hit = (
+                analyze_calls(part, api_code, minutes, now, threshold, self.language),
+                observe(part, api_code, threshold, self.alert_policy, self.language),
+            )
+            self._remember(key, hit)
+        analysis, observations = hit
+        self.alerts.update(observations, (api_code,), now)
+        active = [a for a in self.alerts.active() if a.api_code == api_code]
+        result: ApiAnalysis = analysis.with_alerts(active)
+        return result
+
+    def analyze_api_performance(
+        self, api_code: str, time_range_minutes: float = 60
+    ) -> dict[str, Any]:
+        """The seed's dict: ``analysis['performance_score']['total_score']`` and the rest."""
+        return self.analyze(api_code, time_range_minutes).to_dict()
+
+    def overview(self, time_range_minutes: float = 60) -> SystemOverview:
+        """Typed overview of every API with calls in the window; evaluates all alerts."""
+        return self._overview(_minutes(time_range_minutes))[0]
+
+    def _overview(self, minutes: float) -> tuple[SystemOverview, list[PerformanceAlert]]:
+        now, snap = self._window(minutes)
+        key = self._key("overview", minutes, now, snap.version)
+        hit = self._cached(key)
+        if hit is None:
+            analyses, observations = analyze_all(
+                snap, minutes, now, self.get_threshold, self.alert_policy, self.language
+            )
+            hit = ((analyses, time_series(snap, minutes, now)), observations)
+            self._remember(key, hit)
+        (analyses, series), observations = hit
+        # every API with an active alert is in scope: one without calls now resolves
+        scope = {a.api_code for a in analyses} | {a.api_code for a in self.alerts.active()}
+        changed = self.alerts.update(observations, scope, now)
+        return self._assemble(minutes, now, analyses, series), changed
+
+    def _assemble(
+        self, minutes: float, now: float, analyses: list[ApiAnalysis], series: TimeSeries
+    ) -> SystemOverview:
+        active = self.alerts.active()
+        by_api: dict[str, list[PerformanceAlert]] = {}
+        for alert in active:
+            by_api.setdefault(alert.api_code, []).append(alert)
+        return SystemOverview(
+            time_range_minutes=minutes,
+            timestamp=now,
+            apis=[a.with_alerts(by_api.get(a.api_code, [])) for a in analyses],
+            series=series,
+            active_alerts=active,
+        )
+
+    def get_system_performance_overview(self, time_range_minutes: float = 60) -> dict[str, Any]:
+        """Every API's figures and score, the call-weighted overall score, alert summary."""
+        return self.overview(time_range_minutes).to_dict()
+
+    # -- alerts --------------------------------------------------------------------------------
+    def evaluate_alerts(self, time_range_minutes: float | None = None) -> list[PerformanceAlert]:
+        """Evaluate every API's alerts now; return the alerts that fired/escalated/resolved."""
+        minutes = _minutes(
+            self.alert_window_minutes if time_range_minutes is None else time_range_minutes
+        )
+        return self._overview(minutes)[1]
+
+    def on_alert(self, callback: AlertCallback) -> None:
+        """Call ``callback(alert)`` when an alert fires, escalates or resolves."""
+        self.alerts.on_alert(callback)
+
+    def get_active_alerts(self) -> list[dict[str, Any]]:
+        """Active alerts as dicts, oldest first."""
+        return [a.to_dict() for a in self.alerts.active()]
+
+    def get_alert_history(self) -> list[dict[str, Any]]:
+        """Alert events (fired, escalated, resolved) as dicts, oldest first (bounded)."""
+        return [a.to_dict() for a in self.alerts.history()]
+
+    def start_background_evaluation(self, interval: float | None = None) -> None:
+        """Evaluate alerts every ``interval`` (default ``collection_interval``) seconds."""
+        if self._worker is not None and self._worker.alive:
+            return
+        every = self.collector.config.collection_interval if interval is None else interval
+        self._worker = PeriodicWorker(
+            "misdk-alerts", _minutes(every, "interval"), self._evaluate_in_background, self._failed
+        )
+        self._worker.start()
+
+    def _evaluate_in_background(self) -> None:
+        self.evaluate_alerts()
+
+    @staticmethod
+    def _failed(exc: BaseException) -> None:
+        logger.error("background alert evaluation failed", exc_info=exc)
+
+    def stop_background_evaluation(self, timeout: float = 5.0) -> None:
+        """Stop the background evaluation (if running) and wait up to ``timeout`` seconds."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop(timeout)
+
+    close = stop_background_evaluation
+
+    # -- reports -------------------------------------------------------------------------------
+    def export_performance_report(self, time_range_hours: float = 24, format: str = "json") -> str:
+        """The report over the last ``time_range_hours`` as ``json``, ``csv`` or ``html`` text."""
+        if format not in REPORT_FORMATS:
+            raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)} (got {format!r})")
+        hours = _minutes(time_range_hours, "time_range_hours")
+        overview = self.overview(hours * 60.0)
+        return render_report(overview, self.alerts.history(), format, self.language)
+
+    def write_report(
+        self,
+        path_or_dir: str | os.PathLike[str],
+        formats: Iterable[str] = REPORT_FORMATS,
+        *,
+        time_range_hours: float = 24,
+    ) -> list[Path]:
+        """Write the report in each format; return the paths written.
+
+        A directory (existing, or a path without suffix) gets
+        ``performance_report.{json,csv,html}``; a file path gets its suffix replaced per
+        format. CSV is written UTF-8 with a BOM so that Excel opens it correctly.
+        """
+        wanted = list(dict.fromkeys(formats))
+        bad = [f for f in wanted if f not in REPORT_FORMATS]
+        if bad or not wanted:
+            raise ValueError(f"formats must be among {', '.join(REPORT_FORMATS)} (got {bad})")
+        hours = _minutes(time_range_hours, "time_range_hours")
+        target = Path(path_or_dir)
+        if target.is_dir() or not target.suffix:
+            target.mkdir(parents=True, exist_ok=True)
+            base = target / "performance_report"
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            base = target.with_suffix("")
+        overview = self.overview(hours * 60.0)
+        history = self.alerts.history()
+        written = []
+        for fmt in wanted:
+            path = base.with_suffix(f".{fmt}")
+            text = render_report(overview, history, fmt, self.language)
+            path.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
+            written.append(path)
+        return written
+
+    def __repr__(self) -> str:
+        return (
+            f"PerformanceAnalyzer(language={self.language!r}, "
+            f"active_alerts={len(self.alerts.active())}, thresholds={len(self._thresholds)})"
+        )
