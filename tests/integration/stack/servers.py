@@ -1,0 +1,180 @@
+"""Real Prometheus and Pushgateway servers on loopback free ports, for integration tests.
+
+The binaries come from Debian's ``prometheus`` and ``prometheus-pushgateway`` packages
+(``make test`` installs them when missing). Each server runs in its own temporary
+directory and is stopped by the fixture that started it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ["PROMETHEUS", "PROMTOOL", "PUSHGATEWAY", "Prometheus", "Pushgateway", "free_port"]
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+PUSHGATEWAY = shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready in {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@dataclass
+class Prometheus:
+    """A Prometheus server scraping the given targets every ``interval``."""
+
+    workdir: Path
+    targets: Mapping[str, list[str]]
+    rule_files: list[Path] = field(default_factory=list)
+    interval: str = "1s"
+    features: tuple[str, ...] = ("exemplar-storage",)
+    extra_scrape: str = ""
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def config_text(self) -> str:
+        rules = "".join(f"  - {p}\n" for p in self.rule_files) or "  []\n"
+        jobs = "".join(
+            f"  - job_name: {job!r}\n    static_configs:\n      - targets: {list(targets)!r}\n"
+            for job, targets in self.targets.items()
+        )
+        return (
+            f"global:\n  scrape_interval: {self.interval}\n  evaluation_interval: {self.interval}\n"
+            f"rule_files:\n{rules}"
+            f"scrape_configs:\n{jobs}{self.extra_scrape}"
+        )
+
+    def start(self) -> Prometheus:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "prometheus.yml"
+        config.write_text(self.config_text(), encoding="utf-8")
+        self.port = self.port or free_port()
+        log = self.workdir / "prometheus.log"
+        args = [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            "--web.enable-lifecycle",
+            "--log.level=warn",
+        ]
+        if self.features:
+            args.append(f"--enable-feature={','.join(self.features)}")
+        with log.open("wb") as out:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        _wait_ready(f"{self.url}/-/ready", self.proc, log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    # -- HTTP API ------------------------------------------------------------------------
+    def api(self, path: str, **params: Any) -> Any:
+        r = httpx.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
+        body = r.json()
+        if body.get("status") != "success":
+            raise AssertionError(f"{path} {params}: {body}")
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """Instant query; the result vector."""
+        data = self.api("query", query=expr)
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    def query_status(self, expr: str) -> tuple[int, dict[str, Any]]:
+        """Instant query returning (HTTP status, body) without raising: to check validity."""
+        r = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10)
+        return r.status_code, r.json()
+
+    def wait_for(self, expr: str, predicate: Any, timeout: float = 30) -> list[dict[str, Any]]:
+        """Poll ``expr`` until ``predicate(result)`` holds; return the result."""
+        deadline = time.monotonic() + timeout
+        result: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            result = self.query(expr)
+            if predicate(result):
+                return result
+            time.sleep(0.25)
+        raise AssertionError(f"{expr}: condition not met in {timeout}s; last result {result}")
+
+    def reload(self) -> None:
+        httpx.post(f"{self.url}/-/reload", timeout=10).raise_for_status()
+
+
+@dataclass
+class Pushgateway:
+    """A Pushgateway on a free loopback port."""
+
+    workdir: Path
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Pushgateway:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        log = self.workdir / "pushgateway.log"
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_ready(f"{self.url}/-/ready", self.proc, log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The pushed groups, as the gateway's API reports them."""
+        r = httpx.get(f"{self.url}/api/v1/metrics", timeout=10)
+        r.raise_for_status()
+        data: list[dict[str, Any]] = r.json()["data"]
+        return data
+
+    def metrics_text(self) -> str:
+        return httpx.get(f"{self.url}/metrics", timeout=10).text
