@@ -23,10 +23,10 @@ def test_prometheus_scrapes_exact_counts_and_exemplars(start_prometheus):
     for _ in range(13):
         c.record_api_call("1101", "H43010500001", "success", 35.0)
     prom = start_prometheus({"medical-insurance-sdk": [f"127.0.0.1:{c.metrics_port}"]})
-    result = prom.wait_for(
-        'sum by (api_code, status) (medical_insurance_api_calls_total{job="medical-insurance-sdk"})',
-        lambda r: len(r) == 3,
+    expr = (
+        'sum by (api_code, status) (medical_insurance_api_calls_total{job="medical-insurance-sdk"})'
     )
+    result = prom.wait_for(expr, lambda r: len(r) == 3)
     got = {(s["metric"]["api_code"], s["metric"]["status"]): float(s["value"][1]) for s in result}
     assert got == {("2207", "success"): 15, ("2207", "error"): 5, ("1101", "success"): 13}
     counts = prom.query("medical_insurance_api_duration_seconds_count")
