@@ -1,0 +1,151 @@
+"""Reports: JSON, CSV (BOM, Chinese headers) and self-contained HTML, parsed back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from medical_insurance_sdk.core import (
+    MetricConfig,
+    MetricsCollector,
+    PerformanceAnalyzer,
+    PerformanceThreshold,
+)
+from medical_insurance_sdk.core.clock import ManualClock
+
+NOW = 1_700_000_000.0
+CERTNO = "110101199003074518"
+
+
+@pytest.fixture
+def analyzer() -> Iterator[PerformanceAnalyzer]:
+    """An analyzer over known calls of 1101 and 2207, one carrying personal data."""
+    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=ManualClock(NOW))
+    for i in range(40):
+        c.record_api_call("1101", "H1", "success", 100.0 + i, timestamp=NOW - 3000 + i * 60)
+    for i in range(30):
+        failed = i < 10
+        c.record_api_call(
+            "2207",
+            "H2",
+            "error" if failed else "success",
+            6000.0 if failed else 200.0,
+            error_code="GATEWAY_AUTH_CLOCK_SKEW" if failed else None,
+            error_message=f"姓名：张三 证件号 {CERTNO} 结算失败" if failed else None,
+            timestamp=NOW - 1800 + i * 30,
+        )
+    a = PerformanceAnalyzer(c)
+    a.set_threshold("2207", PerformanceThreshold("2207", 3000.0, 0.005, 0.995, 20))
+    yield a
+    c.shutdown()
+
+
+def test_json_report_is_the_full_structure(analyzer):
+    """The JSON report loads and holds every API's full analysis and the alerts."""
+    report = json.loads(analyzer.export_performance_report(24, "json"))
+    overview = report["overview"]
+    assert report["time_range_hours"] == 24.0
+    assert overview["total_calls"] == 70
+    assert sorted(overview["apis"]) == ["1101", "2207"]
+    api = overview["apis"]["2207"]
+    assert api["basic_stats"]["failed_calls"] == 10
+    assert api["error_analysis"]["error_types"] == {"GATEWAY_AUTH_CLOCK_SKEW": 10}
+    assert api["performance_score"]["grade"] == "F"
+    assert {a["alert_type"] for a in overview["active_alerts"]} >= {"success_rate", "error_rate"}
+    assert report["alert_history"]
+    assert overview["time_series_analysis"]["interval_minutes"] == 30
+
+
+def test_csv_report_has_bom_chinese_headers_and_one_row_per_api(analyzer, tmp_path):
+    """The CSV file opens in Excel: UTF-8 BOM, Chinese headers, figures per API."""
+    (path,) = analyzer.write_report(tmp_path, formats=("csv",))
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "接口编号",
+        "接口名称",
+        "调用次数",
+        "成功率",
+        "P50(ms)",
+        "P95(ms)",
+        "P99(ms)",
+        "性能评分",
+        "等级",
+        "活动告警",
+    ]
+    body = {r[0]: r for r in rows[1:]}
+    assert len(rows) == 3
+    assert body["1101"][1:4] == ["人员信息获取", "40", "100.00%"]
+    assert body["1101"][4] == "119.5"  # median of 100..139
+    assert body["1101"][7:9] == ["100.0", "A"]
+    assert body["2207"][1:4] == ["门诊结算", "30", "66.67%"]
+    assert int(body["2207"][9]) >= 2
+
+
+def test_html_report_is_self_contained(analyzer):
+    """The HTML has charts as inline SVG, the tables and alerts, and no network URL."""
+    html = analyzer.export_performance_report(24, "html")
+    assert html.startswith("<!DOCTYPE html>")
+    assert html.count("<svg") == 2
+    assert "各接口评分" in html
+    assert "活动告警" in html
+    assert "优化建议" in html
+    assert "门诊结算" in html
+    assert re.search(r"https?:", html) is None
+    assert "src=" not in html
+    assert "<link" not in html
+
+
+def test_html_without_matplotlib_still_renders_tables(analyzer, monkeypatch):
+    """Without the reports extra the HTML has the tables and a note instead of charts."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    html = analyzer.export_performance_report(24, "html")
+    assert "<svg" not in html
+    assert "未安装 matplotlib" in html
+    assert "各接口评分" in html
+
+
+def test_reports_never_contain_personal_data(analyzer, tmp_path):
+    """Masked or not, stored error messages never reach any report."""
+    for path in analyzer.write_report(tmp_path / "out"):
+        text = path.read_text(encoding="utf-8-sig")
+        assert CERTNO not in text
+        assert "张三" not in text
+        assert "结算失败" not in text
+
+
+def test_write_report_paths_and_formats(analyzer, tmp_path):
+    """A directory gets performance_report.*; a file path keeps its stem; bad formats fail."""
+    paths = analyzer.write_report(tmp_path / "dir")
+    assert [p.name for p in paths] == [
+        "performance_report.json",
+        "performance_report.csv",
+        "performance_report.html",
+    ]
+    assert all(p.stat().st_size > 0 for p in paths)
+    (single,) = analyzer.write_report(tmp_path / "weekly.json", formats=["json"])
+    assert single == tmp_path / "weekly.json"
+    assert json.loads(single.read_text(encoding="utf-8"))["overview"]["total_calls"] == 70
+    with pytest.raises(ValueError, match="formats"):
+        analyzer.write_report(tmp_path, formats=("pdf",))
+
+
+def test_unknown_export_format_raises(analyzer):
+    """export_performance_report accepts json, csv and html only."""
+    with pytest.raises(ValueError, match="format"):
+        analyzer.export_performance_report(24, "xml")
+
+
+def test_english_report_headers(analyzer):
+    """language='en' switches the CSV headers and report text."""
+    english = PerformanceAnalyzer(analyzer.collector, language="en")
+    header = english.export_performance_report(24, "csv").splitlines()[0]
+    assert header.startswith("api_code,name,calls,success_rate")
+    assert "Score per API" in english.export_performance_report(24, "html")
