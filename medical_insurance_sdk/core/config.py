@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,11 @@ class MetricConfig:
 
     #: Bind address of the /metrics server (prometheus_client's default).
     prometheus_host: str = "0.0.0.0"  # Prometheus scrapes from another host
+    #: TLS for /metrics: PEM certificate (and key) files, as prometheus_client takes them.
+    prometheus_certfile: str | None = None
+    prometheus_keyfile: str | None = None
+    #: HTTP basic auth on /metrics: ``(username, password)``; never shown in repr.
+    prometheus_basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     #: Job name and extra grouping key used for pushes (``instance`` defaults to host:pid).
     push_job_name: str = "medical_insurance_sdk"
     push_grouping_key: Mapping[str, str] | None = None
@@ -156,6 +161,20 @@ class MetricConfig:
         ):
             fail("duration_buckets", "strictly increasing positive finite numbers")
         object.__setattr__(self, "duration_buckets", tuple(float(b) for b in buckets))
+        if self.prometheus_basic_auth is not None:
+            auth = tuple(self.prometheus_basic_auth)
+            if len(auth) != 2 or not all(isinstance(x, str) and x for x in auth) or ":" in auth[0]:
+                raise ValueError(
+                    "MetricConfig.prometheus_basic_auth must be (username, password), "
+                    "non-empty strings, no ':' in the username"
+                )
+            object.__setattr__(self, "prometheus_basic_auth", auth)
+        for name in ("prometheus_certfile", "prometheus_keyfile"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                fail(name, "a file path or None")
+        if self.prometheus_keyfile and not self.prometheus_certfile:
+            fail("prometheus_certfile", "set when prometheus_keyfile is")
         if self.push_grouping_key is not None and not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.push_grouping_key.items()
         ):
@@ -245,6 +264,11 @@ def _parse_env(name: str, raw: str, annotation: str) -> Any:
             return int(text)
         if annotation.startswith("float"):
             return float(text)
+        if name == "prometheus_basic_auth":  # MISDK_PROMETHEUS_BASIC_AUTH=user:password
+            user, sep, password = text.partition(":")
+            if not sep:
+                raise ValueError(text)
+            return (user, password)
         if annotation.startswith("tuple"):
             return tuple(float(x) for x in text.split(",") if x.strip())
         if annotation.startswith("Mapping"):

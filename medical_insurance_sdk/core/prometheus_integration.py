@@ -22,14 +22,13 @@ from medical_insurance_sdk.core.aggregates import ApiAggregates
 from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.exposition import (
     PUSH_ERRORS,
-    MetricsServer,
     default_grouping_key,
     delete_group,
     push_registry,
-    start_metrics_server,
 )
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
 from medical_insurance_sdk.core.prometheus_export import ExportSources, SdkMetricsCollector
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
@@ -57,8 +56,14 @@ class PrometheusIntegration:
         self.grouping_key: dict[str, str] = default_grouping_key(config.push_grouping_key)
         self._pushed_to: set[tuple[str, str]] = set()
         if config.prometheus_port:
+            auth = config.prometheus_basic_auth
             self.server = start_metrics_server(
-                self.registry, config.prometheus_port, config.prometheus_host
+                self.registry,
+                config.prometheus_port,
+                config.prometheus_host,
+                certfile=config.prometheus_certfile,
+                keyfile=config.prometheus_keyfile,
+                basic_auth=(auth[0], auth[1]) if auth else None,
             )
 
     def exposition(self, openmetrics: bool = False) -> str:
