@@ -116,8 +116,19 @@ class MetricsCollector:
             self.run_housekeeping,
             lambda exc: self.health.error("housekeeping", exc),
         )
+        # Multiprocess mode: other processes scrape the files, so fold every second.
+        self._mp_worker: PeriodicWorker | None = None
+        if self.prometheus is not None and self.prometheus.multiprocess is not None:
+            self._mp_worker = PeriodicWorker(
+                "misdk-multiprocess-flush",
+                1.0,
+                self._multiprocess_tick,
+                lambda exc: self.health.error("multiprocess_flush", exc),
+            )
         if cfg.enabled and cfg.background:
             self._worker.start()
+            if self._mp_worker is not None:
+                self._mp_worker.start()
 
     # -- construction helpers --------------------------------------------------------------
     def _make_sampler(self) -> Any:
@@ -158,7 +169,11 @@ class MetricsCollector:
             in_flight=self.pending.__len__,
             system=self._latest_system,
         )
-        return PrometheusIntegration(self.config, sources, registry)
+        from medical_insurance_sdk.core.multiprocess import multiprocess_dir
+
+        return PrometheusIntegration(
+            self.config, sources, registry, multiprocess_path=multiprocess_dir()
+        )
 
     def _latest_system(self) -> SystemSample | None:
         return self._system.latest() if self._system is not None else None
@@ -469,6 +484,11 @@ class MetricsCollector:
             except Exception as exc:  # one failing task must not stop the others
                 self.health.error(stage, exc)
 
+    def _multiprocess_tick(self) -> None:
+        self.store.flush()
+        if self.prometheus is not None:
+            self.prometheus.sync_multiprocess()
+
     def _sample_system(self) -> None:
         if self._system is not None:
             self._system.sample()
@@ -484,8 +504,11 @@ class MetricsCollector:
             return
         self._closed = True
         self._worker.stop(timeout)
+        if self._mp_worker is not None:
+            self._mp_worker.stop(timeout)
         self.store.flush()
         if self.prometheus is not None:
+            self.prometheus.sync_multiprocess()
             self._scheduled_push()
             self.prometheus.close()
 

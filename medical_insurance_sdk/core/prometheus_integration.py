@@ -29,6 +29,7 @@ from medical_insurance_sdk.core.exposition import (
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
 from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
+from medical_insurance_sdk.core.multiprocess import MultiprocessExporter, multiprocess_registry
 from medical_insurance_sdk.core.prometheus_export import ExportSources, SdkMetricsCollector
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
@@ -46,19 +47,31 @@ class PrometheusIntegration:
         config: MetricConfig,
         sources: ExportSources,
         registry: CollectorRegistry | None = None,
+        *,
+        multiprocess_path: str | None = None,
     ) -> None:
         self.config = config
+        #: Where this collector's metric objects are registered.
         self.registry = registry if registry is not None else CollectorRegistry()
         self._health = sources.health
-        self.exporter = SdkMetricsCollector(sources)
-        self.registry.register(self.exporter)
+        self._sources = sources
+        self.multiprocess: MultiprocessExporter | None = None
+        if multiprocess_path is None:
+            sources.store.add_listener(sources.aggregates.fold)
+            self.registry.register(SdkMetricsCollector(sources))
+            #: What /metrics, pushes and get_prometheus_metrics() expose.
+            self.exposed: CollectorRegistry = self.registry
+        else:
+            self.multiprocess = MultiprocessExporter(config, self.registry)
+            sources.store.add_listener(self.multiprocess.fold)
+            self.exposed = multiprocess_registry(multiprocess_path)
         self.server: MetricsServer | None = None
         self.grouping_key: dict[str, str] = default_grouping_key(config.push_grouping_key)
         self._pushed_to: set[tuple[str, str]] = set()
         if config.prometheus_port:
             auth = config.prometheus_basic_auth
             self.server = start_metrics_server(
-                self.registry,
+                self.exposed,
                 config.prometheus_port,
                 config.prometheus_host,
                 certfile=config.prometheus_certfile,
@@ -69,7 +82,7 @@ class PrometheusIntegration:
     def exposition(self, openmetrics: bool = False) -> str:
         """The registry in the Prometheus text format (or OpenMetrics, with exemplars)."""
         render = generate_openmetrics if openmetrics else generate_text
-        return render(self.registry).decode("utf-8")
+        return render(self.exposed).decode("utf-8")
 
     def push(
         self, gateway_url: str, job: str, grouping_key: Mapping[str, str] | None = None
@@ -77,12 +90,20 @@ class PrometheusIntegration:
         """Push the registry now; failures are logged and counted, never raised."""
         key = dict(grouping_key) if grouping_key is not None else self.grouping_key
         try:
-            push_registry(self.registry, gateway_url, job, key, self.config.push_timeout)
+            push_registry(self.exposed, gateway_url, job, key, self.config.push_timeout)
         except PUSH_ERRORS as exc:
             self._health.error("push", exc)
             return False
         self._pushed_to.add((gateway_url, job))
         return True
+
+    def sync_multiprocess(self) -> None:
+        """Multiprocess mode: copy gauges and outcome-unknown counts into the mmap files."""
+        if self.multiprocess is not None:
+            s = self._sources
+            self.multiprocess.sync_gauges(
+                s.active_connections, s.cache_hit_ratio, s.outcome_unknown
+            )
 
     def close(self) -> None:
         """Stop the server; delete pushed groups if configured (bounded by push_timeout)."""
@@ -105,7 +126,7 @@ def build_export_sources(
     in_flight: Callable[[], int],
     system: Callable[[], SystemSample | None],
 ) -> ExportSources:
-    """Create the aggregates fed by ``store`` and gather what the exporter reads.
+    """Create the aggregates of ``store``'s calls and gather what the exporter reads.
 
     ``gauges`` holds the collector's ``active_connections``, ``cache_hit_ratio``,
     ``outcome_unknown`` and ``abandoned`` values.
@@ -118,7 +139,6 @@ def build_export_sources(
         max_series=config.max_series_per_metric,
         histogram_by_org=config.histogram_by_org,
     )
-    store.add_listener(aggregates.fold)
     return ExportSources(
         store=store,
         aggregates=aggregates,
