@@ -65,6 +65,7 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
 
 _ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 _ID15 = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?![0-9A-Za-z])")
+_MASKED_ID = re.compile(r"\d{3,6}\*{4,}[0-9Xx]{4}")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _ASCII_KEYS = "|".join(sorted((re.escape(k) for k in PERSONAL_KEYS), key=len, reverse=True))
 _KEYED = re.compile(
@@ -92,6 +93,8 @@ def mask_phone(value: str) -> str:
 
 def _mask_keyed(match: re.Match[str]) -> str:
     val = match.group("val")
+    if "***" in val or _MASKED_ID.fullmatch(val):  # already masked: masking is idempotent
+        return match.group(0)
     if _ID18.fullmatch(val) or _ID15.fullmatch(val):
         masked = mask_certno(val)
     elif _PHONE.fullmatch(val):

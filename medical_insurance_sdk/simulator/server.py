@@ -54,6 +54,8 @@ __all__ = ["Simulator", "SimulatorServer"]
 logger = logging.getLogger(__name__)
 
 _JSON = "text/plain; charset=utf-8"
+#: The admin endpoint's only bind address.
+_ADMIN_HOST = "127.0.0.1"
 _HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -363,6 +365,8 @@ class SimulatorServer:
         self.port = port
         self.admin_port = admin_port
         self._runners: list[web.AppRunner] = []
+        #: (host, port) actually bound, per site: ``{"platform": ..., "admin": ...}``.
+        self.addresses: dict[str, tuple[str, int]] = {}
 
     async def _serve(self, app: web.Application, host: str, port: int) -> int:
         runner = web.AppRunner(
@@ -378,10 +382,12 @@ class SimulatorServer:
     async def start(self) -> None:
         """Start listening (platform, then admin unless ``admin_port`` is None)."""
         self.port = await self._serve(self.simulator.app(), self.host, self.port)
+        self.addresses["platform"] = (self.host, self.port)
         if self.admin_port is not None:
             self.admin_port = await self._serve(
-                self.simulator.admin_app(), "127.0.0.1", self.admin_port
+                self.simulator.admin_app(), _ADMIN_HOST, self.admin_port
             )
+            self.addresses["admin"] = (_ADMIN_HOST, self.admin_port)
 
     async def stop(self) -> None:
         """Stop both servers."""

@@ -21,10 +21,26 @@ from typing import Any, TypeVar
 from medical_insurance_sdk.simulator.config import SimulatorConfig
 from medical_insurance_sdk.simulator.server import Simulator, SimulatorServer
 
-__all__ = ["RunningSimulator", "running_simulator"]
+__all__ = [
+    "SAMPLE_CERTNO",
+    "SAMPLE_CERTNO_BAD_CHECK",
+    "SAMPLE_CERTNO_SENIOR",
+    "SAMPLE_CERTNO_UNINSURED",
+    "SAMPLE_ORG",
+    "RunningSimulator",
+    "running_simulator",
+]
 
 T = TypeVar("T")
 _TIMEOUT = 10.0
+
+#: An institution code of the right shape (12 characters).
+SAMPLE_ORG = "H43010500001"
+#: Invented, checksum-valid ID numbers with known simulator behaviour.
+SAMPLE_CERTNO = "440106199001011235"  # insured, born 1990
+SAMPLE_CERTNO_SENIOR = "11010519491231002X"  # insured, born 1949: has one idetinfo entry
+SAMPLE_CERTNO_UNINSURED = "430102200001010003"  # sequence 000: "not insured", echoed
+SAMPLE_CERTNO_BAD_CHECK = "440106199001011236"  # wrong check digit: rejected, echoed
 
 
 class RunningSimulator:

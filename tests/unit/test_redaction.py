@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from medical_insurance_sdk.core.redaction import (
     PERSONAL_KEYS,
@@ -95,3 +97,19 @@ def test_personal_keys_cover_protocol_section_7() -> None:
         assert key in PERSONAL_KEYS
     for key in ("sign_no", "cainfo", "secret_key", "access_key", "token"):
         assert key in PERSONAL_KEYS
+
+
+@given(st.text(alphabet="0123456789Xx姓名证件号码[]:=： psn_noage13", max_size=60))
+def test_masking_is_idempotent(text: str) -> None:
+    """Masking masked text changes nothing (the collector masks again what we masked)."""
+    once = mask_text(text)
+    assert mask_text(once) == once
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["证件号码[440106199001011235]", "psn_name=张三", "tel:13812345678", "11010519491231002X"],
+)
+def test_masking_twice_keeps_the_shape(text: str) -> None:
+    """The 440106********1235 shape survives a second pass."""
+    assert mask_text(mask_text(text)) == mask_text(text)

@@ -1,0 +1,111 @@
+"""The async client, and both clients under concurrency: counts agree everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+
+import pytest
+
+from medical_insurance_sdk.client import AsyncMedicalInsuranceClient, MedicalInsuranceClient
+from medical_insurance_sdk.core import MetricsCollector
+from medical_insurance_sdk.exceptions import BusinessError, ReadTimeoutError
+from medical_insurance_sdk.simulator.testing import (
+    SAMPLE_CERTNO,
+    SAMPLE_CERTNO_UNINSURED,
+    SAMPLE_ORG,
+    RunningSimulator,
+)
+from medical_insurance_sdk.simulator.workload import new_visit
+
+pytestmark = pytest.mark.integration
+
+PERSON = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SAMPLE_CERTNO}}
+
+
+async def test_async_outpatient_flow(
+    aclient: AsyncMedicalInsuranceClient, sim: RunningSimulator
+) -> None:
+    """The async client runs the visit flow, sign-in included."""
+    await aclient.sign_in()
+    visit = new_visit(random.Random(4), 4)
+    visit.take_person(await aclient.call("1101", visit.person_query()))
+    visit.mdtrt_id = (await aclient.call("2201", visit.registration()))["data"]["mdtrt_id"]
+    await aclient.call("2203", visit.visit_upload())
+    await aclient.call("2204", visit.fee_upload())
+    settled = await aclient.call("2207", visit.settlement())
+    assert settled["setlinfo"]["medfee_sumamt"] == pytest.approx(visit.total)
+    assert settled["setlinfo"]["medins_setl_id"] == sim.stats()["recent_msgids"]["2207"][-1]
+    with pytest.raises(BusinessError):
+        await aclient.call(
+            "1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SAMPLE_CERTNO_UNINSURED}}
+        )
+
+
+async def test_async_outcome_unknown_and_reverse(
+    sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """A hung W$ call raises outcome_unknown once; 2601 recovers it."""
+    async with AsyncMedicalInsuranceClient(
+        sim.base_url, SAMPLE_ORG, collector=collector, timeout=0.3
+    ) as client:
+        visit = new_visit(random.Random(8), 8)
+        visit.take_person(await client.call("1101", visit.person_query()))
+        visit.mdtrt_id = (await client.call("2201", visit.registration()))["data"]["mdtrt_id"]
+        await client.call("2204", visit.fee_upload())
+        sim.set_faults({"2207": {"hang_rate": 1.0, "hang_seconds": 2.0}})
+        with pytest.raises(ReadTimeoutError) as info:
+            await client.call("2207", visit.settlement())
+        assert info.value.outcome_unknown
+        assert info.value.msgid is not None
+        reversed_ = await client.reverse(info.value.msgid, "2207", visit.psn_no)
+    assert reversed_["data"]["omsgid"] == info.value.msgid
+    assert sim.stats()["received"]["2207"] == 1
+
+
+async def test_async_concurrency_counts_agree(
+    aclient: AsyncMedicalInsuranceClient, sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """200 concurrent tasks: client results, collector and simulator all count 200."""
+
+    async def one(i: int) -> dict[str, object]:
+        return await aclient.call("1101", PERSON, use_cache=False)
+
+    results = await asyncio.gather(*(one(i) for i in range(200)))
+    assert len(results) == 200
+    assert collector.get_api_statistics()["total_calls"] == 200
+    stats = sim.stats()
+    assert stats["received"] == {"1101": 200}
+    assert stats["duplicate_msgids"] == 0
+
+
+def test_sync_client_shared_by_threads(
+    client: MedicalInsuranceClient, sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """8 threads x 40 calls through one client: exact counts, unique msgids, no errors."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(40):
+                client.call("1101", PERSON, use_cache=False)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    stats = sim.stats()
+    assert stats["received"] == {"1101": 320}
+    assert stats["duplicate_msgids"] == 0
+    assert collector.get_api_statistics()["total_calls"] == 320
+    exposition = collector.get_prometheus_metrics()
+    assert (
+        'medical_insurance_api_calls_total{api_code="1101",org_code="H43010500001",'
+        'status="success"} 320.0' in exposition
+    )
+    assert 'medical_insurance_active_connections{connection_type="http"} 0.0' in exposition

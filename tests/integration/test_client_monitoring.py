@@ -1,0 +1,163 @@
+"""Transparent monitoring of every call, and masking on every export path."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+
+from medical_insurance_sdk.client import MedicalInsuranceClient
+from medical_insurance_sdk.core import MetricsCollector
+from medical_insurance_sdk.exceptions import BusinessError, MedicalInsuranceError
+from medical_insurance_sdk.simulator.testing import (
+    SAMPLE_CERTNO,
+    SAMPLE_CERTNO_BAD_CHECK,
+    SAMPLE_CERTNO_UNINSURED,
+    SAMPLE_ORG,
+    RunningSimulator,
+)
+from medical_insurance_sdk.simulator.workload import new_visit
+
+pytestmark = pytest.mark.integration
+
+
+def person(certno: str) -> dict[str, dict[str, str]]:
+    """1101 input."""
+    return {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno}}
+
+
+def test_every_call_is_recorded_with_its_error_code(
+    client: MedicalInsuranceClient, sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """Successes and each failure category land in the statistics with stable codes."""
+    client.call("1101", person(SAMPLE_CERTNO))
+    for certno in (SAMPLE_CERTNO_UNINSURED, SAMPLE_CERTNO_BAD_CHECK):
+        with pytest.raises(BusinessError):
+            client.call("1101", person(certno))
+    with pytest.raises(MedicalInsuranceError):
+        client.call("1101", {"data": {}})
+    sim.set_faults({"1201": {"http_5xx_rate": 1.0}})
+    with pytest.raises(MedicalInsuranceError):
+        client.call("1201", {"data": {}})
+    stats = collector.get_api_statistics()
+    assert stats["total_calls"] == 5
+    assert stats["successful_calls"] == 1
+    assert stats["error_breakdown"] == {
+        "BIZ_MBS_HygeiaException": 2,
+        "VALIDATION": 1,
+        "HTTP_STATUS": 1,
+    }
+    assert sim.stats()["received"] == {"1101": 3, "1201": 3}
+
+
+def test_sizes_and_connections_are_recorded(
+    client: MedicalInsuranceClient, collector: MetricsCollector
+) -> None:
+    """Request and response sizes are the bytes on the wire; in-flight returns to 0."""
+    output = client.call("1301", {"data": {"ver": "0"}})
+    call = collector.get_recent_calls(1)[0]
+    assert call.api_code == "1301"
+    assert call.org_code == SAMPLE_ORG
+    assert call.status == "success"
+    assert 300 < call.request_size < 1000
+    assert call.response_size > len(json.dumps(output, ensure_ascii=False).encode()) // 2
+    exposition = collector.get_prometheus_metrics()
+    assert 'medical_insurance_active_connections{connection_type="http"} 0.0' in exposition
+
+
+class BrokenCollector:
+    """A collector whose every method fails, as a monitoring outage would."""
+
+    def track(self, *args: Any, **kwargs: Any) -> AbstractContextManager[Any]:
+        """Fail to start tracking."""
+        raise RuntimeError("collector down")
+
+    def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None:
+        """Fail."""
+        raise RuntimeError("collector down")
+
+    def inc_active_connections(self, connection_type: str, delta: int = 1) -> None:
+        """Fail."""
+        raise RuntimeError("collector down")
+
+    def record_outcome_unknown(self, api_code: str, org_code: str) -> None:
+        """Fail."""
+        raise RuntimeError("collector down")
+
+
+def test_a_monitoring_failure_never_fails_the_call(
+    sim: RunningSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Calls succeed and errors stay typed when every collector method raises."""
+    with (
+        caplog.at_level(logging.ERROR, logger="medical_insurance_sdk.client.monitoring"),
+        MedicalInsuranceClient(sim.base_url, SAMPLE_ORG, collector=BrokenCollector()) as c,
+    ):
+        assert c.call("1101", person(SAMPLE_CERTNO))["baseinfo"]
+        assert c.call("1101", person(SAMPLE_CERTNO))["baseinfo"]
+        with pytest.raises(BusinessError):
+            c.call("1101", person(SAMPLE_CERTNO_UNINSURED))
+        assert c.monitor is not None
+        assert c.monitor.failures >= 5
+    assert len(caplog.records) == 1  # rate limited
+
+
+def test_monitoring_off_binds_nothing(sim: RunningSimulator) -> None:
+    """monitoring=False makes calls without any collector."""
+    with MedicalInsuranceClient(sim.base_url, SAMPLE_ORG, monitoring=False) as c:
+        assert c.monitor is None
+        assert c.call("1101", person(SAMPLE_CERTNO))["baseinfo"]
+
+
+def test_personal_data_never_leaves_through_any_export_path(
+    client: MedicalInsuranceClient,
+    sim: RunningSimulator,
+    collector: MetricsCollector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Run a visit and echoing failures; no personal value appears in any export."""
+    secrets: set[str] = {SAMPLE_CERTNO, SAMPLE_CERTNO_UNINSURED, SAMPLE_CERTNO_BAD_CHECK}
+    errors: list[MedicalInsuranceError] = []
+    with caplog.at_level(logging.INFO):
+        visit = new_visit(random.Random(9), 9)
+        secrets.add(visit.certno)
+        info = client.call("1101", visit.person_query())
+        visit.take_person(info)
+        secrets |= {visit.psn_no, info["baseinfo"]["psn_name"]}
+        visit.mdtrt_id = client.call("2201", visit.registration())["data"]["mdtrt_id"]
+        secrets.add(visit.mdtrt_id)
+        client.call("2204", visit.fee_upload())
+        sim.set_faults({"2207": {"business_error_rate": 1.0}})
+        for api_code, data in (
+            ("1101", person(SAMPLE_CERTNO_UNINSURED)),
+            ("1101", person(SAMPLE_CERTNO_BAD_CHECK)),
+            ("2207", visit.settlement()),
+        ):
+            with pytest.raises(MedicalInsuranceError) as failure:
+                client.call(api_code, data)
+            errors.append(failure.value)
+    assert "人员[证件号码:" in errors[2].message  # the simulator echoed the certificate
+    exports = {
+        "exceptions": " ".join(f"{e!s} {e!r} {getattr(e, 'err_msg', '')}" for e in errors),
+        "stored messages": json.dumps(
+            [c.to_dict() for c in collector.get_recent_calls(100)], ensure_ascii=False
+        ),
+        "statistics": json.dumps(collector.get_api_statistics(), ensure_ascii=False),
+        "exposition": collector.get_prometheus_metrics(),
+        "openmetrics": collector.get_prometheus_metrics(openmetrics=True),
+        "logs": "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records),
+        "cache keys": " ".join(client.cache.keys() if client.cache else []),
+        "simulator headers": json.dumps(sim.stats()["last_headers"], ensure_ascii=False),
+    }
+    masked = SAMPLE_CERTNO_UNINSURED[:6] + "********" + SAMPLE_CERTNO_UNINSURED[-4:]
+    assert masked in exports["stored messages"]
+    assert masked in exports["exceptions"]
+    for name, text in exports.items():
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} leaked through {name}"
+    assert "misdk-demo-sk" not in exports["logs"]
+    assert '"_api_signature": "***"' in exports["simulator headers"]
