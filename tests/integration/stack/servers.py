@@ -157,7 +157,13 @@ class Pushgateway:
         log = self.workdir / "pushgateway.log"
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                [
+                    PUSHGATEWAY,
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    # Debian's build persists to /var/lib by default: isolate each server.
+                    f"--persistence.file={self.workdir / 'pushgateway.data'}",
+                    "--log.level=warn",
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
