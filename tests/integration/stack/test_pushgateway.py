@@ -64,9 +64,14 @@ def test_batch_job_pushes_once_and_keeps_its_group(pushgateway):
 
 def test_batch_job_failure_pushes_without_success_time(pushgateway):
     """A failing job still pushes, without updating its last-success time."""
-    with pytest.raises(RuntimeError), batch_job("catalog_1301", pushgateway.url) as c:
-        c.record_api_call("1301", "H1", "error", 30000.0, error_code="READ_TIMEOUT")
-        raise RuntimeError("download failed")
+
+    def failing_job() -> None:
+        with batch_job("catalog_1301", pushgateway.url) as c:
+            c.record_api_call("1301", "H1", "error", 30000.0, error_code="READ_TIMEOUT")
+            raise RuntimeError("download failed")
+
+    with pytest.raises(RuntimeError, match="download failed"):
+        failing_job()
     text = pushgateway.metrics_text()
     assert "medical_insurance_batch_last_run_timestamp_seconds{" in text
     assert "medical_insurance_batch_last_success_timestamp_seconds{" not in text
