@@ -33,6 +33,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from medical_insurance_sdk.core.analysis.alerts import (
     AlertCallback,
     AlertManager,
@@ -160,10 +162,12 @@ class PerformanceAnalyzer:
         hit = self._cached(key)
         if hit is None:
             part = snap.select(snap.api_mask(api_code))
+            by_latency = np.argsort(part.duration)
             threshold = self.get_threshold(api_code)
+            lang = self.language
             hit = (
-                analyze_calls(part, api_code, minutes, now, threshold, self.language),
-                observe(part, api_code, threshold, self.alert_policy, self.language),
+                analyze_calls(part, api_code, minutes, now, threshold, lang, by_latency),
+                observe(part, api_code, threshold, self.alert_policy, lang, by_latency),
             )
             self._remember(key, hit)
         analysis, observations = hit
@@ -178,28 +182,44 @@ class PerformanceAnalyzer:
         """The seed's dict: ``analysis['performance_score']['total_score']`` and the rest."""
         return self.analyze(api_code, time_range_minutes).to_dict()
 
-    def overview(self, time_range_minutes: float = 60) -> SystemOverview:
-        """Typed overview of every API with calls in the window; evaluates all alerts."""
-        return self._overview(_minutes(time_range_minutes))[0]
+    def overview(self, time_range_minutes: float = 60, *, series: bool = False) -> SystemOverview:
+        """Typed overview of every API with calls in the window; evaluates all alerts.
 
-    def _overview(self, minutes: float) -> tuple[SystemOverview, list[PerformanceAlert]]:
+        ``series=True`` adds the system-wide time buckets (the reports' charts).
+        """
+        return self._overview(_minutes(time_range_minutes), series)[0]
+
+    def _overview(
+        self, minutes: float, with_series: bool = False
+    ) -> tuple[SystemOverview, list[PerformanceAlert]]:
         now, snap = self._window(minutes)
         key = self._key("overview", minutes, now, snap.version)
         hit = self._cached(key)
         if hit is None:
-            analyses, observations = analyze_all(
+            hit = analyze_all(
                 snap, minutes, now, self.get_threshold, self.alert_policy, self.language
             )
-            hit = ((analyses, time_series(snap, minutes, now)), observations)
             self._remember(key, hit)
-        (analyses, series), observations = hit
+        analyses, observations = hit
+        system: TimeSeries | None = None
+        if with_series:
+            series_key = self._key("series", minutes, now, snap.version)
+            cached = self._cached(series_key)
+            if cached is None:
+                cached = (time_series(snap, minutes, now), [])
+                self._remember(series_key, cached)
+            system = cached[0]
         # every API with an active alert is in scope: one without calls now resolves
         scope = {a.api_code for a in analyses} | {a.api_code for a in self.alerts.active()}
         changed = self.alerts.update(observations, scope, now)
-        return self._assemble(minutes, now, analyses, series), changed
+        return self._assemble(minutes, now, analyses, system), changed
 
     def _assemble(
-        self, minutes: float, now: float, analyses: list[ApiAnalysis], series: TimeSeries
+        self,
+        minutes: float,
+        now: float,
+        analyses: list[ApiAnalysis],
+        series: TimeSeries | None,
     ) -> SystemOverview:
         active = self.alerts.active()
         by_api: dict[str, list[PerformanceAlert]] = {}
@@ -268,7 +288,7 @@ class PerformanceAnalyzer:
         if format not in REPORT_FORMATS:
             raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)} (got {format!r})")
         hours = _minutes(time_range_hours, "time_range_hours")
-        overview = self.overview(hours * 60.0)
+        overview = self.overview(hours * 60.0, series=True)
         return render_report(overview, self.alerts.history(), format, self.language)
 
     def write_report(
@@ -296,7 +316,7 @@ class PerformanceAnalyzer:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             base = target.with_suffix("")
-        overview = self.overview(hours * 60.0)
+        overview = self.overview(hours * 60.0, series=True)
         history = self.alerts.history()
         written = []
         for fmt in wanted:

@@ -216,3 +216,40 @@ def test_default_thresholds_follow_the_interface_class():
     settle = default_threshold("2207")
     assert isinstance(settle, PerformanceThreshold)
     assert settle.min_success_rate > default_threshold("1101").min_success_rate
+
+
+def test_grouped_concurrency_matches_brute_force():
+    """The one-sort grouped sweep agrees with counting overlaps call by call."""
+    from medical_insurance_sdk.core.analysis.descriptive import grouped_max_concurrency
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(1, 40))
+        end = np.round(rng.uniform(0, 20, n))
+        dur = np.round(rng.uniform(0, 5, n))
+        keys = rng.integers(0, 3, n).astype(np.int32)
+        found = grouped_max_concurrency(end, dur, keys, 3)
+        for key in range(3):
+            e, d = end[keys == key], dur[keys == key]
+            start = e - d
+            expected = max((int(((start <= s) & (e > s)).sum()) for s in start), default=0)
+            assert found[key] == expected
+
+
+def test_bucket_percentiles_match_numpy_per_bucket(mc):
+    """Per-bucket p50/p95/p99 from one sort equal numpy's percentile of each bucket."""
+    collector, _ = mc
+    rng = np.random.default_rng(5)
+    latencies = rng.lognormal(5.0, 0.7, 600)
+    for i, ms in enumerate(latencies):
+        collector.record_api_call("1101", "H1", "success", float(ms), timestamp=NOW - 3599 + i * 6)
+    series = PerformanceAnalyzer(collector).analyze_api_performance("1101", 60)
+    buckets = series["time_series_analysis"]["time_series"]
+    for minute, bucket in enumerate(buckets):
+        part = latencies[minute * 10 : minute * 10 + 10]
+        assert bucket["calls"] == 10
+        p50, p95, p99 = np.percentile(part, (50, 95, 99))
+        assert bucket["p50_ms"] == pytest.approx(p50)
+        assert bucket["p95_ms"] == pytest.approx(p95)
+        assert bucket["p99_ms"] == pytest.approx(p99)
+        assert bucket["mean_ms"] == pytest.approx(part.mean())

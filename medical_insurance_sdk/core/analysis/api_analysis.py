@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
 from medical_insurance_sdk.core.analysis.descriptive import (
     BasicStats,
@@ -71,13 +74,18 @@ def analyze_calls(
     now: float,
     threshold: PerformanceThreshold,
     lang: Lang = "zh",
+    by_latency: npt.NDArray[np.intp] | None = None,
 ) -> ApiAnalysis:
-    """Analyse ``snap``: the calls of ``api_code`` in the window ``[now - minutes, now]``."""
+    """Analyse ``snap``: the calls of ``api_code`` in the window ``[now - minutes, now]``.
+
+    ``by_latency`` is ``argsort(snap.duration)``; computed here when not given.
+    """
     ms = snap.duration_ms
+    order = np.argsort(ms) if by_latency is None else by_latency
     basic = basic_stats(snap)
-    rt = response_time_stats(ms)
+    rt = response_time_stats(ms, order)
     errors = error_analysis(snap)
-    series = time_series(snap, minutes, now)
+    series = time_series(snap, minutes, now, order)
     p50 = rt.median
     score = score_calls(ms, snap.success, threshold, p50, rt.p99)
     recs = (

@@ -18,7 +18,8 @@ from medical_insurance_sdk.core.analysis.descriptive import (
     SYSTEM_ERROR_CLASSES,
     error_class,
     group_slices,
-    max_concurrency,
+    grouped_max_concurrency,
+    sorted_percentiles,
 )
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
@@ -71,46 +72,57 @@ def observe(
     threshold: PerformanceThreshold,
     policy: AlertPolicy,
     lang: Lang = "zh",
+    by_latency: npt.NDArray[np.intp] | None = None,
 ) -> list[Observation]:
-    """Observations of every (org, type) with calls in ``snap`` (one API's calls)."""
+    """Observations of every (org, type) with calls in ``snap`` (one API's calls).
+
+    ``by_latency`` is ``argsort`` of the durations when the caller has it already.
+    """
     out: list[Observation] = []
     if len(snap) == 0:
         return out
-    sys_err = system_error_mask(snap)
-    order, groups = group_slices(snap.org)
-    ms = snap.duration_ms[order]
-    ok = snap.success[order]
-    sys_sorted = sys_err[order]
-    ts = snap.timestamp[order]
-    dur = snap.duration[order]
-    for org_index, a, b in groups:
-        org = snap.org_codes[org_index]
-        calls = b - a
-        p95 = float(np.percentile(ms[a:b], 95.0))
-        sys_rate = float(np.count_nonzero(sys_sorted[a:b]) / calls)
-        failure = 1.0 - float(np.count_nonzero(ok[a:b]) / calls)
-        conc = float(max_concurrency(ts[a:b], dur[a:b]))
-        budget = 1.0 - threshold.min_success_rate
+    n_org = len(snap.org_codes)
+    org = snap.org
+    calls = np.bincount(org, minlength=n_org)
+    oks = np.bincount(org, weights=snap.success.astype(np.float64), minlength=n_org)
+    sys_errors = np.bincount(
+        org, weights=system_error_mask(snap).astype(np.float64), minlength=n_org
+    )
+    ms = snap.duration_ms
+    by_ms = np.argsort(ms) if by_latency is None else by_latency
+    order, _ = group_slices(org[by_ms])  # stable: each org's latencies stay sorted
+    sorted_ms = ms[by_ms[order]]
+    starts = np.concatenate(([0], np.cumsum(calls)[:-1])).astype(np.intp)
+    p95s = sorted_percentiles(sorted_ms, starts, calls.astype(np.intp), (95.0,))[0]
+    conc = grouped_max_concurrency(snap.timestamp, snap.duration, org, n_org)
+    budget = 1.0 - threshold.min_success_rate
+    for org_index in np.flatnonzero(calls):
+        code = snap.org_codes[org_index]
+        n = int(calls[org_index])
+        p95 = float(p95s[org_index])
+        sys_rate = float(sys_errors[org_index] / n)
+        failure = 1.0 - float(oks[org_index] / n)
+        most = float(conc[org_index])
         figures = (
             ("response_time", p95, threshold.max_response_time_ms, p95),
             ("error_rate", sys_rate, threshold.max_error_rate, sys_rate),
             ("success_rate", failure, budget, 1.0 - failure),
-            ("concurrency", conc, float(threshold.max_concurrent_calls), conc),
+            ("concurrency", most, float(threshold.max_concurrent_calls), most),
         )
         for kind, measured, limit, shown in figures:
-            severity, cleared = _upper(measured, limit, calls, policy)
+            severity, cleared = _upper(measured, limit, n, policy)
             shown_limit = threshold.min_success_rate if kind == "success_rate" else limit
             out.append(
                 Observation(
                     api_code=api_code,
-                    org_code=org,
+                    org_code=code,
                     alert_type=kind,
-                    calls=calls,
+                    calls=n,
                     value=shown,
                     threshold=shown_limit,
                     severity=severity,
                     cleared=cleared,
-                    message=alert_message(lang, kind, api_code, org, shown, shown_limit, calls),
+                    message=alert_message(lang, kind, api_code, code, shown, shown_limit, n),
                 )
             )
     return out

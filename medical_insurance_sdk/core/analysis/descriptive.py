@@ -27,8 +27,10 @@ __all__ = [
     "error_analysis",
     "error_class",
     "group_slices",
+    "grouped_max_concurrency",
     "max_concurrency",
     "response_time_stats",
+    "sorted_percentiles",
 ]
 
 #: Percentiles reported for response times.
@@ -163,8 +165,12 @@ class ErrorAnalysis:
 def group_slices(
     keys: npt.NDArray[np.int32],
 ) -> tuple[npt.NDArray[np.intp], list[tuple[int, int, int]]]:
-    """Order rows by ``keys`` (stable) and return ``(order, [(key, start, stop), ...])``."""
-    order = np.argsort(keys, kind="stable")
+    """Order rows by ``keys`` (stable) and return ``(order, [(key, start, stop), ...])``.
+
+    Keys below 32768 are sorted as int16, which numpy radix-sorts in linear time.
+    """
+    small = keys.size == 0 or (int(keys.min()) >= 0 and int(keys.max()) < 32768)
+    order = np.argsort(keys.astype(np.int16) if small else keys, kind="stable")
     sorted_keys = keys[order]
     if sorted_keys.size == 0:
         return order, []
@@ -176,6 +182,34 @@ def group_slices(
     ]
 
 
+def sorted_percentiles(
+    values: npt.NDArray[np.float64],
+    starts: npt.NDArray[np.intp],
+    counts: npt.NDArray[np.intp],
+    qs: tuple[float, ...],
+) -> npt.NDArray[np.float64]:
+    """Percentiles ``qs`` of groups ``values[start:start+count]`` that are each sorted.
+
+    numpy's default (linear) method: the value at virtual index ``(count - 1)·q/100``,
+    interpolated between its neighbours. Returns shape ``(len(qs), groups)``; empty
+    groups give NaN.
+    """
+    out = np.full((len(qs), starts.size), np.nan)
+    has = counts > 0
+    if not has.any():
+        return out
+    first = starts[has]
+    last = first + counts[has] - 1
+    for row, q in enumerate(qs):
+        pos = first + (counts[has] - 1) * (q / 100.0)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, last)
+        frac = pos - lo
+        below, above = values[lo], values[hi]
+        out[row, has] = below + (above - below) * frac
+    return out
+
+
 def max_concurrency(timestamp: npt.NDArray[np.float64], duration: npt.NDArray[np.float64]) -> int:
     """Most calls in flight at once, from intervals ``[end - duration, end)``.
 
@@ -184,10 +218,44 @@ def max_concurrency(timestamp: npt.NDArray[np.float64], duration: npt.NDArray[np
     n = timestamp.size
     if n == 0:
         return 0
-    times = np.concatenate((timestamp - duration, timestamp))
-    steps = np.concatenate((np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)))
-    order = np.lexsort((steps, times))  # at equal times, ends (-1) before starts (+1)
-    return int(np.cumsum(steps[order]).max())
+    return int(grouped_max_concurrency(timestamp, duration, np.zeros(n, np.int32), 1)[0])
+
+
+def grouped_max_concurrency(
+    timestamp: npt.NDArray[np.float64],
+    duration: npt.NDArray[np.float64],
+    keys: npt.NDArray[np.int32],
+    n_groups: int,
+) -> npt.NDArray[np.int64]:
+    """Most calls in flight at once within each group ``keys`` (``0..n_groups-1``).
+
+    Rows are grouped by key (a stable radix sort keeps time order), each group's ends and
+    starts are shifted by ``key·span`` into disjoint ranges, and one stable sort of
+    ``[ends, starts]`` (nearly sorted runs: linear in practice) orders the events, ends
+    before starts at equal times. The running sum of ``+1``/``-1`` is the number in
+    flight; each group's maximum is taken with ``maximum.reduceat``.
+    """
+    out = np.zeros(n_groups, dtype=np.int64)
+    n = timestamp.size
+    if n == 0:
+        return out
+    if n_groups > 1:
+        order, _ = group_slices(keys)
+        timestamp, duration, keys = timestamp[order], duration[order], keys[order]
+    start = timestamp - duration
+    base = float(start.min())
+    span = 2.0 * (float(timestamp.max()) - base) + 1.0
+    offset = keys.astype(np.float64) * span
+    events = np.concatenate((offset + (timestamp - base), offset + (start - base)))
+    order = np.argsort(events, kind="stable")
+    running = np.cumsum(np.where(order >= n, 1, -1))
+    if n_groups == 1:
+        out[0] = running.max()
+        return out
+    group = (events[order] // span).astype(np.intp)
+    first = np.concatenate(([0], np.flatnonzero(np.diff(group)) + 1))
+    out[group[first]] = np.maximum.reduceat(running, first)
+    return out
 
 
 def basic_stats(snap: CallSnapshot) -> BasicStats:
@@ -205,12 +273,19 @@ def basic_stats(snap: CallSnapshot) -> BasicStats:
     )
 
 
-def response_time_stats(ms: npt.NDArray[np.float64]) -> ResponseTimeStats:
-    """Latency figures of ``ms`` (milliseconds); all zero when empty."""
+def response_time_stats(
+    ms: npt.NDArray[np.float64], by_latency: npt.NDArray[np.intp] | None = None
+) -> ResponseTimeStats:
+    """Latency figures of ``ms`` (milliseconds; ``by_latency`` its argsort); zero when empty."""
     n = int(ms.size)
     if n == 0:
         return ResponseTimeStats(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    p50, p90, p95, p99 = (float(v) for v in np.percentile(ms, PERCENTILES))
+    if by_latency is not None:
+        one = np.array([0], dtype=np.intp)
+        found = sorted_percentiles(ms[by_latency], one, np.array([n], np.intp), PERCENTILES)[:, 0]
+    else:
+        found = np.percentile(ms, PERCENTILES)
+    p50, p90, p95, p99 = (float(v) for v in found)
     return ResponseTimeStats(
         count=n,
         mean=float(ms.mean()),

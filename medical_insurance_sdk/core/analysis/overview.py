@@ -16,10 +16,16 @@ from medical_insurance_sdk.core.analysis.descriptive import group_slices
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
-from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
+from medical_insurance_sdk.core.analysis.timeseries import TimeSeries
 from medical_insurance_sdk.core.store import RECORD_DTYPES, CallSnapshot
 
-__all__ = ["SystemOverview", "alert_summary", "analyze_all", "slice_snapshot", "take"]
+__all__ = [
+    "SystemOverview",
+    "alert_summary",
+    "analyze_all",
+    "slice_snapshot",
+    "take",
+]
 
 
 def take(snap: CallSnapshot, index: npt.NDArray[np.intp]) -> CallSnapshot:
@@ -56,15 +62,16 @@ def analyze_all(
 ) -> tuple[list[ApiAnalysis], list[Observation]]:
     """Analyse every API with calls in ``snap`` (sorted by code) and observe its alerts."""
     order, groups = group_slices(snap.api)
-    ordered = take(snap, order)
+    ordered = take(snap, order)  # one gather; every API is then a contiguous view
     analyses: list[ApiAnalysis] = []
     observations: list[Observation] = []
     for api_index, a, b in groups:
         code = snap.api_codes[api_index]
-        part = slice_snapshot(ordered, a, b)
+        part = slice_snapshot(ordered, a, b)  # store (time) order: cheap concurrency sorts
+        by_latency = np.argsort(part.duration)
         threshold = threshold_for(code)
-        analyses.append(analyze_calls(part, code, minutes, now, threshold, lang))
-        observations.extend(observe(part, code, threshold, policy, lang))
+        analyses.append(analyze_calls(part, code, minutes, now, threshold, lang, by_latency))
+        observations.extend(observe(part, code, threshold, policy, lang, by_latency))
     analyses.sort(key=lambda x: x.api_code)
     return analyses, observations
 
@@ -90,7 +97,7 @@ class SystemOverview:
     time_range_minutes: float
     timestamp: float
     apis: list[ApiAnalysis]
-    series: TimeSeries
+    series: TimeSeries | None  # system-wide buckets, when asked for (reports)
     active_alerts: list[PerformanceAlert] = field(default_factory=list)
 
     @property
@@ -128,7 +135,7 @@ class SystemOverview:
             "overall_grade": grade_of(self.overall_score) if total else "F",
             "api_count": len(self.apis),
             "apis": {a.api_code: _row(a, full) for a in self.apis},
-            "time_series_analysis": self.series.to_dict(),
+            **({"time_series_analysis": self.series.to_dict()} if self.series else {}),
             "alert_summary": alert_summary(self.active_alerts),
             "active_alerts": [x.to_dict() for x in self.active_alerts],
         }
@@ -149,8 +156,3 @@ def _row(analysis: ApiAnalysis, full: bool) -> dict[str, Any]:
         "active_alerts": len(analysis.alerts),
         "recommendations": [r.message for r in analysis.recommendations],
     }
-
-
-def system_series(snap: CallSnapshot, minutes: float, now: float) -> TimeSeries:
-    """Buckets and trends of every call in the window."""
-    return time_series(snap, minutes, now)

@@ -114,7 +114,7 @@ def render_html(overview: SystemOverview, history: Sequence[PerformanceAlert], l
             ],
         ),
     ]
-    if charts_available():
+    if overview.series is not None and charts_available():
         latency, volume = series_charts(overview.series)
         parts += [
             f'<h2>{escape(t("latency"))}</h2><div class="chart">{latency}</div>',

@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.analysis.descriptive import group_slices
+from medical_insurance_sdk.core.analysis.descriptive import (
+    group_slices,
+    sorted_percentiles,
+)
 from medical_insurance_sdk.core.analysis.trend import Trend, trend_of
 from medical_insurance_sdk.core.store import CallSnapshot
 
@@ -23,6 +26,7 @@ __all__ = ["Bucket", "TimeSeries", "bucket_interval_minutes", "time_series"]
 
 _INTERVALS = (1, 2, 5, 10, 15, 30, 60, 120, 240, 360, 720, 1440)
 MAX_BUCKETS = 60
+_QS = (50.0, 95.0, 99.0)
 
 
 def bucket_interval_minutes(minutes: float) -> int:
@@ -84,8 +88,17 @@ def _bucket_index(
     return np.clip(idx, 0, n - 1).astype(np.int32)
 
 
-def time_series(snap: CallSnapshot, minutes: float, now: float) -> TimeSeries:
-    """Bucket ``snap`` (calls of one API within the window ending at ``now``)."""
+def time_series(
+    snap: CallSnapshot,
+    minutes: float,
+    now: float,
+    by_latency: npt.NDArray[np.intp] | None = None,
+) -> TimeSeries:
+    """Bucket ``snap`` (calls within the window ending at ``now``).
+
+    ``by_latency`` (``argsort`` of the durations) lets every bucket's percentiles come
+    from one sort; without it each bucket is partitioned separately.
+    """
     interval = bucket_interval_minutes(minutes)
     width = interval * 60.0
     n = max(1, math.ceil(minutes / interval - 1e-9))
@@ -93,16 +106,21 @@ def time_series(snap: CallSnapshot, minutes: float, now: float) -> TimeSeries:
     idx = _bucket_index(snap.timestamp, since, width, n)
     calls = np.bincount(idx, minlength=n)
     errors = np.bincount(idx[~snap.success], minlength=n)
-    p50 = np.full(n, np.nan)
-    p95 = np.full(n, np.nan)
-    p99 = np.full(n, np.nan)
-    mean = np.full(n, np.nan)
-    order, groups = group_slices(idx)
-    ms = snap.duration_ms[order]
-    for key, a, b in groups:
-        part = ms[a:b]
-        p50[key], p95[key], p99[key] = np.percentile(part, (50.0, 95.0, 99.0))
-        mean[key] = part.mean()
+    ms = snap.duration_ms
+    sums = np.bincount(idx, weights=ms, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(calls > 0, sums / np.maximum(calls, 1), np.nan)
+    if by_latency is not None:
+        # in latency order, a stable radix sort by bucket keeps each bucket sorted
+        order = by_latency[np.argsort(idx[by_latency].astype(np.int16), kind="stable")]
+        starts = np.concatenate(([0], np.cumsum(calls)[:-1])).astype(np.intp)
+        p50, p95, p99 = sorted_percentiles(ms[order], starts, calls.astype(np.intp), _QS)
+    else:
+        p50, p95, p99 = (np.full(n, np.nan) for _ in _QS)
+        order, groups = group_slices(idx)
+        ordered = ms[order]
+        for key, a, b in groups:
+            p50[key], p95[key], p99[key] = np.percentile(ordered[a:b], _QS)
     buckets = [
         Bucket(
             start=since + i * width,
