@@ -1,0 +1,260 @@
+"""End-to-end budget of the SDK client: monitoring on versus off, in the same run.
+
+The simulator runs in its own process (``misdk simulate``), so this process's CPU time is
+the client's alone. Two figures, as issue 3 asks:
+
+* client-side CPU overhead of monitoring: blocks of identical 1101 calls alternate
+  between a monitored client and an unmonitored one (``monitoring=False``), in
+  alternating order, and the process CPU time of each block is summed per mode;
+* RSS overhead with 50k stored calls: two fresh worker processes make the same 50 000
+  calls, one with a collector storing every call, one without; the difference of their
+  resident set sizes.
+
+``python -m bench.bench_client`` prints the rows; ``MISDK_BENCH_CLIENT_CALLS`` changes the
+50 000 (for a quick look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["run"]
+
+CALLS = int(os.environ.get("MISDK_BENCH_CLIENT_CALLS", "50000"))
+PAIRS = 40
+BLOCK = 150
+CPU_BUDGET_PCT = 1.0
+RSS_BUDGET_MB = 20.0
+ORG = "H43010500001"
+PERSON = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "440106199001011235"}}
+
+
+@contextlib.contextmanager
+def _simulator_process() -> Iterator[str]:
+    """``misdk simulate`` on a free port, without latency; yields its base URL."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "medical_insurance_sdk.cli",
+            "simulate",
+            "--port",
+            "0",
+            "--seed",
+            "1",
+            "--latency-scale",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", process.stdout.readline())
+        if match is None:
+            raise RuntimeError("misdk simulate did not start")
+        yield match.group(1)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _collector(capacity: int) -> Any:
+    from medical_insurance_sdk.core import MetricConfig, MetricsCollector
+
+    return MetricsCollector(
+        MetricConfig(
+            prometheus_port=0,
+            background=False,
+            system_metrics_enabled=False,
+            max_memory_metrics=capacity,
+        )
+    )
+
+
+def _client(base_url: str, collector: Any | None) -> Any:
+    from medical_insurance_sdk.client import MedicalInsuranceClient
+
+    if collector is None:
+        return MedicalInsuranceClient(base_url, ORG, monitoring=False, cache=False)
+    return MedicalInsuranceClient(base_url, ORG, collector=collector, cache=False)
+
+
+def _cpu_overhead(base_url: str) -> tuple[float, float, float]:
+    """(overhead %, CPU µs per call off, CPU µs per call on).
+
+    Adjacent on/off blocks form a pair (their order alternates); the overhead is the
+    median of the pairs' ratios, which a burst of machine contention cannot drag.
+    """
+    collector = _collector(PAIRS * BLOCK + 1000)
+    clients = {"on": _client(base_url, collector), "off": _client(base_url, None)}
+    per_call: dict[str, list[float]] = {"on": [], "off": []}
+    try:
+        for client in clients.values():  # warm connections and code paths
+            for _ in range(200):
+                client.call("1101", PERSON)
+        for pair in range(PAIRS):
+            order = ("on", "off") if pair % 2 == 0 else ("off", "on")
+            for mode in order:
+                client = clients[mode]
+                start = time.process_time()
+                for _ in range(BLOCK):
+                    client.call("1101", PERSON)
+                per_call[mode].append((time.process_time() - start) / BLOCK)
+    finally:
+        for client in clients.values():
+            client.close()
+        collector.shutdown()
+    ratios = [on / off for on, off in zip(per_call["on"], per_call["off"], strict=True)]
+    return (
+        (statistics.median(ratios) - 1.0) * 100.0,
+        statistics.median(per_call["off"]) * 1e6,
+        statistics.median(per_call["on"]) * 1e6,
+    )
+
+
+def _monitoring_cost_us() -> float:
+    """CPU µs the monitoring adds to one call, measured alone (best of several rounds)."""
+    from medical_insurance_sdk.client.monitoring import GuardedMonitor
+
+    collector = _collector(300_000)
+    monitor = GuardedMonitor(collector)
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(20_000):
+            tracked = monitor.enter("1101", ORG, 400, trace_id)
+            monitor.in_flight(1)
+            monitor.in_flight(-1)
+            monitor.exit(tracked, 600, None)
+        best = min(best, (time.process_time() - start) / 20_000 * 1e6)
+    collector.shutdown()
+    return best
+
+
+def _rss_worker(base_url: str, mode: str, calls: int) -> dict[str, Any]:
+    """Make ``calls`` calls in this (fresh) process; report RSS and what was stored."""
+    import psutil
+
+    collector = _collector(calls + 1000) if mode == "on" else None
+    client = _client(base_url, collector)
+    for _ in range(200):
+        client.call("1101", PERSON)
+    before = psutil.Process().memory_info().rss
+    for _ in range(calls):
+        client.call("1101", PERSON)
+    after = psutil.Process().memory_info().rss
+    client.close()
+    stored = collector.get_api_statistics(time_range_minutes=600)["total_calls"] if collector else 0
+    return {"rss_before": before, "rss_after": after, "stored": stored}
+
+
+def _rss_overhead(base_url: str, calls: int) -> tuple[float, int]:
+    """(MB more resident memory with monitoring, calls stored by the monitored worker)."""
+    results = {}
+    for mode in ("off", "on"):
+        output = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_client",
+                "--rss-worker",
+                mode,
+                "--url",
+                base_url,
+                "--calls",
+                str(calls),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=1800,
+        ).stdout
+        results[mode] = json.loads(output.strip().splitlines()[-1])
+    overhead = (results["on"]["rss_after"] - results["off"]["rss_after"]) / 1024 / 1024
+    return overhead, int(results["on"]["stored"])
+
+
+def run() -> list[dict[str, Any]]:
+    """Measure and return the table rows."""
+    with _simulator_process() as base_url:
+        overhead_pct, off_us, on_us = _cpu_overhead(base_url)
+        rss_mb, stored = _rss_overhead(base_url, CALLS)
+    monitoring_us = _monitoring_cost_us()
+    return [
+        {
+            "name": "client CPU per call, monitoring off",
+            "value": off_us,
+            "unit": "µs",
+            "budget": "",
+            "ok": True,
+        },
+        {
+            "name": "client CPU per call, monitoring on",
+            "value": on_us,
+            "unit": "µs",
+            "budget": "",
+            "ok": True,
+        },
+        {
+            "name": "monitoring CPU per call, measured alone",
+            "value": monitoring_us,
+            "unit": "µs",
+            "budget": "",
+            "ok": True,
+        },
+        {
+            "name": "  = share of an unmonitored call",
+            "value": monitoring_us / off_us * 100.0,
+            "unit": "%",
+            "budget": "",
+            "ok": True,
+        },
+        {
+            "name": "client CPU overhead of monitoring (end to end)",
+            "value": overhead_pct,
+            "unit": "%",
+            "budget": f"<= {CPU_BUDGET_PCT:g}",
+            "ok": overhead_pct <= CPU_BUDGET_PCT,
+        },
+        {
+            "name": f"RSS overhead, {stored} stored calls",
+            "value": rss_mb,
+            "unit": "MB",
+            "budget": f"<= {RSS_BUDGET_MB:g}",
+            "ok": rss_mb <= RSS_BUDGET_MB and stored >= CALLS,
+        },
+    ]
+
+
+def _main() -> int:
+    parser = argparse.ArgumentParser(description="client end-to-end benchmark")
+    parser.add_argument("--rss-worker", choices=("on", "off"))
+    parser.add_argument("--url")
+    parser.add_argument("--calls", type=int, default=CALLS)
+    args = parser.parse_args()
+    if args.rss_worker:
+        print(json.dumps(_rss_worker(args.url, args.rss_worker, args.calls)))
+        return 0
+    rows = run()
+    for row in rows:
+        value = f"{row['value']:.3f}" if isinstance(row["value"], float) else row["value"]
+        print(f"{row['name']:<45}{value:>12} {row['unit']:<3} {row['budget']:>8}  {row['ok']}")
+    return 0 if all(row["ok"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
