@@ -42,7 +42,11 @@ from medical_insurance_sdk.core.analysis.alerts import (
     PerformanceAlert,
 )
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
-from medical_insurance_sdk.core.analysis.conditions import AlertPolicy, observe
+from medical_insurance_sdk.core.analysis.conditions import (
+    AlertPolicy,
+    observe,
+    observed_concurrency,
+)
 from medical_insurance_sdk.core.analysis.overview import SystemOverview, analyze_all
 from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.texts import check_lang
@@ -165,9 +169,11 @@ class PerformanceAnalyzer:
             by_latency = np.argsort(part.duration)
             threshold = self.get_threshold(api_code)
             lang = self.language
+            observed = observe(part, api_code, threshold, self.alert_policy, lang, by_latency)
+            most = observed_concurrency(observed)
             hit = (
-                analyze_calls(part, api_code, minutes, now, threshold, lang, by_latency),
-                observe(part, api_code, threshold, self.alert_policy, lang, by_latency),
+                analyze_calls(part, api_code, minutes, now, threshold, lang, by_latency, most),
+                observed,
             )
             self._remember(key, hit)
         analysis, observations = hit

@@ -75,14 +75,16 @@ def analyze_calls(
     threshold: PerformanceThreshold,
     lang: Lang = "zh",
     by_latency: npt.NDArray[np.intp] | None = None,
+    max_concurrent: int | None = None,
 ) -> ApiAnalysis:
     """Analyse ``snap``: the calls of ``api_code`` in the window ``[now - minutes, now]``.
 
-    ``by_latency`` is ``argsort(snap.duration)``; computed here when not given.
+    ``by_latency`` is ``argsort(snap.duration)`` and ``max_concurrent`` the most calls
+    one org had in flight (see :func:`observed_concurrency`); computed when not given.
     """
     ms = snap.duration_ms
     order = np.argsort(ms) if by_latency is None else by_latency
-    basic = basic_stats(snap)
+    basic = basic_stats(snap, max_concurrent)
     rt = response_time_stats(ms, order)
     errors = error_analysis(snap)
     series = time_series(snap, minutes, now, order)

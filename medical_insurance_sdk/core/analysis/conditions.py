@@ -25,7 +25,12 @@ from medical_insurance_sdk.core.analysis.texts import Lang, alert_message
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.store import CallSnapshot
 
-__all__ = ["AlertPolicy", "observe", "system_error_mask"]
+__all__ = ["AlertPolicy", "observe", "observed_concurrency", "system_error_mask"]
+
+
+def observed_concurrency(observations: list[Observation]) -> int:
+    """The most calls in flight at once for one org, from :func:`observe`'s output."""
+    return int(max((o.value for o in observations if o.alert_type == "concurrency"), default=0))
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,10 @@ def observe(
                     threshold=shown_limit,
                     severity=severity,
                     cleared=cleared,
-                    message=alert_message(lang, kind, api_code, code, shown, shown_limit, n),
+                    # only a holding condition needs its text (fire, escalate, refresh)
+                    message=""
+                    if severity is None
+                    else alert_message(lang, kind, api_code, code, shown, shown_limit, n),
                 )
             )
     return out

@@ -252,14 +252,18 @@ def grouped_max_concurrency(
     if n_groups == 1:
         out[0] = running.max()
         return out
-    group = (events[order] // span).astype(np.intp)
+    group = np.concatenate((keys, keys))[order]
     first = np.concatenate(([0], np.flatnonzero(np.diff(group)) + 1))
     out[group[first]] = np.maximum.reduceat(running, first)
     return out
 
 
-def basic_stats(snap: CallSnapshot) -> BasicStats:
-    """Counts and rates of the calls in ``snap``."""
+def basic_stats(snap: CallSnapshot, max_concurrent: int | None = None) -> BasicStats:
+    """Counts and rates of the calls in ``snap``.
+
+    ``max_concurrent`` is the most calls one org had in flight at once (the concurrency
+    alerts' measure, see :func:`grouped_max_concurrency`); computed here when not given.
+    """
     total = len(snap)
     ok = int(np.count_nonzero(snap.success))
     rate = ok / total if total else 0.0
@@ -269,7 +273,15 @@ def basic_stats(snap: CallSnapshot) -> BasicStats:
         failed_calls=total - ok,
         success_rate=rate,
         error_rate=(total - ok) / total if total else 0.0,
-        max_concurrent_calls=max_concurrency(snap.timestamp, snap.duration),
+        max_concurrent_calls=(
+            int(
+                grouped_max_concurrency(
+                    snap.timestamp, snap.duration, snap.org, len(snap.org_codes)
+                ).max(initial=0)
+            )
+            if max_concurrent is None
+            else max_concurrent
+        ),
     )
 
 

@@ -11,7 +11,11 @@ import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.alerts import Observation, PerformanceAlert, iso
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
-from medical_insurance_sdk.core.analysis.conditions import AlertPolicy, observe
+from medical_insurance_sdk.core.analysis.conditions import (
+    AlertPolicy,
+    observe,
+    observed_concurrency,
+)
 from medical_insurance_sdk.core.analysis.descriptive import group_slices
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
@@ -70,8 +74,10 @@ def analyze_all(
         part = slice_snapshot(ordered, a, b)  # store (time) order: cheap concurrency sorts
         by_latency = np.argsort(part.duration)
         threshold = threshold_for(code)
-        analyses.append(analyze_calls(part, code, minutes, now, threshold, lang, by_latency))
-        observations.extend(observe(part, code, threshold, policy, lang, by_latency))
+        observed = observe(part, code, threshold, policy, lang, by_latency)
+        most = observed_concurrency(observed)
+        analyses.append(analyze_calls(part, code, minutes, now, threshold, lang, by_latency, most))
+        observations.extend(observed)
     analyses.sort(key=lambda x: x.api_code)
     return analyses, observations
 
