@@ -1,0 +1,105 @@
+"""``misdk rules``: generate Prometheus ``alerts.yml``/``recording.yml`` from the thresholds.
+
+Exit codes: 0 written (or, with ``--check``, already in sync); 1 ``--check`` found files
+that differ from what would be generated; 2 bad arguments or an invalid thresholds file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``rules`` subcommand."""
+    parser = subparsers.add_parser(
+        "rules",
+        help="生成 Prometheus 告警与记录规则 (alerts.yml / recording.yml)",
+        description=(
+            "按 SDK 内置分析器的每接口阈值生成 Prometheus 告警规则与记录规则，"
+            "使 Prometheus 告警与分析器的判断一致。"
+        ),
+    )
+    parser.add_argument(
+        "--slo", type=float, default=99.9, help="可用性 SLO 百分比，30 天窗口 (默认 99.9)"
+    )
+    parser.add_argument(
+        "--thresholds",
+        type=Path,
+        default=None,
+        help="每接口阈值覆盖文件 (YAML 或 TOML)，与分析器 set_threshold 使用同一文件",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("deploy/prometheus"),
+        help="输出目录 (默认 deploy/prometheus)",
+    )
+    parser.add_argument(
+        "--scrape-job", default="medical-insurance-sdk", help="抓取 SDK 的 job 名称"
+    )
+    parser.add_argument(
+        "--push-job", default=None, help="Pushgateway 推送使用的 job 名称 (默认同 SDK 配置)"
+    )
+    parser.add_argument(
+        "--push-max-age",
+        type=int,
+        default=600,
+        help="推送分组超过多少秒未更新即告警 (默认 600)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="只检查输出目录中的文件是否与生成结果一致，不写入 (不一致时退出码为 1)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate (or check) the rule files; returns the exit code."""
+    from medical_insurance_sdk.rules import (
+        RulesOptions,
+        ThresholdsFileError,
+        changed_files,
+        load_thresholds,
+        write_rule_files,
+    )
+
+    try:
+        thresholds = load_thresholds(args.thresholds) if args.thresholds else {}
+        extra: dict[str, Any] = {} if args.push_job is None else {"push_job": args.push_job}
+        options = RulesOptions(
+            slo_percent=args.slo,
+            thresholds=thresholds,
+            scrape_job=args.scrape_job,
+            push_max_age_seconds=args.push_max_age,
+            **extra,
+        )
+    except ThresholdsFileError as exc:
+        print(f"阈值文件无效: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"参数无效: {exc}", file=sys.stderr)
+        return 2
+    out: Path = args.out
+    if args.check:
+        changed = changed_files(out, options)
+        for path in changed:
+            print(f"与生成结果不一致: {path}（请运行 misdk rules 重新生成）", file=sys.stderr)
+        if not changed:
+            print(f"规则文件与生成结果一致: {out}")
+        return 1 if changed else 0
+    try:
+        written = write_rule_files(out, options)
+    except OSError as exc:
+        print(f"无法写入 {out}: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"已生成 {path}")
+    if thresholds:
+        print(f"阈值覆盖: {', '.join(sorted(thresholds))}")
+    return 0

@@ -1,0 +1,54 @@
+"""Prometheus rules (and the Grafana dashboard) generated from the analyzer's thresholds.
+
+``misdk rules`` writes ``alerts.yml`` and ``recording.yml`` with :func:`write_rule_files`;
+the shipped files under ``deploy/prometheus`` are its output with the default
+:class:`RulesOptions`. The per-API limits are the analyzer's
+(:func:`~medical_insurance_sdk.core.analysis.thresholds.default_threshold`, overridden by a
+:func:`load_thresholds` file), so Prometheus and the in-process analyzer never disagree.
+"""
+
+from medical_insurance_sdk.rules.model import AlertingRule, RecordingRule, RuleGroup
+from medical_insurance_sdk.rules.options import (
+    MULTIWINDOW_BURN_ALERTS,
+    BurnRateAlert,
+    BurnRateCondition,
+    RulesOptions,
+)
+from medical_insurance_sdk.rules.recording import recording_groups
+from medical_insurance_sdk.rules.render import (
+    ALERTS_FILE,
+    RECORDING_FILE,
+    RuleFiles,
+    alert_groups,
+    changed_files,
+    render_groups,
+    render_rule_files,
+    write_rule_files,
+)
+from medical_insurance_sdk.rules.thresholds_file import (
+    ThresholdsFileError,
+    load_thresholds,
+    parse_thresholds,
+)
+
+__all__ = [
+    "ALERTS_FILE",
+    "MULTIWINDOW_BURN_ALERTS",
+    "RECORDING_FILE",
+    "AlertingRule",
+    "BurnRateAlert",
+    "BurnRateCondition",
+    "RecordingRule",
+    "RuleFiles",
+    "RuleGroup",
+    "RulesOptions",
+    "ThresholdsFileError",
+    "alert_groups",
+    "changed_files",
+    "load_thresholds",
+    "parse_thresholds",
+    "recording_groups",
+    "render_groups",
+    "render_rule_files",
+    "write_rule_files",
+]

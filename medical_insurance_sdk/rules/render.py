@@ -1,0 +1,114 @@
+"""Render rule groups as Prometheus rule files, and write or check ``alerts.yml`` and
+``recording.yml``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medical_insurance_sdk.rules.api_alerts import api_group, seed_group
+from medical_insurance_sdk.rules.model import RuleGroup
+from medical_insurance_sdk.rules.ops_alerts import exporter_group
+from medical_insurance_sdk.rules.options import RulesOptions
+from medical_insurance_sdk.rules.promql import num
+from medical_insurance_sdk.rules.recording import recording_groups
+from medical_insurance_sdk.rules.slo_alerts import slo_group
+
+__all__ = [
+    "ALERTS_FILE",
+    "RECORDING_FILE",
+    "RuleFiles",
+    "alert_groups",
+    "changed_files",
+    "render_groups",
+    "render_rule_files",
+    "write_rule_files",
+]
+
+ALERTS_FILE = "alerts.yml"
+RECORDING_FILE = "recording.yml"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks; everything else as PyYAML's safe dumper."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def alert_groups(options: RulesOptions) -> list[RuleGroup]:
+    """The groups of ``alerts.yml``: the seed's rule first, as in the seed."""
+    return [seed_group(options), api_group(options), slo_group(options), exporter_group(options)]
+
+
+def _header(options: RulesOptions, what: str) -> str:
+    overrides = ", ".join(sorted(options.thresholds)) or "无（分析器默认值）"
+    return (
+        f"# {what}\n"
+        "# 由 `misdk rules` 生成，请勿手工修改：阈值改动请写入 --thresholds 文件后重新生成，\n"
+        "# 这样 Prometheus 规则与 SDK 内置分析器使用同一套阈值。\n"
+        f"# SLO: {num(options.slo_percent)}% / {options.slo_period_days}d; "
+        f"阈值覆盖 (thresholds overrides): {overrides}\n"
+    )
+
+
+def render_groups(groups: Sequence[RuleGroup], header: str = "") -> str:
+    """A rule file's YAML text (``groups:``), after an optional comment header."""
+    doc: dict[str, Any] = {"groups": [g.to_dict() for g in groups]}
+    body = yaml.dump(
+        doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=2**31, indent=2
+    )
+    return header + body
+
+
+@dataclass(frozen=True)
+class RuleFiles:
+    """The generated ``alerts.yml`` and ``recording.yml`` texts."""
+
+    alerts: str
+    recording: str
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(ALERTS_FILE, self.alerts), (RECORDING_FILE, self.recording)]
+
+
+def render_rule_files(options: RulesOptions) -> RuleFiles:
+    """Generate both rule files' texts."""
+    return RuleFiles(
+        alerts=render_groups(
+            alert_groups(options), _header(options, "医保 SDK 告警规则 (alerting rules)")
+        ),
+        recording=render_groups(
+            recording_groups(options), _header(options, "医保 SDK 记录规则 (recording rules)")
+        ),
+    )
+
+
+def write_rule_files(out_dir: Path, options: RulesOptions) -> list[Path]:
+    """Write ``alerts.yml`` and ``recording.yml`` into ``out_dir``; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_rule_files(options).items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def changed_files(out_dir: Path, options: RulesOptions) -> list[Path]:
+    """Files in ``out_dir`` that are missing or differ from what ``options`` generate."""
+    changed = []
+    for name, text in render_rule_files(options).items():
+        path = out_dir / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            changed.append(path)
+    return changed
