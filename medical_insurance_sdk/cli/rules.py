@@ -52,6 +52,13 @@ def register(subparsers: Any) -> None:
         help="推送分组超过多少秒未更新即告警 (默认 600)",
     )
     parser.add_argument(
+        "--dashboard",
+        type=Path,
+        default=None,
+        help="同时生成 Grafana 仪表盘 JSON 到此文件"
+        " (如 deploy/grafana/dashboards/medical-insurance-sdk.json)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="只检查输出目录中的文件是否与生成结果一致，不写入 (不一致时退出码为 1)",
@@ -66,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         ThresholdsFileError,
         changed_files,
         load_thresholds,
+        render_dashboard,
         write_rule_files,
     )
 
@@ -86,17 +94,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"参数无效: {exc}", file=sys.stderr)
         return 2
     out: Path = args.out
+    dashboard: Path | None = args.dashboard
     if args.check:
         changed = changed_files(out, options)
+        if dashboard is not None and (
+            not dashboard.is_file()
+            or dashboard.read_text(encoding="utf-8") != render_dashboard(options)
+        ):
+            changed.append(dashboard)
         for path in changed:
             print(f"与生成结果不一致: {path}（请运行 misdk rules 重新生成）", file=sys.stderr)
         if not changed:
-            print(f"规则文件与生成结果一致: {out}")
+            print(f"规则文件与生成结果一致: {out}" + (f"，{dashboard}" if dashboard else ""))
         return 1 if changed else 0
     try:
         written = write_rule_files(out, options)
+        if dashboard is not None:
+            dashboard.parent.mkdir(parents=True, exist_ok=True)
+            dashboard.write_text(render_dashboard(options), encoding="utf-8")
+            written.append(dashboard)
     except OSError as exc:
-        print(f"无法写入 {out}: {exc}", file=sys.stderr)
+        print(f"无法写入: {exc}", file=sys.stderr)
         return 2
     for path in written:
         print(f"已生成 {path}")

@@ -1,12 +1,19 @@
-"""Prometheus rules (and the Grafana dashboard) generated from the analyzer's thresholds.
+"""Prometheus rules and the Grafana dashboard, generated from the analyzer's thresholds.
 
-``misdk rules`` writes ``alerts.yml`` and ``recording.yml`` with :func:`write_rule_files`;
+``misdk rules`` writes ``alerts.yml`` and ``recording.yml`` with :func:`write_rule_files`
+(and, with ``--dashboard``, the dashboard JSON of :func:`render_dashboard`);
 the shipped files under ``deploy/prometheus`` are its output with the default
 :class:`RulesOptions`. The per-API limits are the analyzer's
 (:func:`~medical_insurance_sdk.core.analysis.thresholds.default_threshold`, overridden by a
 :func:`load_thresholds` file), so Prometheus and the in-process analyzer never disagree.
 """
 
+from medical_insurance_sdk.rules.dashboard import (
+    DASHBOARD_UID,
+    build_dashboard,
+    dashboard_queries,
+    render_dashboard,
+)
 from medical_insurance_sdk.rules.model import AlertingRule, RecordingRule, RuleGroup
 from medical_insurance_sdk.rules.options import (
     MULTIWINDOW_BURN_ALERTS,
@@ -33,6 +40,7 @@ from medical_insurance_sdk.rules.thresholds_file import (
 
 __all__ = [
     "ALERTS_FILE",
+    "DASHBOARD_UID",
     "MULTIWINDOW_BURN_ALERTS",
     "RECORDING_FILE",
     "AlertingRule",
@@ -44,10 +52,13 @@ __all__ = [
     "RulesOptions",
     "ThresholdsFileError",
     "alert_groups",
+    "build_dashboard",
     "changed_files",
+    "dashboard_queries",
     "load_thresholds",
     "parse_thresholds",
     "recording_groups",
+    "render_dashboard",
     "render_groups",
     "render_rule_files",
     "write_rule_files",

@@ -13,7 +13,9 @@ from medical_insurance_sdk.rules.promql import (
     API_CALLS,
     API_DURATION_BUCKET,
     API_ERRORS,
+    OUTCOME_UNKNOWN,
     SYSTEM_ERRORS_MATCHER,
+    increase_or_new,
     num,
     selector,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "calls_increase",
     "error_ratio",
     "latency_p95",
+    "outcome_unknown_increase",
     "recording_groups",
     "sli_error_ratio",
     "slo_recording_group",
@@ -61,6 +64,11 @@ def latency_p95(window: str) -> str:
     return f"api_code:medical_insurance_api_duration_seconds:p95_rate{window}"
 
 
+def outcome_unknown_increase(window: str) -> str:
+    """Name of the outcome-unknown count per (api_code, org_code) over ``window``."""
+    return f"api_code_org_code:medical_insurance_api_outcome_unknown:increase{window}"
+
+
 def sli_error_ratio(window: str) -> str:
     """sloth/pyrra name of the SLO's error ratio over ``window``."""
     return f"slo:sli_error:ratio_rate{window}"
@@ -86,6 +94,13 @@ def api_recording_group(options: RulesOptions) -> RuleGroup:
                 bucket_rate(w), f"sum by (api_code, le) (rate({API_DURATION_BUCKET}[{w}]))"
             ),
             RecordingRule(latency_p95(w), f"histogram_quantile(0.95, {bucket_rate(w)})"),
+            # counts the first event of a new series too (see increase_or_new)
+            RecordingRule(
+                outcome_unknown_increase(options.outcome_unknown_window),
+                increase_or_new(
+                    OUTCOME_UNKNOWN, "api_code, org_code", options.outcome_unknown_window
+                ),
+            ),
         ),
     )
 

@@ -20,11 +20,14 @@ from medical_insurance_sdk.rules import (
     RulesOptions,
     ThresholdsFileError,
     alert_groups,
+    build_dashboard,
     load_thresholds,
     parse_thresholds,
     recording_groups,
+    render_dashboard,
     render_rule_files,
 )
+from medical_insurance_sdk.rules.grafana import Panel, Target
 from medical_insurance_sdk.rules.options import OTHER_API_CODE, partition_codes
 from medical_insurance_sdk.rules.promql import NON_SYSTEM_ERROR_PREFIXES
 
@@ -330,3 +333,35 @@ def test_cli_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["rules", "--out", str(tmp_path / "out"), *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_dashboard_write_and_check(tmp_path: Path):
+    """--dashboard writes the dashboard JSON next to the rules, and --check compares it."""
+    board = tmp_path / "grafana" / "board.json"
+    assert main(["rules", "--out", str(tmp_path / "p"), "--dashboard", str(board)]) == 0
+    assert board.read_text(encoding="utf-8") == render_dashboard(RulesOptions())
+    args = ["rules", "--out", str(tmp_path / "p"), "--dashboard", str(board), "--check"]
+    assert main(args) == 0
+    board.write_text("{}", encoding="utf-8")
+    assert main(args) == 1
+
+
+def test_dashboard_burn_rate_thresholds_follow_the_burn_alerts():
+    """The SLO panel draws the alerts' burn factors as threshold lines."""
+    board = build_dashboard(RulesOptions())
+    (panel,) = [p for p in board["panels"] if p["title"] == "错误预算消耗速率（按接口）"]
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert [s["value"] for s in steps] == [None, 1.0, 6.0, 14.4]
+    assert [t["legendFormat"].split()[-1] for t in panel["targets"]] == ["1h", "6h", "3d"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"width": 25}, "width"), ({"targets": ()}, "targets")],
+    ids=["too-wide", "no-targets"],
+)
+def test_invalid_panels_are_rejected(kwargs, message):
+    """Panels are validated at construction."""
+    base = {"title": "x", "targets": (Target("up"),)}
+    with pytest.raises(ValueError, match=message):
+        Panel(**{**base, **kwargs})
