@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from medical_insurance_sdk.core import forking
 from medical_insurance_sdk.core.background import PeriodicWorker
 from medical_insurance_sdk.core.clock import AnchoredClock, Clock
 from medical_insurance_sdk.core.config import MetricConfig
@@ -129,6 +130,7 @@ class MetricsCollector:
             self._worker.start()
             if self._mp_worker is not None:
                 self._mp_worker.start()
+        forking.register(self)
 
     # -- construction helpers --------------------------------------------------------------
     def _make_sampler(self) -> Any:
@@ -450,6 +452,32 @@ class MetricsCollector:
                 "max_memory_metrics": self.config.max_memory_metrics,
             },
         }
+
+    # -- fork safety (see forking.py) ---------------------------------------------------
+    def _fork_locks(self) -> list[Any]:
+        locks: list[Any] = [self.store.lock, self.pending.lock]
+        aggregates = getattr(self.prometheus, "aggregates", None)
+        if aggregates is not None:
+            locks.append(aggregates.lock)
+        return locks
+
+    def _fork_prepare(self) -> None:
+        for lock in self._fork_locks():
+            lock.acquire()
+
+    def _fork_parent(self) -> None:
+        for lock in reversed(self._fork_locks()):
+            lock.release()
+
+    def _fork_child(self) -> None:
+        forking.renew_locks(self)
+        self.pending.forget_all()
+        if self.prometheus is not None:
+            self.prometheus.after_fork_in_child()
+        if not self._closed and self.config.enabled and self.config.background:
+            for worker in (self._worker, self._mp_worker):
+                if worker is not None:
+                    worker.start()
 
     # -- push, housekeeping, lifecycle ---------------------------------------------------------
     def export_metrics_to_prometheus_gateway(

@@ -38,7 +38,7 @@ class PendingCalls:
         self._clock_ns = clock_ns
         self._health = health
         self._abandoned = abandoned
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.calls)
@@ -46,7 +46,7 @@ class PendingCalls:
     def evict_overflow(self) -> None:
         """Drop the oldest calls while more than ``limit`` are pending."""
         calls = self.calls
-        with self._lock:
+        with self.lock:
             while len(calls) > self.limit:
                 try:
                     entry = calls.pop(next(iter(calls)))
@@ -58,7 +58,7 @@ class PendingCalls:
         """Drop calls pending longer than the timeout; return how many."""
         limit = self._clock_ns() - self._timeout_ns
         expired = 0
-        with self._lock:
+        with self.lock:
             for call_id, entry in list(self.calls.items()):
                 if entry[2] < limit and self.calls.pop(call_id, None) is not None:
                     self._abandon(entry, "pending_expired")
@@ -68,7 +68,6 @@ class PendingCalls:
     def forget_all(self) -> None:
         """Forget every pending call without counting it (a forked child's inheritance)."""
         self.calls.clear()
-        self._lock = threading.Lock()
 
     def _abandon(self, entry: PendingCall, reason: str) -> None:
         self._health.drop(reason)

@@ -8,6 +8,7 @@ several SDK instances never collide.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import socket
 from collections.abc import Callable, Mapping
@@ -56,6 +57,7 @@ class PrometheusIntegration:
         self._health = sources.health
         self._sources = sources
         self.multiprocess: MultiprocessExporter | None = None
+        self.aggregates = sources.aggregates
         if multiprocess_path is None:
             sources.store.add_listener(sources.aggregates.fold)
             self.registry.register(SdkMetricsCollector(sources))
@@ -104,6 +106,15 @@ class PrometheusIntegration:
             self.multiprocess.sync_gauges(
                 s.active_connections, s.cache_hit_ratio, s.outcome_unknown
             )
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: new grouping key (new pid); the parent keeps the server."""
+        self.grouping_key = default_grouping_key(self.config.push_grouping_key)
+        self._pushed_to.clear()
+        if self.server is not None:
+            self.server.server.server_close()  # the child's copy of the socket only
+            self.server = None
+            logger.info("forked child %s: /metrics stays with the parent process", os.getpid())
 
     def close(self) -> None:
         """Stop the server; delete pushed groups if configured (bounded by push_timeout)."""

@@ -169,7 +169,7 @@ class CallStore:
         self._chunk_size = min(_CHUNK, capacity)
         #: The lock-free staging deque; ``staging.append(tuple)`` is the hot path's write.
         self.staging: deque[StagedCall | tuple[Any, ...]] = deque()
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._chunks: deque[_Chunk] = deque()
         self._head = 0  # absolute index of the oldest stored call
         self._tail = 0  # absolute index of the next write
@@ -191,7 +191,7 @@ class CallStore:
     # -- writing ---------------------------------------------------------------------
     def add_listener(self, listener: BatchListener) -> None:
         """Call ``listener(batch)`` for every batch folded in, under the store's lock."""
-        with self._lock:
+        with self.lock:
             self._listeners.append(listener)
 
     def append(self, call: StagedCall) -> None:
@@ -203,7 +203,7 @@ class CallStore:
 
     def flush(self) -> int:
         """Fold every staged call into the columns; return how many were folded."""
-        with self._lock:
+        with self.lock:
             staging = self.staging
             n = len(staging)
             if not n:
@@ -307,12 +307,12 @@ class CallStore:
     @property
     def nbytes(self) -> int:
         """Bytes held by the column chunks."""
-        with self._lock:
+        with self.lock:
             return sum(c.nbytes for ch in self._chunks for c in ch.cols.values())
 
     def snapshot(self, since: float | None = None, until: float | None = None) -> CallSnapshot:
         """Copy the calls whose timestamp is in ``[since, until]`` (after a flush)."""
-        with self._lock:
+        with self.lock:
             self.flush()
             parts: dict[str, list[np.ndarray]] = {name: [] for name in RECORD_DTYPES}
             for chunk in self._chunks:
@@ -349,7 +349,7 @@ class CallStore:
     # -- retention -------------------------------------------------------------------
     def remove_older_than(self, cutoff: float) -> int:
         """Remove calls with timestamp < ``cutoff``; return how many were removed."""
-        with self._lock:
+        with self.lock:
             self.flush()
             everything = self.snapshot()
             keep = everything.timestamp >= cutoff
