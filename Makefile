@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint typecheck unit bench stress clean
+.PHONY: venv servers demo test lint typecheck unit bench stress clean
+
+# Real Prometheus, promtool and Pushgateway for the integration tests (Debian packages).
+SERVER_BINS := prometheus promtool prometheus-pushgateway
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +16,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+servers:
+	@missing=""; for b in $(SERVER_BINS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing prometheus and prometheus-pushgateway (missing:$$missing)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install -y prometheus prometheus-pushgateway" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    prometheus prometheus-pushgateway >/dev/null; \
+	fi
 
 demo: $(STAMP)
 	$(VENV)/bin/misdk demo
@@ -24,7 +36,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) servers
 	$(PY) -m pytest -q
 
 test: lint typecheck unit
