@@ -87,7 +87,7 @@ def sign_tif(secret: str, timestamp: str, nonce: str) -> str:
 class ApiSignatureAuth:
     """The default ``_api_*`` HMAC-SHA1 scheme; ``clock`` returns seconds since the epoch."""
 
-    access_key: str = DEFAULT_ACCESS_KEY
+    access_key: str = field(default=DEFAULT_ACCESS_KEY, repr=False)
     secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
     api_version: str = DEFAULT_API_VERSION
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
@@ -114,7 +114,7 @@ class ApiSignatureAuth:
 class TifSignatureAuth:
     """The ``x-tif-*`` SHA-256 scheme; timestamps in seconds, a random nonce per request."""
 
-    paas_id: str
+    paas_id: str = field(repr=False)
     secret: str = field(repr=False)
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
@@ -98,11 +98,11 @@ class EnvelopeDefaults:
     recer_sys_code: str = "MBS_LOCAL"
     infver: str = "V1.0"
     opter_type: str = "1"
-    opter: str = "SDK001"
-    opter_name: str = "SDK"
+    opter: str = field(default="SDK001", repr=False)  # staff data (protocol.md §7)
+    opter_name: str = field(default="SDK", repr=False)
     dev_no: str = ""
-    dev_safe_info: str = ""
-    cainfo: str = ""
+    dev_safe_info: str = field(default="", repr=False)
+    cainfo: str = field(default="", repr=False)  # a signature: secret
     signtype: str = ""
 
     def __post_init__(self) -> None:

@@ -14,7 +14,16 @@ from typing import Any
 __all__ = ["SECRET_HEADERS", "Recorder"]
 
 #: Header names (lower case) whose values are never kept.
-SECRET_HEADERS = frozenset({"_api_signature", "x-tif-signature", "authorization", "cookie"})
+SECRET_HEADERS = frozenset(
+    {
+        "_api_signature",
+        "_api_access_key",
+        "x-tif-signature",
+        "x-tif-paasid",
+        "authorization",
+        "cookie",
+    }
+)
 _MAX_MSGIDS = 100_000
 _RECENT = 1000
 

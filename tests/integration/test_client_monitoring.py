@@ -159,5 +159,7 @@ def test_personal_data_never_leaves_through_any_export_path(
     for name, text in exports.items():
         for secret in secrets:
             assert secret not in text, f"{secret!r} leaked through {name}"
-    assert "misdk-demo-sk" not in exports["logs"]
+    for secret_key in ("misdk-demo-sk", "misdk-demo-ak"):
+        assert secret_key not in exports["logs"]
+        assert secret_key not in exports["simulator headers"]
     assert '"_api_signature": "***"' in exports["simulator headers"]

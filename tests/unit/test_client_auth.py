@@ -90,6 +90,7 @@ def test_bearer_header() -> None:
 def test_secrets_never_in_repr() -> None:
     """SK, secrets and tokens are hidden from repr."""
     assert "SK-SECRET" not in repr(ApiSignatureAuth("AK1", "SK-SECRET"))
+    assert "AK1" not in repr(ApiSignatureAuth("AK1", "SK-SECRET"))
     assert "SK-SECRET" not in repr(TifSignatureAuth("paas", "SK-SECRET"))
     assert "SK-SECRET" not in repr(BearerTokenAuth("SK-SECRET"))
 

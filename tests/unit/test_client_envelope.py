@@ -112,6 +112,13 @@ def test_build_envelope_has_every_required_field() -> None:
     assert "测试医院".encode() in encode_envelope(envelope)
 
 
+def test_staff_and_signature_fields_stay_out_of_repr() -> None:
+    """Operator data and cainfo are personal or secret (protocol.md §7)."""
+    defaults = EnvelopeDefaults(ORG, opter="OP-7788", opter_name="王收费", cainfo="SIG==")
+    for value in ("OP-7788", "王收费", "SIG=="):
+        assert value not in repr(defaults)
+
+
 def test_defaults_are_validated_loudly() -> None:
     """Too long or empty institution codes fail at construction."""
     with pytest.raises(ValueError, match="fixmedins_code"):
