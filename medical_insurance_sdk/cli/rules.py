@@ -52,6 +52,12 @@ def register(subparsers: Any) -> None:
         help="推送分组超过多少秒未更新即告警 (默认 600)",
     )
     parser.add_argument(
+        "--batch-max-age",
+        type=int,
+        default=26 * 3600,
+        help="批处理任务 (batch_job) 最近一次成功超过多少秒即告警 (默认 93600，即 26 小时)",
+    )
+    parser.add_argument(
         "--dashboard",
         type=Path,
         default=None,
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             thresholds=thresholds,
             scrape_job=args.scrape_job,
             push_max_age_seconds=args.push_max_age,
+            batch_max_age_seconds=args.batch_max_age,
             **extra,
         )
     except ThresholdsFileError as exc:

@@ -1,5 +1,5 @@
-"""Alerts about the monitoring itself: exporter down, stale pushes, internal errors and
-label overflow."""
+"""Alerts about the monitoring itself: exporter down, stale pushes, batch jobs that stopped
+succeeding (``core.batch.batch_job``), internal errors and label overflow."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ from medical_insurance_sdk.rules.promql import (
 
 __all__ = ["exporter_group"]
 
+_BATCH_SUCCESS = "medical_insurance_batch_last_success_timestamp_seconds"
+_BATCH_RUN = "medical_insurance_batch_last_run_timestamp_seconds"
+
 
 def exporter_group(options: RulesOptions) -> RuleGroup:
-    """``up == 0``, push staleness, monitoring errors and cardinality overflow."""
+    """``up == 0``, push staleness, batch jobs, monitoring errors and cardinality overflow."""
     job, push_job = options.scrape_job, options.push_job
     age = options.push_max_age_seconds
     overflow = selector(MONITORING_DROPPED, 'reason=~"overflow_.*"')
@@ -39,11 +42,32 @@ def exporter_group(options: RulesOptions) -> RuleGroup:
                 f'time() - push_time_seconds{{job="{push_job}"}} > {age}',
                 "warning",
                 "Pushgateway 分组 {{ $labels.instance }} 已 {{ $value | humanizeDuration }} 未更新",
-                f"job {push_job} 的推送分组超过 {age} 秒未更新。推送方（批处理任务，如夜间 3201 "
-                "对账）运行时按 collection_interval 推送，正常退出时删除自己的分组，"
-                "所以分组过期说明"
-                "任务崩溃、被强制结束或卡住。处置：查看该任务日志；确认任务已结束后删除分组："
+                f"job {push_job} 的推送分组超过 {age} 秒未更新。配置了 prometheus_gateway_url "
+                "的进程按 collection_interval 定期推送，正常退出时删除自己的分组，"
+                "所以分组过期说明进程崩溃、被强制结束或卡住（batch_job 批处理任务的分组会保留，"
+                "由 MedicalInsuranceBatchJobNotSucceeded 监控）。处置：查看该进程日志；"
+                "确认进程已结束后删除分组："
                 f"curl -X DELETE http://<pushgateway>:9091/metrics/job/{push_job}/instance/<instance>。",
+                options.alert_for("0m"),
+            ),
+            AlertingRule(
+                "MedicalInsuranceBatchJobNotSucceeded",
+                f"time() - max by (job) ({_BATCH_SUCCESS}) > {options.batch_max_age_seconds}",
+                "warning",
+                "批处理任务 {{ $labels.job }} 已 {{ $value | humanizeDuration }} 没有成功运行",
+                f"batch_job 任务（如夜间 3201/3202 对账、目录下载）最近一次成功距今超过 "
+                f"{options.batch_max_age_seconds} 秒。处置：检查定时任务（cron/调度器）是否运行、"
+                "任务日志中的错误，以及 Pushgateway 是否可达；对账未完成时结果未知的结算无法核实。",
+                options.alert_for("0m"),
+            ),
+            AlertingRule(
+                "MedicalInsuranceBatchJobFailed",
+                f"max by (job) ({_BATCH_RUN}) > max by (job) ({_BATCH_SUCCESS}) + 60\n"
+                f"or\nmax by (job) ({_BATCH_RUN}) unless on (job) {_BATCH_SUCCESS}",
+                "warning",
+                "批处理任务 {{ $labels.job }} 最近一次运行失败",
+                "batch_job 任务最近一次运行没有成功结束（推送了运行时间但没有成功时间）。"
+                "处置：查看该次运行的日志；对账类任务需重新运行，结算相关任务需人工核实。",
                 options.alert_for("0m"),
             ),
             AlertingRule(

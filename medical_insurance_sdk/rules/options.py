@@ -30,8 +30,8 @@ __all__ = [
     "partition_codes",
 ]
 
-#: The label value the exporter uses when ``api_code`` overflows; unknown codes get the
-#: transaction defaults, as in the analyzer.
+#: The label value the exporter uses when ``api_code`` overflows; like every code outside
+#: the catalog it gets the transaction defaults, as in the analyzer.
 OTHER_API_CODE = "__other__"
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -88,6 +88,8 @@ class RulesOptions:
     scrape_job: str = "medical-insurance-sdk"
     push_job: str = MetricConfig.push_job_name
     push_max_age_seconds: int = 600
+    #: A nightly batch job alerts when its last success is older than this (26 h).
+    batch_max_age_seconds: int = 26 * 3600
     min_calls: int = AlertPolicy.min_calls
     window: str = "5m"
     outcome_unknown_window: str = "1h"
@@ -104,8 +106,10 @@ class RulesOptions:
         for code, t in self.thresholds.items():
             if not isinstance(t, PerformanceThreshold) or t.api_code != code:
                 raise ValueError(f"thresholds[{code!r}] must be a PerformanceThreshold for it")
-        if self.push_max_age_seconds < 1 or self.min_calls < 1:
-            raise ValueError("push_max_age_seconds and min_calls must be >= 1")
+        if min(self.push_max_age_seconds, self.batch_max_age_seconds, self.min_calls) < 1:
+            raise ValueError(
+                "push_max_age_seconds, batch_max_age_seconds and min_calls must be >= 1"
+            )
         for text in (self.window, self.outcome_unknown_window, self.for_override or "0s"):
             duration_seconds(text)
         if not self.duration_buckets or not all(math.isfinite(b) for b in self.duration_buckets):
@@ -122,15 +126,15 @@ class RulesOptions:
         """The largest finite histogram bucket: the highest p95 Prometheus can report."""
         return max(self.duration_buckets)
 
-    def fallback_threshold(self) -> PerformanceThreshold:
-        """Thresholds of codes outside the catalog (and ``__other__``): the overrides' entry
-        for ``__other__`` if any, else the transaction class, as the analyzer does."""
-        return self.thresholds.get(OTHER_API_CODE) or default_threshold(OTHER_API_CODE)
+    @staticmethod
+    def fallback_threshold() -> PerformanceThreshold:
+        """Thresholds of codes neither in the catalog nor overridden: the transaction class,
+        as the analyzer's :func:`default_threshold` gives them."""
+        return default_threshold(OTHER_API_CODE)
 
     def threshold_table(self) -> dict[str, PerformanceThreshold]:
         """Every catalog code and every overridden code with its effective threshold."""
         codes = {entry.code for entry in iter_interfaces()} | set(self.thresholds)
-        codes.discard(OTHER_API_CODE)
         return {c: self.thresholds.get(c) or default_threshold(c) for c in sorted(codes)}
 
     def alert_for(self, default: str) -> str:

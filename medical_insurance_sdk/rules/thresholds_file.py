@@ -1,8 +1,9 @@
 """Per-API threshold overrides from a YAML or TOML file, for the rules *and* the analyzer.
 
 The file maps ``api_code`` to any of :class:`PerformanceThreshold`'s fields; omitted
-fields keep the class default (``__other__`` sets the default of codes outside the
-catalog). The table may sit at the top level or under ``thresholds``::
+fields keep the class default (codes outside the catalog default to the transaction
+class, exactly as in the analyzer). The table may sit at the top level or under
+``thresholds``::
 
     thresholds:
       "2207": {max_response_time_ms: 8000, max_error_rate: 0.01}

@@ -137,6 +137,8 @@ def test_default_rules_contain_the_required_alerts_with_chinese_annotations():
         "MedicalInsuranceApiErrorBudgetBurn",
         "MedicalInsuranceExporterDown",
         "MedicalInsurancePushStale",
+        "MedicalInsuranceBatchJobNotSucceeded",
+        "MedicalInsuranceBatchJobFailed",
         "MedicalInsuranceMonitoringErrors",
         "MedicalInsuranceMetricsOverflow",
     }
@@ -217,9 +219,19 @@ def test_rendering_is_deterministic_and_valid_yaml():
         ({"window": "5 minutes"}, "not a Prometheus duration"),
         ({"for_override": "soon"}, "not a Prometheus duration"),
         ({"min_calls": 0}, "min_calls"),
+        ({"batch_max_age_seconds": 0}, "batch_max_age_seconds"),
         ({"thresholds": {"2207": default_threshold("2208")}}, "2207"),
     ],
-    ids=["slo-100", "slo-0", "slo-bool", "window", "for", "min-calls", "mismatched-code"],
+    ids=[
+        "slo-100",
+        "slo-0",
+        "slo-bool",
+        "window",
+        "for",
+        "min-calls",
+        "batch-age",
+        "mismatched-code",
+    ],
 )
 def test_invalid_options_are_rejected(kwargs, message):
     """Options are validated at construction."""
@@ -241,7 +253,8 @@ def test_load_thresholds_yaml_merges_onto_class_defaults(tmp_path: Path):
 
 
 def test_load_thresholds_toml_top_level(tmp_path: Path):
-    """TOML tables at the top level work, including ``__other__``."""
+    """TOML tables at the top level work; ``__other__`` is a code like any other, so the
+    default of unlisted codes stays the analyzer's transaction class."""
     path = tmp_path / "t.toml"
     path.write_text(
         '["2207"]\nmax_error_rate = 0.02\n\n["__other__"]\nmax_error_rate = 0.03\n',
@@ -250,8 +263,11 @@ def test_load_thresholds_toml_top_level(tmp_path: Path):
     got = load_thresholds(path)
     assert got["2207"].max_error_rate == 0.02
     options = RulesOptions(thresholds=got)
-    assert options.fallback_threshold().max_error_rate == 0.03
-    assert OTHER_API_CODE not in options.threshold_table()
+    assert options.fallback_threshold() == default_threshold(OTHER_API_CODE)
+    assert options.fallback_threshold().max_error_rate == default_threshold("9999").max_error_rate
+    assert options.threshold_table()[OTHER_API_CODE].max_error_rate == 0.03
+    groups = partition_codes(options, lambda t: t.max_error_rate)
+    assert [g.codes for g in groups if g.limit == 0.03] == [(OTHER_API_CODE,)]
 
 
 @pytest.mark.parametrize(
