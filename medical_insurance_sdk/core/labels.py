@@ -69,6 +69,10 @@ class LabelTable:
         return self._add(value)
 
     def _add(self, value: object) -> int:
+        if len(self._values) > self._cap:  # full (OTHER included): skip the sanitising
+            with self._lock:
+                self.overflow += 1
+                return self._index[OTHER]
         clean = sanitize_label(value, self._max_length)
         with self._lock:
             found = self._index.get(clean)

@@ -421,6 +421,7 @@ class MetricsCollector:
         dropped["store_evicted"] = self.store.evicted
         dropped["store_retention"] = self.store.expired
         dropped["store_malformed"] = self.store.dropped_malformed
+        dropped.update(self.store.overflow)
         return {
             "errors": self.health.errors(),
             "dropped": dropped,

@@ -42,6 +42,7 @@ from medical_insurance_sdk.core.analysis.alerts import (
     PerformanceAlert,
 )
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
+from medical_insurance_sdk.core.analysis.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.conditions import (
     AlertPolicy,
     observe,
@@ -62,6 +63,7 @@ __all__ = [
     "PerformanceAnalyzer",
     "PerformanceThreshold",
     "PerformanceTrend",
+    "ReportWriteError",
 ]
 
 logger = logging.getLogger(__name__)
@@ -309,6 +311,9 @@ class PerformanceAnalyzer:
         A directory (existing, or a path without suffix) gets
         ``performance_report.{json,csv,html}``; a file path gets its suffix replaced per
         format. CSV is written UTF-8 with a BOM so that Excel opens it correctly.
+        Each file is written atomically; an unwritable directory or a full disk raises
+        :class:`ReportWriteError` (an ``OSError`` naming the file) and leaves the
+        in-memory data untouched.
         """
         wanted = list(dict.fromkeys(formats))
         bad = [f for f in wanted if f not in REPORT_FORMATS]
@@ -316,19 +321,18 @@ class PerformanceAnalyzer:
             raise ValueError(f"formats must be among {', '.join(REPORT_FORMATS)} (got {bad})")
         hours = _minutes(time_range_hours, "time_range_hours")
         target = Path(path_or_dir)
-        if target.is_dir() or not target.suffix:
-            target.mkdir(parents=True, exist_ok=True)
-            base = target / "performance_report"
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            base = target.with_suffix("")
+        base = (
+            target / "performance_report"
+            if target.is_dir() or not target.suffix
+            else target.with_suffix("")
+        )
         overview = self.overview(hours * 60.0, series=True)
         history = self.alerts.history()
         written = []
         for fmt in wanted:
             path = base.with_suffix(f".{fmt}")
             text = render_report(overview, history, fmt, self.language)
-            path.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
+            write_text_atomic(path, text, "utf-8-sig" if fmt == "csv" else "utf-8")
             written.append(path)
         return written
 

@@ -210,6 +210,7 @@ class SdkMetricsCollector:
         drops["store_evicted"] = s.store.evicted
         drops["store_retention"] = s.store.expired
         drops["store_malformed"] = s.store.dropped_malformed
+        drops.update(s.store.overflow)
         for reason, count in sorted(drops.items()):
             dropped.add_metric([reason], float(count))
         yield dropped

@@ -295,6 +295,14 @@ class CallStore:
             while self._chunks and self._chunks[0].base + size <= self._head:
                 self._chunks.popleft()
 
+    @property
+    def overflow(self) -> dict[str, int]:
+        """Calls whose string arrived after its table was full (stored as ``__other__``)."""
+        return {
+            f"store_overflow_{t.name}": t.overflow
+            for t in (self.apis, self.orgs, self.errors, self.messages)
+        }
+
     # -- reading ---------------------------------------------------------------------
     @property
     def version(self) -> int:
