@@ -42,12 +42,12 @@ from medical_insurance_sdk.core.analysis.alerts import (
     PerformanceAlert,
 )
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
-from medical_insurance_sdk.core.analysis.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.conditions import (
     AlertPolicy,
     observe,
     observed_concurrency,
 )
+from medical_insurance_sdk.core.analysis.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.overview import SystemOverview, analyze_all
 from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.texts import check_lang
