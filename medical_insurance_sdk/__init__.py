@@ -1,8 +1,40 @@
 """medical-insurance-sdk: a client for China's national medical insurance platform, monitored.
 
-The monitoring API lives in :mod:`medical_insurance_sdk.core` (as the seed specifies).
+The clients and the exception hierarchy are importable from here; the monitoring API
+lives in :mod:`medical_insurance_sdk.core` (as the seed specifies) and the local platform
+simulator in :mod:`medical_insurance_sdk.simulator`.
 """
 
 from medical_insurance_sdk._version import __version__
+from medical_insurance_sdk.client import (
+    AsyncMedicalInsuranceClient,
+    MedicalInsuranceClient,
+    display_name,
+    get_interface,
+)
+from medical_insurance_sdk.exceptions import (
+    BusinessError,
+    GatewayAuthError,
+    HTTPStatusError,
+    MedicalInsuranceError,
+    NetworkError,
+    RequestTimeoutError,
+    ResponseParseError,
+    ValidationError,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "AsyncMedicalInsuranceClient",
+    "BusinessError",
+    "GatewayAuthError",
+    "HTTPStatusError",
+    "MedicalInsuranceClient",
+    "MedicalInsuranceError",
+    "NetworkError",
+    "RequestTimeoutError",
+    "ResponseParseError",
+    "ValidationError",
+    "__version__",
+    "display_name",
+    "get_interface",
+]
