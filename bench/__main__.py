@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.bench_collector", "bench.bench_client", "bench.bench_analyzer")
+MODULES = (
+    "bench.bench_collector",
+    "bench.bench_client",
+    "bench.bench_analyzer",
+    "bench.bench_reliability",
+)
 
 
 def main() -> int:
