@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the ``misdk`` argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="misdk",
-        description="医保 SDK 命令行工具：演示、模拟平台、报告 (medical-insurance-sdk CLI)",
+        description="医保 SDK 命令行工具：演示、模拟平台、报告、告警规则 (misdk)",
     )
     parser.add_argument("--log-level", default="WARNING", help="日志级别 (default: WARNING)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -12,6 +12,7 @@ the gateway (that is the point of pushing a batch result).
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -33,8 +34,10 @@ def batch_job(
 ) -> Iterator[MetricsCollector]:
     """Run a batch job with its own collector; push its metrics to ``gateway_url`` at the end.
 
-    The grouping key defaults to ``{"instance": "<host>:<pid>"}`` plus ``grouping_key``.
-    A failed push is logged and counted; it never fails the job.
+    The grouping key is ``{"instance": "<host>"}`` plus ``grouping_key``: stable from one
+    run to the next, so each run replaces the previous run's group instead of leaving one
+    group per process on the gateway. A failed push is logged and counted; it never fails
+    the job.
     """
     base = config if config is not None else MetricConfig()
     collector = MetricsCollector(
@@ -42,7 +45,7 @@ def batch_job(
             prometheus_port=0,
             prometheus_gateway_url=None,
             push_job_name=job_name,
-            push_grouping_key=dict(grouping_key) if grouping_key else base.push_grouping_key,
+            push_grouping_key={"instance": socket.gethostname(), **(grouping_key or {})},
             push_delete_on_shutdown=False,
             background=False,
         )
@@ -52,12 +55,13 @@ def batch_job(
         yield collector
         succeeded = True
     finally:
+        finished = collector.now()
         if succeeded:
             collector.record_custom_metric(
-                "medical_insurance_batch_last_success_timestamp_seconds", collector.now()
+                "medical_insurance_batch_last_success_timestamp_seconds", finished
             )
         collector.record_custom_metric(
-            "medical_insurance_batch_last_run_timestamp_seconds", collector.now()
+            "medical_insurance_batch_last_run_timestamp_seconds", finished
         )
         if not collector.export_metrics_to_prometheus_gateway(gateway_url, job_name):
             logger.warning("batch job %s: metrics not pushed to %s", job_name, gateway_url)

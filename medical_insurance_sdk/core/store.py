@@ -318,16 +318,22 @@ class CallStore:
         with self.lock:
             return sum(c.nbytes for ch in self._chunks for c in ch.cols.values())
 
+    def _live_ranges(self) -> list[tuple[_Chunk, int, int]]:
+        """Each chunk with the [lo, hi) offsets of its stored calls (under the lock)."""
+        ranges = []
+        for chunk in self._chunks:
+            lo = max(self._head, chunk.base) - chunk.base
+            hi = min(self._tail, chunk.base + self._chunk_size) - chunk.base
+            if hi > lo:
+                ranges.append((chunk, lo, hi))
+        return ranges
+
     def snapshot(self, since: float | None = None, until: float | None = None) -> CallSnapshot:
         """Copy the calls whose timestamp is in ``[since, until]`` (after a flush)."""
         with self.lock:
             self.flush()
             parts: dict[str, list[np.ndarray]] = {name: [] for name in RECORD_DTYPES}
-            for chunk in self._chunks:
-                lo = max(self._head, chunk.base) - chunk.base
-                hi = min(self._tail, chunk.base + self._chunk_size) - chunk.base
-                if hi <= lo:
-                    continue
+            for chunk, lo, hi in self._live_ranges():
                 ts = chunk.cols["timestamp"][lo:hi]
                 if since is None and until is None:
                     for name, col in chunk.cols.items():
@@ -359,6 +365,15 @@ class CallStore:
         """Remove calls with timestamp < ``cutoff``; return how many were removed."""
         with self.lock:
             self.flush()
+            oldest = min(
+                (
+                    float(chunk.cols["timestamp"][lo:hi].min())
+                    for chunk, lo, hi in self._live_ranges()
+                ),
+                default=cutoff,
+            )
+            if oldest >= cutoff:  # the usual case between two cleanups: nothing to copy
+                return 0
             everything = self.snapshot()
             keep = everything.timestamp >= cutoff
             removed = int((~keep).sum())

@@ -52,6 +52,7 @@ def test_batch_job_pushes_once_and_keeps_its_group(pushgateway):
             c.record_api_call("3201", "H1", "success", 150.0)
     (labels,) = _groups(pushgateway).values()
     assert (labels["job"], labels["run"]) == ("reconciliation_3201", "nightly")
+    assert labels["instance"] == socket.gethostname()  # stable: the next run replaces it
     text = pushgateway.metrics_text()
     assert 'medical_insurance_api_calls_total{api_code="3201"' in text
     line = next(
@@ -75,6 +76,17 @@ def test_batch_job_failure_pushes_without_success_time(pushgateway):
     text = pushgateway.metrics_text()
     assert "medical_insurance_batch_last_run_timestamp_seconds{" in text
     assert "medical_insurance_batch_last_success_timestamp_seconds{" not in text
+    with batch_job("catalog_1301", pushgateway.url) as c:  # the next, successful run
+        c.record_api_call("1301", "H1", "success", 20000.0)
+    assert len(pushgateway.groups()) == 1  # it replaced the failed run's group
+    text = pushgateway.metrics_text()
+    run = _sample(text, "medical_insurance_batch_last_run_timestamp_seconds")
+    assert _sample(text, "medical_insurance_batch_last_success_timestamp_seconds") == run
+
+
+def _sample(text: str, name: str) -> float:
+    line = next(x for x in text.splitlines() if x.startswith(name + "{"))
+    return float(line.rsplit(" ", 1)[1])
 
 
 def test_silent_gateway_never_blocks_business_calls():
