@@ -46,7 +46,7 @@ bench: $(STAMP)
 
 # The reliability tests of `make test`, with 10x the sizes (same code).
 stress: $(STAMP) servers
-	MISDK_STRESS=1 $(PY) -m pytest -q -p no:randomly --timeout=1800 tests/reliability tests/integration/stack/test_load.py
+	MISDK_STRESS=1 $(PY) -m pytest -q -s --timeout=1800 tests/reliability tests/integration/stack/test_load.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache misdk-report

@@ -176,7 +176,6 @@ def test_threads_and_tasks_exact_everywhere(pushgateway, tmp_path: Path):
     assert by_api == {code: int(n) for code, n in exposed.items()} == received
     assert collector.pending_calls == 0
     assert collector.health.errors() == {}
-    print(
-        f"\nload: {expected} calls in {elapsed:.1f}s ({expected / elapsed:.0f}/s), readers {reader_runs}"
-    )
+    rate = expected / elapsed
+    print(f"\nload: {expected} calls, {elapsed:.1f}s ({rate:.0f}/s), readers {reader_runs}")
     collector.shutdown()
