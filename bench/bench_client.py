@@ -3,9 +3,9 @@
 The simulator runs in its own process (``misdk simulate``), so this process's CPU time is
 the client's alone. Two figures, as issue 3 asks:
 
-* client-side CPU overhead of monitoring: blocks of identical 1101 calls through one
-  client alternate between monitoring on and off; the median ratio of adjacent blocks'
-  process CPU time (the isolated cost of the monitoring path is reported beside it);
+* client-side CPU overhead of monitoring: identical 1101 calls through one client,
+  monitoring switched on and off call by call; the ratio of the trimmed means of each
+  call's process CPU time (the isolated cost of the monitoring path is reported beside it);
 * RSS overhead with 50k stored calls: two fresh worker processes make the same 50 000
   calls, one with a collector storing every call, one without; the difference of their
   resident set sizes.
@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -31,8 +30,7 @@ from typing import Any
 __all__ = ["run"]
 
 CALLS = int(os.environ.get("MISDK_BENCH_CLIENT_CALLS", "50000"))
-PAIRS = 60
-BLOCK = 150
+SAMPLES = int(os.environ.get("MISDK_BENCH_CLIENT_SAMPLES", "15000"))  # calls per mode
 CPU_BUDGET_PCT = 1.0
 RSS_BUDGET_MB = 20.0
 ORG = "H43010500001"
@@ -92,39 +90,41 @@ def _client(base_url: str, collector: Any | None) -> Any:
     return MedicalInsuranceClient(base_url, ORG, collector=collector, cache=False)
 
 
+def _trimmed_mean(values: list[float], cut: float = 0.05) -> float:
+    """Mean without the ``cut`` share of highest values (interrupts, GC pauses, scheduling)."""
+    ordered = sorted(values)
+    kept = ordered[: max(1, int(len(ordered) * (1.0 - cut)))]
+    return sum(kept) / len(kept)
+
+
 def _cpu_overhead(base_url: str) -> dict[str, float]:
     """Overhead (%) of monitoring in client CPU, and CPU µs per call with it off and on.
 
-    One client, one connection: between blocks only its monitor is switched on or off
-    (``client.monitor`` is None when the client is built with ``monitoring=False``), so
-    nothing else differs. Adjacent on/off blocks form a pair (their order alternates); the
-    overhead is the median of the pairs' ratios of process CPU time (user + system), which
-    bursts of machine contention cannot drag.
+    One client, one connection; only its monitor is switched on or off (``client.monitor``
+    is None when the client is built with ``monitoring=False``), call by call, so slow
+    drifts of the machine hit both modes alike. Each call's process CPU time is taken; the
+    overhead compares the trimmed means (the slowest 5% of each mode dropped).
     """
-    collector = _collector(PAIRS * BLOCK + 1000)
+    collector = _collector(2 * SAMPLES + 1000)
     client = _client(base_url, collector)
     monitors = {"on": client.monitor, "off": None}
     per_call: dict[str, list[float]] = {"on": [], "off": []}
+    clock = time.process_time
     try:
         for _ in range(300):  # warm the connection and code paths
             client.call("1101", PERSON)
-        for pair in range(PAIRS):
-            order = ("on", "off") if pair % 2 == 0 else ("off", "on")
-            for mode in order:
-                client.monitor = monitors[mode]
-                start = time.process_time()
-                for _ in range(BLOCK):
-                    client.call("1101", PERSON)
-                per_call[mode].append((time.process_time() - start) / BLOCK)
+        for i in range(2 * SAMPLES):
+            mode = "on" if (i // 2) % 2 == i % 2 else "off"  # on,off,off,on,on,off,...
+            client.monitor = monitors[mode]
+            start = clock()
+            client.call("1101", PERSON)
+            per_call[mode].append(clock() - start)
     finally:
+        client.monitor = monitors["on"]
         client.close()
         collector.shutdown()
-    ratios = [on / off for on, off in zip(per_call["on"], per_call["off"], strict=True)]
-    return {
-        "pct": (statistics.median(ratios) - 1.0) * 100.0,
-        "off_us": statistics.median(per_call["off"]) * 1e6,
-        "on_us": statistics.median(per_call["on"]) * 1e6,
-    }
+    on, off = _trimmed_mean(per_call["on"]), _trimmed_mean(per_call["off"])
+    return {"pct": (on / off - 1.0) * 100.0, "off_us": off * 1e6, "on_us": on * 1e6}
 
 
 def _monitoring_cost_us() -> float:
@@ -138,10 +138,8 @@ def _monitoring_cost_us() -> float:
     for _ in range(5):
         start = time.process_time()
         for _ in range(20_000):
-            tracked = monitor.enter("1101", ORG, 400, trace_id)
-            monitor.in_flight(1)
-            monitor.in_flight(-1)
-            monitor.exit(tracked, 600, None)
+            call_id = monitor.enter("1101", ORG, 400, trace_id)
+            monitor.exit(call_id, 600, None)
         best = min(best, (time.process_time() - start) / 20_000 * 1e6)
     collector.shutdown()
     return best

@@ -38,7 +38,7 @@ from medical_insurance_sdk.client.errors import (
     http_status_error,
     transport_error,
 )
-from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor, TrackedCall
+from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.client.retry import RetryPolicy
 from medical_insurance_sdk.client.timeouts import Timeouts
@@ -77,7 +77,7 @@ class CallState:
     timeout: httpx.Timeout
     trace: CallTrace
     started: float
-    tracked: tuple[Any, TrackedCall] | None = None
+    tracked: int | None = None  # the collector's call id
     response_size: int = 0
     attempt: int = 0
 

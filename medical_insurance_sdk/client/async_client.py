@@ -143,9 +143,6 @@ class AsyncMedicalInsuranceClient(ClientBase):
 
     async def _attempt(self, state: CallState) -> dict[str, Any]:
         headers = self._headers(state)
-        monitor = self.monitor
-        if monitor is not None:
-            monitor.in_flight(1)
         try:
             async with self._http.stream(
                 "POST", self.path, content=state.body, headers=headers, timeout=state.timeout
@@ -161,7 +158,4 @@ class AsyncMedicalInsuranceClient(ClientBase):
                 status = response.status_code
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
-        finally:
-            if monitor is not None:
-                monitor.in_flight(-1)
         return self._outcome(state, status, b"".join(chunks))

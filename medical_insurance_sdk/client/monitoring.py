@@ -1,8 +1,9 @@
 """The client's side of monitoring: what it needs from a collector, and a guard around it.
 
-The client observes each call from outside its business logic: it opens
-``collector.track(...)`` around the HTTP exchange, reports cache hit ratios, in-flight
-requests and unknown outcomes. :class:`CallMonitor` is the subset of
+The client observes each call from outside its business logic: it starts a call in the
+collector before the HTTP exchange and ends it after (``connection_type="http"``, so the
+call counts in ``active_connections{connection_type="http"}`` while in flight), and
+reports cache hit ratios and unknown outcomes. :class:`CallMonitor` is the subset of
 :class:`medical_insurance_sdk.core.MetricsCollector` the client uses (structural typing,
 so any compatible collector works). :class:`GuardedMonitor` makes sure a monitoring
 failure never fails a business call: errors are logged (rate limited) and counted.
@@ -13,48 +14,43 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import AbstractContextManager
-from types import TracebackType
+from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["CallMonitor", "GuardedMonitor", "TrackedCall"]
+__all__ = ["CallMonitor", "GuardedMonitor"]
 
 logger = logging.getLogger(__name__)
 
 _LOG_INTERVAL = 60.0
 
 
-class TrackedCall(Protocol):
-    """The handle ``collector.track(...)`` yields for one call."""
-
-    request_size: int
-    response_size: int
-
-    def fail(self, error_code: str, error_message: str | None = None) -> None:
-        """Mark the call as failed without raising."""
-        ...
-
-
 class CallMonitor(Protocol):
     """What the client needs from a metrics collector."""
 
-    def track(
+    def record_api_call_start(
         self,
         api_code: str,
         org_code: str,
-        *,
         request_size: int = 0,
         trace_id: str | None = None,
-    ) -> AbstractContextManager[Any]:
-        """Context manager timing one call; yields a :class:`TrackedCall`."""
+        connection_type: str | None = None,
+    ) -> int:
+        """Start timing one call; its id for :meth:`record_api_call_end`."""
+        ...
+
+    def record_api_call_end(
+        self,
+        call_id: int,
+        status: str,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        response_size: int = 0,
+    ) -> None:
+        """End a started call."""
         ...
 
     def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None:
         """Set the cache hit ratio gauge."""
-        ...
-
-    def inc_active_connections(self, connection_type: str, delta: int = 1) -> None:
-        """Move the in-flight connections gauge."""
         ...
 
     def record_outcome_unknown(self, api_code: str, org_code: str) -> None:
@@ -62,13 +58,24 @@ class CallMonitor(Protocol):
         ...
 
 
+def _missing(what: str) -> Callable[..., Any]:
+    def fail(*args: object) -> Any:
+        raise AttributeError(f"the collector cannot record a call {what}")
+
+    return fail
+
+
 class GuardedMonitor:
     """Wraps a collector so that none of its failures reaches the business call."""
 
-    __slots__ = ("_collector", "_last_log", "_lock", "failures")
+    __slots__ = ("_collector", "_end", "_last_log", "_lock", "_start", "failures")
 
     def __init__(self, collector: CallMonitor) -> None:
         self._collector = collector
+        # Bound once: the per-call path is two calls. A collector missing them fails
+        # (counted) at each call, never here.
+        self._start = getattr(collector, "record_api_call_start", None) or _missing("start")
+        self._end = getattr(collector, "record_api_call_end", None) or _missing("end")
         self._lock = threading.Lock()
         self._last_log = 0.0
         #: How many monitoring operations failed (and were dropped).
@@ -83,39 +90,27 @@ class GuardedMonitor:
             self._last_log = now
         logger.exception("monitoring %s failed; the call goes on unmonitored", operation)
 
-    def enter(
-        self, api_code: str, org_code: str, request_size: int, trace_id: str
-    ) -> tuple[AbstractContextManager[Any], TrackedCall] | None:
-        """Open the collector's tracking context; None if the collector failed."""
+    def enter(self, api_code: str, org_code: str, request_size: int, trace_id: str) -> int | None:
+        """Start the call in the collector; its id, or None if the collector failed."""
         try:
-            context = self._collector.track(
-                api_code, org_code, request_size=request_size, trace_id=trace_id
-            )
-            return context, context.__enter__()
+            call_id: int = self._start(api_code, org_code, request_size, trace_id, "http")
         except Exception:  # monitoring boundary: the call must go on
-            self._failed("track")
+            self._failed("call start")
             return None
+        return call_id
 
-    def exit(
-        self,
-        tracked: tuple[AbstractContextManager[Any], TrackedCall] | None,
-        response_size: int,
-        error: BaseException | None,
-    ) -> None:
-        """Close the tracking context, passing the call's error (if any) to the collector."""
-        if tracked is None:
+    def exit(self, call_id: int | None, response_size: int, error: BaseException | None) -> None:
+        """End the call: success, or the error's stable code and (masked later) message."""
+        if call_id is None:
             return
-        context, call = tracked
         try:
-            call.response_size = response_size
             if error is None:
-                context.__exit__(None, None, None)
+                self._end(call_id, "success", None, None, response_size)
             else:
-                tb: TracebackType | None = error.__traceback__
-                context.__exit__(type(error), error, tb)
-        except Exception as exc:  # monitoring boundary: the call's own result stands
-            if exc is not error:  # a collector may re-raise the call's own error
-                self._failed("track exit")
+                code = getattr(error, "error_code", None) or type(error).__name__
+                self._end(call_id, "error", str(code), str(error), response_size)
+        except Exception:  # monitoring boundary: the call's own result stands
+            self._failed("call end")
 
     def cache_ratio(self, ratio: float) -> None:
         """Report the response cache's hit ratio."""
@@ -123,13 +118,6 @@ class GuardedMonitor:
             self._collector.record_cache_hit_ratio(ratio, "response")
         except Exception:  # monitoring boundary
             self._failed("cache ratio")
-
-    def in_flight(self, delta: int) -> None:
-        """Move ``active_connections{connection_type="http"}`` by ``delta``."""
-        try:
-            self._collector.inc_active_connections("http", delta)
-        except Exception:  # monitoring boundary
-            self._failed("active connections")
 
     def outcome_unknown(self, api_code: str, org_code: str) -> None:
         """Count an unknown W$ outcome."""

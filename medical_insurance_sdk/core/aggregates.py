@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -24,12 +24,13 @@ from medical_insurance_sdk.core.store import CallBatch
 
 __all__ = ["ApiAggregates", "Exemplar", "SeriesTable"]
 
+_MASK = (1 << 21) - 1
+
 #: Label value used when an error call has no error code.
 UNKNOWN_ERROR = "unknown"
 
 
-@dataclass(frozen=True)
-class Exemplar:
+class Exemplar(NamedTuple):
     """The last traced observation that fell into one histogram bucket."""
 
     trace_id: str
@@ -144,15 +145,29 @@ class ApiAggregates:
         cols = batch.columns
         api = self._api_map.array(batch.api_codes)[cols["api"]]
         org = self._org_map.array(batch.org_codes)[cols["org"]]
-        hist_org = org if self.histogram_by_org else np.full_like(org, -1)
         ok = cols["success"].astype(np.int64)
         dur = cols["duration"]
         bucket = np.searchsorted(self.bounds, dur, side="left")
         width = self.hist_buckets.shape[1]
         with self.lock:
-            series = self._series_of(self.call_series, api, org, ok)
-            self.call_counts += np.bincount(series, minlength=self.call_counts.shape[0])
-            hseries = self._series_of(self.hist_series, api, hist_org)
+            # One sort for every series: the distinct (api, org) pairs of the batch.
+            pairs, inverse = np.unique((api << 21) | (org + 1), return_inverse=True)
+            inverse = inverse.reshape(-1)
+            pair_api = (pairs >> 21).tolist()
+            pair_org = ((pairs & _MASK) - 1).tolist()
+            by_ok = np.bincount(inverse * 2 + ok, minlength=2 * len(pair_api))
+            for k in np.flatnonzero(by_ok).tolist():
+                sid = self.call_series.get((pair_api[k // 2], pair_org[k // 2], k % 2))
+                self.call_counts[sid] += by_ok[k]
+            hist_ids = np.fromiter(
+                (
+                    self.hist_series.get((a, o if self.histogram_by_org else -1))
+                    for a, o in zip(pair_api, pair_org, strict=True)
+                ),
+                dtype=np.int64,
+                count=len(pair_api),
+            )
+            hseries = hist_ids[inverse]
             flat = hseries * width + bucket
             self.hist_buckets += np.bincount(flat, minlength=self.hist_buckets.size).reshape(
                 self.hist_buckets.shape
@@ -167,7 +182,10 @@ class ApiAggregates:
                     err = np.where(err_store >= 0, err, self.errors.index(UNKNOWN_ERROR))
                 eseries = self._series_of(self.error_series, api[failed], org[failed], err)
                 self.error_counts += np.bincount(eseries, minlength=self.error_counts.shape[0])
-            sseries = self._series_of(self.size_series, api)
+            size_ids = np.fromiter(
+                (self.size_series.get((a,)) for a in pair_api), dtype=np.int64, count=len(pair_api)
+            )
+            sseries = size_ids[inverse]
             rows = self.size_counts.shape[0]
             self.size_counts += np.bincount(sseries, minlength=rows)
             self.request_bytes += np.bincount(
@@ -176,12 +194,22 @@ class ApiAggregates:
             self.response_bytes += np.bincount(
                 sseries, weights=cols["response_size"].astype(np.float64), minlength=rows
             )
-            traces = batch.trace_ids
-            for i, trace_id in enumerate(traces):
-                if trace_id:
-                    self.exemplars[(int(hseries[i]), int(bucket[i]))] = Exemplar(
-                        trace_id, float(dur[i]), float(cols["timestamp"][i])
-                    )
+            self._keep_exemplars(batch, hseries * width + bucket, width)
+
+    def _keep_exemplars(self, batch: CallBatch, keys: npt.NDArray[np.int64], width: int) -> None:
+        """Keep the last traced call of each (series, bucket) of the batch as its exemplar."""
+        traced = [i for i, trace_id in enumerate(batch.trace_ids) if trace_id]
+        if not traced:
+            return
+        rows = np.asarray(traced, dtype=np.int64)
+        # The last occurrence of each key: unique over the reversed rows.
+        uniq, first_in_reversed = np.unique(keys[rows][::-1], return_index=True)
+        last_rows = rows[::-1][first_in_reversed]
+        dur, ts = batch.columns["duration"], batch.columns["timestamp"]
+        for key, row in zip(uniq.tolist(), last_rows.tolist(), strict=True):
+            self.exemplars[divmod(key, width)] = Exemplar(
+                str(batch.trace_ids[row]), float(dur[row]), float(ts[row])
+            )
 
     @staticmethod
     def _series_of(table: SeriesTable, *label_cols: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

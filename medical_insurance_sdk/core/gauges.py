@@ -23,11 +23,24 @@ class LabelledValues:
         self._tables = tuple(LabelTable(name, cap, max_length=64) for name in labelnames)
         self._lock = threading.Lock()
         self._values: dict[tuple[int, ...], float] = {}
+        # Raw label tuples already known to be clean -> their key: the hot path's lookup.
+        self._known: dict[tuple[object, ...], tuple[int, ...]] = {}
 
     def _key(self, labels: tuple[object, ...]) -> tuple[int, ...]:
+        try:
+            return self._known[labels]
+        except (KeyError, TypeError):  # new, or unhashable
+            pass
         if len(labels) != len(self._tables):
             raise ValueError(f"expected labels {self.labelnames}, got {len(labels)} values")
-        return tuple(t.index(v) for t, v in zip(self._tables, labels, strict=True))
+        key = tuple(t.index(v) for t, v in zip(self._tables, labels, strict=True))
+        names = [t.values() for t in self._tables]
+        if len(self._known) < 1024 and all(
+            type(v) is str and names[i][k] == v
+            for i, (k, v) in enumerate(zip(key, labels, strict=True))
+        ):  # only raw values that sanitising kept as they are are remembered
+            self._known[labels] = key
+        return key
 
     def set(self, value: float, *labels: object) -> None:
         """Set the value of one label tuple."""

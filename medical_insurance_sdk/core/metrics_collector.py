@@ -100,6 +100,7 @@ class MetricsCollector:
             cfg.max_memory_metrics, cfg.pending_timeout, self._mono_ns, self.health, self.abandoned
         )
         self._pending = self.pending.calls
+        self._connection_types = self.pending.connection_types
         self._max_pending = cfg.max_memory_metrics
         self.started_at = self._clock.wall()
         self._system = self._make_sampler() if cfg.enabled and cfg.system_metrics_enabled else None
@@ -169,6 +170,7 @@ class MetricsCollector:
             },
             started_at=self.started_at,
             in_flight=self.pending.__len__,
+            connections=self.connections,
             system=self._latest_system,
         )
         from medical_insurance_sdk.core.multiprocess import multiprocess_dir
@@ -181,17 +183,30 @@ class MetricsCollector:
         return self._system.latest() if self._system is not None else None
 
     # -- hot path --------------------------------------------------------------------------
-    def record_api_call_start(self, api_code: str, org_code: str, request_size: int = 0) -> int:
-        """Start timing a call; return its id for :meth:`record_api_call_end`. Never raises."""
-        return self._start(api_code, org_code, request_size, None)
+    def record_api_call_start(
+        self,
+        api_code: str,
+        org_code: str,
+        request_size: int = 0,
+        trace_id: str | None = None,
+        connection_type: str | None = None,
+    ) -> int:
+        """Start timing a call; return its id for :meth:`record_api_call_end`. Never raises.
 
-    def _start(self, api_code: Any, org_code: Any, request_size: Any, trace_id: str | None) -> int:
+        ``trace_id`` becomes the call's exemplar; with ``connection_type`` the call counts
+        in ``active_connections{connection_type}`` while it is in flight (computed when
+        read, so it costs nothing here).
+        """
         if not self._enabled:
             return 0
         try:
             call_id = next(self._ids)
             pending = self._pending
-            pending[call_id] = (api_code, org_code, self._mono_ns(), request_size, trace_id)
+            pending[call_id] = (
+                api_code, org_code, self._mono_ns(), request_size, trace_id, connection_type
+            )  # fmt: skip
+            if connection_type is not None and connection_type not in self._connection_types:
+                self._note_connection_type(connection_type)
             if len(pending) > self._max_pending:
                 self.pending.evict_overflow()
         except Exception as exc:  # monitoring boundary: never break the business call
@@ -206,19 +221,12 @@ class MetricsCollector:
         error_code: str | None = None,
         error_message: str | None = None,
         response_size: int = 0,
+        request_size: int | None = None,
     ) -> None:
-        """End a started call. Unknown or already-ended ids are counted, never raised."""
-        self._end(call_id, status, error_code, error_message, response_size, None)
+        """End a started call. Unknown or already-ended ids are counted, never raised.
 
-    def _end(
-        self,
-        call_id: Any,
-        status: Any,
-        error_code: Any,
-        error_message: Any,
-        response_size: Any,
-        request_size: Any,
-    ) -> None:
+        ``request_size``, when given, replaces the size passed at the start.
+        """
         if not self._enabled:
             return
         end_ns = self._mono_ns()
@@ -227,7 +235,7 @@ class MetricsCollector:
             if entry is None:
                 self._unknown_call(call_id)
                 return
-            api, org, start_ns, req, trace_id = entry
+            api, org, start_ns, req, trace_id, _ = entry
             ok = status == "success"
             if not ok and status != "error":
                 error_code = error_code or "invalid_status"
@@ -247,6 +255,10 @@ class MetricsCollector:
         except Exception as exc:  # monitoring boundary
             self.health.error("record_api_call_end", exc)
 
+    def _note_connection_type(self, connection_type: object) -> None:
+        if isinstance(connection_type, str) and len(self._connection_types) < 64:
+            self._connection_types.add(connection_type)
+
     def _unknown_call(self, call_id: object) -> None:
         self.health.drop("unknown_call_id")
         logger.debug("record_api_call_end: unknown or already ended call id %r", call_id)
@@ -258,9 +270,10 @@ class MetricsCollector:
         *,
         request_size: int = 0,
         trace_id: str | None = None,
+        connection_type: str | None = None,
     ) -> CallTracker:
         """``with collector.track("2207", org) as call:`` times the block; see CallTracker."""
-        return CallTracker(self, api_code, org_code, request_size, trace_id)
+        return CallTracker(self, api_code, org_code, request_size, trace_id, connection_type)
 
     def inc_active_connections(self, connection_type: str, delta: int = 1) -> None:
         """Add ``delta`` to ``active_connections{connection_type}``. Never raises."""
@@ -280,6 +293,13 @@ class MetricsCollector:
     def expire_pending(self) -> int:
         """Expire calls pending longer than ``pending_timeout``; count them abandoned."""
         return self.pending.expire()
+
+    def connections(self) -> dict[str, float]:
+        """``active_connections`` by type: values set or added, plus calls in flight."""
+        merged = {labels[0]: value for labels, value in self.active_connections.items()}
+        for kind, n in self.pending.in_flight_by_type().items():
+            merged[kind] = merged.get(kind, 0.0) + n
+        return merged
 
     @property
     def pending_calls(self) -> int:
@@ -438,7 +458,7 @@ class MetricsCollector:
             "time_range_hours": hours,
             "api_statistics": self.get_api_statistics(hours * 60.0),
             "system_metrics": self.get_system_metrics(),
-            "active_connections": {k[0]: v for k, v in self.active_connections.items()},
+            "active_connections": self.connections(),
             "cache_hit_ratio": {k[0]: v for k, v in self.cache_hit_ratio.items()},
             "outcome_unknown": [
                 {"api_code": k[0], "org_code": k[1], "count": int(v)}

@@ -119,12 +119,12 @@ class MultiprocessExporter:
 
     def sync_gauges(
         self,
-        active: LabelledValues,
+        active: dict[str, float],
         cache: LabelledValues,
         outcome_unknown: LabelledValues,
     ) -> None:
         """Copy the collector's gauges and outcome-unknown counts into the mmap metrics."""
-        for (conn,), value in active.items():
+        for conn, value in active.items():
             self.active_connections.labels(conn).set(value)
         for (cache_type,), value in cache.items():
             self.cache_hit_ratio.labels(cache_type).set(value)

@@ -17,8 +17,8 @@ from medical_insurance_sdk.core.health import MonitoringHealth
 
 __all__ = ["PendingCall", "PendingCalls"]
 
-#: (api_code, org_code, start monotonic ns, request_size, trace_id)
-PendingCall = tuple[Any, Any, int, Any, "str | None"]
+#: (api_code, org_code, start monotonic ns, request_size, trace_id, connection_type)
+PendingCall = tuple[Any, Any, int, Any, "str | None", "str | None"]
 
 
 class PendingCalls:
@@ -33,6 +33,8 @@ class PendingCalls:
         abandoned: LabelledValues,
     ) -> None:
         self.calls: dict[int, PendingCall] = {}
+        #: Connection types seen so far: reported (at 0 when idle) once seen.
+        self.connection_types: set[str] = set()
         self.limit = limit
         self._timeout_ns = int(timeout_s * 1e9)
         self._clock_ns = clock_ns
@@ -64,6 +66,15 @@ class PendingCalls:
                     self._abandon(entry, "pending_expired")
                     expired += 1
         return expired
+
+    def in_flight_by_type(self) -> dict[str, int]:
+        """Pending calls that declared a connection type, counted by type."""
+        counts = dict.fromkeys(self.connection_types, 0)
+        for entry in list(self.calls.values()):
+            kind = entry[5]
+            if kind is not None:
+                counts[kind] = counts.get(kind, 0) + 1
+        return counts
 
     def forget_all(self) -> None:
         """Forget every pending call without counting it (a forked child's inheritance)."""

@@ -69,6 +69,7 @@ class ExportSources:
     health: MonitoringHealth
     info: dict[str, str]
     in_flight: Callable[[], int]
+    connections: Callable[[], dict[str, float]]
     system: Callable[[], SystemSample | None]
 
 
@@ -154,12 +155,14 @@ class SdkMetricsCollector:
     # -- gauges, rare counters, self-monitoring ------------------------------------------
     def _state_families(self) -> Iterator[Metric]:
         s = self._s
-        yield _labelled(
-            GaugeMetricFamily,
-            "active_connections",
-            "活跃连接数 Active connections by type",
-            s.active_connections,
+        connections = GaugeMetricFamily(
+            _n("active_connections"),
+            "活跃连接数 Active connections by type (set, or calls in flight)",
+            labels=["connection_type"],
         )
+        for kind, value in sorted(s.connections().items()):
+            connections.add_metric([kind], float(value))
+        yield connections
         yield _labelled(
             GaugeMetricFamily,
             "cache_hit_ratio",

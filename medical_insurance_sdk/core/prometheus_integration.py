@@ -103,9 +103,7 @@ class PrometheusIntegration:
         """Multiprocess mode: copy gauges and outcome-unknown counts into the mmap files."""
         if self.multiprocess is not None:
             s = self._sources
-            self.multiprocess.sync_gauges(
-                s.active_connections, s.cache_hit_ratio, s.outcome_unknown
-            )
+            self.multiprocess.sync_gauges(s.connections(), s.cache_hit_ratio, s.outcome_unknown)
 
     def after_fork_in_child(self) -> None:
         """In a forked child: new grouping key (new pid); the parent keeps the server."""
@@ -135,6 +133,7 @@ def build_export_sources(
     gauges: Mapping[str, LabelledValues],
     started_at: float,
     in_flight: Callable[[], int],
+    connections: Callable[[], dict[str, float]],
     system: Callable[[], SystemSample | None],
 ) -> ExportSources:
     """Create the aggregates of ``store``'s calls and gather what the exporter reads.
@@ -165,5 +164,6 @@ def build_export_sources(
             "start_time": datetime.fromtimestamp(started_at, timezone.utc).isoformat(),
         },
         in_flight=in_flight,
+        connections=connections,
         system=system,
     )

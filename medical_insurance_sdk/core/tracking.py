@@ -35,6 +35,7 @@ class CallTracker:
         "_call_id",
         "_collector",
         "api_code",
+        "connection_type",
         "error_code",
         "error_message",
         "org_code",
@@ -51,8 +52,10 @@ class CallTracker:
         org_code: str,
         request_size: int = 0,
         trace_id: str | None = None,
+        connection_type: str | None = None,
     ) -> None:
         self._collector = collector
+        self.connection_type = connection_type
         self._call_id = 0
         self.api_code = api_code
         self.org_code = org_code
@@ -70,8 +73,8 @@ class CallTracker:
         self.error_message = error_message
 
     def __enter__(self) -> CallTracker:
-        self._call_id = self._collector._start(
-            self.api_code, self.org_code, self.request_size, self.trace_id
+        self._call_id = self._collector.record_api_call_start(
+            self.api_code, self.org_code, self.request_size, self.trace_id, self.connection_type
         )
         return self
 
@@ -87,7 +90,7 @@ class CallTracker:
                 self.error_code = error_code_of(exc)
             if self.error_message is None:
                 self.error_message = str(exc)
-        self._collector._end(
+        self._collector.record_api_call_end(
             self._call_id,
             self.status,
             self.error_code,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -72,15 +71,15 @@ def test_sizes_and_connections_are_recorded(
 class BrokenCollector:
     """A collector whose every method fails, as a monitoring outage would."""
 
-    def track(self, *args: Any, **kwargs: Any) -> AbstractContextManager[Any]:
-        """Fail to start tracking."""
+    def record_api_call_start(self, *args: Any) -> int:
+        """Fail to start a call."""
+        raise RuntimeError("collector down")
+
+    def record_api_call_end(self, *args: Any) -> None:
+        """Fail to end a call."""
         raise RuntimeError("collector down")
 
     def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None:
-        """Fail."""
-        raise RuntimeError("collector down")
-
-    def inc_active_connections(self, connection_type: str, delta: int = 1) -> None:
         """Fail."""
         raise RuntimeError("collector down")
 
@@ -102,8 +101,16 @@ def test_a_monitoring_failure_never_fails_the_call(
         with pytest.raises(BusinessError):
             c.call("1101", person(SAMPLE_CERTNO_UNINSURED))
         assert c.monitor is not None
-        assert c.monitor.failures >= 5
+        assert c.monitor.failures >= 3
     assert len(caplog.records) == 1  # rate limited
+
+
+def test_a_collector_missing_methods_never_fails_the_call(sim: RunningSimulator) -> None:
+    """A collector without the protocol's methods costs monitoring, never the call."""
+    with MedicalInsuranceClient(sim.base_url, SAMPLE_ORG, collector=object()) as c:  # type: ignore[arg-type]
+        assert c.call("1101", person(SAMPLE_CERTNO))["baseinfo"]
+        assert c.monitor is not None
+        assert c.monitor.failures >= 1
 
 
 def test_monitoring_off_binds_nothing(sim: RunningSimulator) -> None:
