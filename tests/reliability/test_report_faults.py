@@ -73,3 +73,17 @@ def test_full_disk_raises_and_leaves_no_partial_file(tmp_path):
     assert "ERROR 无法写入报告" in proc.stdout
     assert "LEFT []" in proc.stdout
     assert "CALLS 300" in proc.stdout
+
+
+def test_reports_get_the_usual_permissions(collector, tmp_path):
+    """Atomic writes keep the umask's permissions (reports are shared with operators)."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        paths = PerformanceAnalyzer(_filled(collector)).write_report(tmp_path, formats=("csv",))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(paths[0].stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["performance_report.csv"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 __all__ = ["ReportWriteError", "write_text_atomic"]
@@ -31,8 +31,9 @@ def write_text_atomic(path: Path, text: str, encoding: str) -> None:
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as out:
+        # A plain exclusive open (not mkstemp) so the file gets the usual umask permissions.
+        tmp = str(path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp"))
+        with open(tmp, "xb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
