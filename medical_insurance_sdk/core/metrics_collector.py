@@ -26,12 +26,12 @@ import itertools
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from medical_insurance_sdk.core import forking
 from medical_insurance_sdk.core.background import PeriodicWorker
 from medical_insurance_sdk.core.clock import AnchoredClock, Clock
+from medical_insurance_sdk.core.collector_report import build_performance_report
 from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.custom_metrics import CustomMetrics, PerformanceMetric
 from medical_insurance_sdk.core.gauges import LabelledValues
@@ -437,11 +437,7 @@ class MetricsCollector:
 
     def monitoring_health(self) -> dict[str, Any]:
         """What monitoring dropped and where it failed (also exported)."""
-        dropped = self.health.dropped()
-        dropped["store_evicted"] = self.store.evicted
-        dropped["store_retention"] = self.store.expired
-        dropped["store_malformed"] = self.store.dropped_malformed
-        dropped.update(self.store.overflow)
+        dropped = {**self.health.dropped(), **self.store.drop_counts()}
         return {
             "errors": self.health.errors(),
             "dropped": dropped,
@@ -453,26 +449,7 @@ class MetricsCollector:
     def generate_performance_report(self, time_range_hours: float = 24) -> dict[str, Any]:
         """Everything above in one dict: statistics, system, gauges, custom metrics, health."""
         hours = check_positive("time_range_hours", time_range_hours)
-        return {
-            "report_timestamp": datetime.fromtimestamp(self.now(), timezone.utc).isoformat(),
-            "time_range_hours": hours,
-            "api_statistics": self.get_api_statistics(hours * 60.0),
-            "system_metrics": self.get_system_metrics(),
-            "active_connections": self.connections(),
-            "cache_hit_ratio": {k[0]: v for k, v in self.cache_hit_ratio.items()},
-            "outcome_unknown": [
-                {"api_code": k[0], "org_code": k[1], "count": int(v)}
-                for k, v in self.outcome_unknown.items()
-            ],
-            "custom_metrics": [m.to_dict() for m in self.custom.records()[-100:]],
-            "monitoring": self.monitoring_health(),
-            "config": {
-                "enabled": self.config.enabled,
-                "prometheus_enabled": self.prometheus is not None,
-                "retention_days": self.config.retention_days,
-                "max_memory_metrics": self.config.max_memory_metrics,
-            },
-        }
+        return build_performance_report(self, hours)
 
     # -- fork safety (see forking.py) ---------------------------------------------------
     def _fork_locks(self) -> list[Any]:

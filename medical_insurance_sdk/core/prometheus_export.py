@@ -210,10 +210,7 @@ class SdkMetricsCollector:
         drops = dict(s.health.dropped())
         for reason, count in s.aggregates.overflow.items():
             drops[f"overflow_{reason}"] = count
-        drops["store_evicted"] = s.store.evicted
-        drops["store_retention"] = s.store.expired
-        drops["store_malformed"] = s.store.dropped_malformed
-        drops.update(s.store.overflow)
+        drops.update(s.store.drop_counts())
         for reason, count in sorted(drops.items()):
             dropped.add_metric([reason], float(count))
         yield dropped

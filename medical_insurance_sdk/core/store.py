@@ -295,6 +295,15 @@ class CallStore:
             while self._chunks and self._chunks[0].base + size <= self._head:
                 self._chunks.popleft()
 
+    def drop_counts(self) -> dict[str, int]:
+        """Calls the store let go of, by reason (all counted, none silently)."""
+        return {
+            "store_evicted": self.evicted,
+            "store_retention": self.expired,
+            "store_malformed": self.dropped_malformed,
+            **self.overflow,
+        }
+
     @property
     def overflow(self) -> dict[str, int]:
         """Calls whose string arrived after its table was full (stored as ``__other__``)."""
