@@ -346,17 +346,20 @@ class CallStore:
                 ts = chunk.cols["timestamp"][lo:hi]
                 if since is None and until is None:
                     for name, col in chunk.cols.items():
-                        parts[name].append(col[lo:hi].copy())
+                        parts[name].append(col[lo:hi])  # concatenate copies
                     continue
                 keep = np.ones(hi - lo, dtype=np.bool_)
                 if since is not None:
                     keep &= ts >= since
                 if until is not None:
                     keep &= ts <= until
-                if keep.any():
+                if keep.all():  # the whole chunk is in the window: a slice, not a mask
+                    for name, col in chunk.cols.items():
+                        parts[name].append(col[lo:hi])  # concatenate copies
+                elif keep.any():
                     for name, col in chunk.cols.items():
                         parts[name].append(col[lo:hi][keep])
-            cols = {
+            cols = {  # np.concatenate always copies: the snapshot never aliases the store
                 name: (np.concatenate(p) if p else np.empty(0, dtype=RECORD_DTYPES[name]))
                 for name, p in parts.items()
             }
