@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from medical_insurance_sdk.core.tracking import error_code_of
+
 __all__ = ["CallMonitor", "GuardedMonitor"]
 
 logger = logging.getLogger(__name__)
@@ -107,8 +109,7 @@ class GuardedMonitor:
             if error is None:
                 self._end(call_id, "success", None, None, response_size)
             else:
-                code = getattr(error, "error_code", None) or type(error).__name__
-                self._end(call_id, "error", str(code), str(error), response_size)
+                self._end(call_id, "error", error_code_of(error), str(error), response_size)
         except Exception:  # monitoring boundary: the call's own result stands
             self._failed("call end")
 

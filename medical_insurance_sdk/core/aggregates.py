@@ -230,7 +230,3 @@ class ApiAggregates:
             count=uniq.shape[0],
         )
         return ids[inverse.reshape(-1)]
-
-    def label(self, table: LabelTable, index: int) -> str:
-        """The label string of an exported index (``-1``: no label)."""
-        return table.values()[index] if index >= 0 else ""

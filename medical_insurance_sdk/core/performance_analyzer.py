@@ -25,7 +25,6 @@ The score, alert and recommendation rules are documented in
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 from collections import OrderedDict
@@ -57,6 +56,7 @@ from medical_insurance_sdk.core.analysis.trend import Trend
 from medical_insurance_sdk.core.background import PeriodicWorker
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.core.validation import check_positive
 
 __all__ = [
     "PerformanceAlert",
@@ -72,15 +72,6 @@ logger = logging.getLogger(__name__)
 PerformanceTrend = Trend
 
 _Cached = tuple[Any, list[Observation]]
-
-
-def _minutes(value: object, name: str = "time_range_minutes") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number (got {value!r})")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be > 0 and finite (got {value!r})")
-    return number
 
 
 class PerformanceAnalyzer:
@@ -106,7 +97,7 @@ class PerformanceAnalyzer:
         self.collector = collector
         self.language = check_lang(language)
         self.alert_policy = alert_policy if alert_policy is not None else AlertPolicy()
-        self.alert_window_minutes = _minutes(alert_window_minutes, "alert_window_minutes")
+        self.alert_window_minutes = check_positive("alert_window_minutes", alert_window_minutes)
         self.alerts = AlertManager(history_size)
         self._thresholds: dict[str, PerformanceThreshold] = {}
         self._thresholds_version = 0
@@ -162,7 +153,7 @@ class PerformanceAnalyzer:
         """Typed analysis of ``api_code``; evaluates (and returns) the API's alerts."""
         if not isinstance(api_code, str) or not api_code:
             raise ValueError(f"api_code must be a non-empty str (got {api_code!r})")
-        minutes = _minutes(time_range_minutes)
+        minutes = check_positive("time_range_minutes", time_range_minutes)
         now, snap = self._window(minutes)
         key = self._key(f"api:{api_code}", minutes, now, snap.version)
         hit = self._cached(key)
@@ -195,7 +186,7 @@ class PerformanceAnalyzer:
 
         ``series=True`` adds the system-wide time buckets (the reports' charts).
         """
-        return self._overview(_minutes(time_range_minutes), series)[0]
+        return self._overview(check_positive("time_range_minutes", time_range_minutes), series)[0]
 
     def _overview(
         self, minutes: float, with_series: bool = False
@@ -248,8 +239,9 @@ class PerformanceAnalyzer:
     # -- alerts --------------------------------------------------------------------------------
     def evaluate_alerts(self, time_range_minutes: float | None = None) -> list[PerformanceAlert]:
         """Evaluate every API's alerts now; return the alerts that fired/escalated/resolved."""
-        minutes = _minutes(
-            self.alert_window_minutes if time_range_minutes is None else time_range_minutes
+        minutes = check_positive(
+            "time_range_minutes",
+            self.alert_window_minutes if time_range_minutes is None else time_range_minutes,
         )
         return self._overview(minutes)[1]
 
@@ -271,7 +263,10 @@ class PerformanceAnalyzer:
             return
         every = self.collector.config.collection_interval if interval is None else interval
         self._worker = PeriodicWorker(
-            "misdk-alerts", _minutes(every, "interval"), self._evaluate_in_background, self._failed
+            "misdk-alerts",
+            check_positive("interval", every),
+            self._evaluate_in_background,
+            self._failed,
         )
         self._worker.start()
 
@@ -295,7 +290,7 @@ class PerformanceAnalyzer:
         """The report over the last ``time_range_hours`` as ``json``, ``csv`` or ``html`` text."""
         if format not in REPORT_FORMATS:
             raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)} (got {format!r})")
-        hours = _minutes(time_range_hours, "time_range_hours")
+        hours = check_positive("time_range_hours", time_range_hours)
         overview = self.overview(hours * 60.0, series=True)
         return render_report(overview, self.alerts.history(), format, self.language)
 
@@ -319,7 +314,7 @@ class PerformanceAnalyzer:
         bad = [f for f in wanted if f not in REPORT_FORMATS]
         if bad or not wanted:
             raise ValueError(f"formats must be among {', '.join(REPORT_FORMATS)} (got {bad})")
-        hours = _minutes(time_range_hours, "time_range_hours")
+        hours = check_positive("time_range_hours", time_range_hours)
         target = Path(path_or_dir)
         base = (
             target / "performance_report"

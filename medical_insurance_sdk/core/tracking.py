@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
-__all__ = ["CallTracker", "monitor_api_call"]
+__all__ = ["CallTracker", "error_code_of", "monitor_api_call"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
