@@ -47,7 +47,11 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observed_concurrency,
 )
 from medical_insurance_sdk.core.analysis.files import ReportWriteError, write_text_atomic
-from medical_insurance_sdk.core.analysis.overview import SystemOverview, analyze_all
+from medical_insurance_sdk.core.analysis.overview import (
+    ANALYSIS_COLUMNS,
+    SystemOverview,
+    analyze_all,
+)
 from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
@@ -129,7 +133,9 @@ class PerformanceAnalyzer:
     # -- snapshots and cache -------------------------------------------------------------------
     def _window(self, minutes: float) -> tuple[float, CallSnapshot]:
         now = self.collector.now()
-        snap = self.collector.store.snapshot(since=now - minutes * 60.0, until=now)
+        snap = self.collector.store.snapshot(
+            since=now - minutes * 60.0, until=now, columns=ANALYSIS_COLUMNS
+        )
         return now, snap
 
     def _cached(self, key: tuple[Any, ...]) -> _Cached | None:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -84,6 +85,15 @@ class CallBatch:
         return len(self.trace_ids)
 
 
+def _absent(dtype: npt.DTypeLike, n: int) -> npt.NDArray[Any]:
+    """A column that was not copied: ``n`` zeros as a read-only broadcast (no memory)."""
+    return np.broadcast_to(np.zeros(1, dtype=dtype), (n,))
+
+
+def _is_absent(col: npt.NDArray[Any]) -> bool:
+    return col.ndim == 1 and col.shape[0] > 0 and col.strides[0] == 0
+
+
 @dataclass(frozen=True)
 class CallSnapshot:
     """An immutable copy of selected stored calls, for statistics and analysis.
@@ -91,6 +101,9 @@ class CallSnapshot:
     ``api``, ``org``, ``error`` and ``message`` index into the string tuples of the same
     name; ``-1`` in ``error``/``message`` means none. ``version`` identifies the store's
     content: two snapshots of the same version and selection hold the same calls.
+
+    A snapshot taken with ``columns=`` (see :meth:`CallStore.snapshot`) copies only those;
+    every other column reads as zeros.
     """
 
     timestamp: npt.NDArray[np.float64]
@@ -111,10 +124,12 @@ class CallSnapshot:
     def __len__(self) -> int:
         return int(self.timestamp.shape[0])
 
-    @property
+    @cached_property
     def duration_ms(self) -> npt.NDArray[np.float64]:
-        """Durations in milliseconds."""
-        return self.duration * 1000.0
+        """Durations in milliseconds (computed once, read-only)."""
+        ms = self.duration * 1000.0
+        ms.flags.writeable = False
+        return ms
 
     def api_mask(self, api_code: str) -> npt.NDArray[np.bool_]:
         """Boolean mask of the calls to ``api_code`` (all False when unknown)."""
@@ -127,8 +142,23 @@ class CallSnapshot:
 
     def select(self, mask: npt.NDArray[np.bool_]) -> CallSnapshot:
         """A snapshot of the rows where ``mask`` is true (same tables and version)."""
+        return self._rows(mask, int(np.count_nonzero(mask)))
+
+    def take(self, index: npt.NDArray[np.intp]) -> CallSnapshot:
+        """A snapshot of the rows ``index``, in that order (same tables and version)."""
+        return self._rows(index, int(index.shape[0]))
+
+    def rows(self, start: int, stop: int) -> CallSnapshot:
+        """Rows ``start:stop`` as views (no copy)."""
+        return self._rows(slice(start, stop), len(range(len(self))[start:stop]))
+
+    def _rows(self, key: Any, n: int) -> CallSnapshot:
+        def part(name: str) -> npt.NDArray[Any]:
+            col: npt.NDArray[Any] = getattr(self, name)
+            return _absent(col.dtype, n) if _is_absent(col) else col[key]
+
         return CallSnapshot(
-            **{name: getattr(self, name)[mask] for name in RECORD_DTYPES},
+            **{name: part(name) for name in RECORD_DTYPES},
             api_codes=self.api_codes,
             org_codes=self.org_codes,
             error_codes=self.error_codes,
@@ -337,34 +367,50 @@ class CallStore:
                 ranges.append((chunk, lo, hi))
         return ranges
 
-    def snapshot(self, since: float | None = None, until: float | None = None) -> CallSnapshot:
-        """Copy the calls whose timestamp is in ``[since, until]`` (after a flush)."""
+    def snapshot(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        *,
+        columns: Collection[str] | None = None,
+    ) -> CallSnapshot:
+        """Copy the calls whose timestamp is in ``[since, until]`` (after a flush).
+
+        ``columns`` limits the copy to those columns (the analyzer reads five of nine);
+        the others read as zeros. Unknown names raise ``ValueError``.
+        """
+        wanted = list(RECORD_DTYPES) if columns is None else sorted(set(columns))
+        unknown = sorted(set(wanted) - RECORD_DTYPES.keys())
+        if unknown:
+            raise ValueError(f"unknown snapshot columns {unknown}; known: {list(RECORD_DTYPES)}")
+        if "timestamp" not in wanted:
+            raise ValueError("snapshot columns must include 'timestamp'")
         with self.lock:
             self.flush()
-            parts: dict[str, list[np.ndarray]] = {name: [] for name in RECORD_DTYPES}
+            parts: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
             for chunk, lo, hi in self._live_ranges():
                 ts = chunk.cols["timestamp"][lo:hi]
-                if since is None and until is None:
-                    for name, col in chunk.cols.items():
-                        parts[name].append(col[lo:hi])  # concatenate copies
-                    continue
                 keep = np.ones(hi - lo, dtype=np.bool_)
                 if since is not None:
                     keep &= ts >= since
                 if until is not None:
                     keep &= ts <= until
                 if keep.all():  # the whole chunk is in the window: a slice, not a mask
-                    for name, col in chunk.cols.items():
-                        parts[name].append(col[lo:hi])  # concatenate copies
+                    for name in wanted:
+                        parts[name].append(chunk.cols[name][lo:hi])  # concatenate copies
                 elif keep.any():
-                    for name, col in chunk.cols.items():
-                        parts[name].append(col[lo:hi][keep])
+                    for name in wanted:
+                        parts[name].append(chunk.cols[name][lo:hi][keep])
             cols = {  # np.concatenate always copies: the snapshot never aliases the store
                 name: (np.concatenate(p) if p else np.empty(0, dtype=RECORD_DTYPES[name]))
                 for name, p in parts.items()
             }
+            n = len(cols["timestamp"])
             return CallSnapshot(
-                **cols,
+                **{
+                    name: cols[name] if name in cols else _absent(dtype, n)
+                    for name, dtype in RECORD_DTYPES.items()
+                },
                 api_codes=self.apis.values(),
                 org_codes=self.orgs.values(),
                 error_codes=self.errors.values(),

@@ -50,6 +50,33 @@ def test_theil_sen_is_robust_to_an_outlier():
     assert intercept == pytest.approx(5.0)
 
 
+def test_mann_kendall_tie_correction_matches_the_textbook_variance():
+    """Tied groups shrink the variance by sum t(t-1)(2t+5)/18 (here a pair and a triple)."""
+    y = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 4.0, 5.0])
+    s, p = mann_kendall(y)
+    n = len(y)
+    expected_s = sum(np.sign(y[j] - y[i]) for i in range(n) for j in range(i + 1, n))
+    var = (n * (n - 1) * (2 * n + 5) - 2 * 1 * 9 - 3 * 2 * 11) / 18.0
+    assert s == expected_s
+    assert p == pytest.approx(math.erfc(((s - 1) / math.sqrt(var)) / math.sqrt(2)))
+
+
+@pytest.mark.parametrize("n", [3, 4, 7, 60])
+def test_theil_sen_equals_the_median_of_pairwise_slopes(n):
+    """Slope and intercept equal numpy's medians of the pairwise slopes and residuals,
+    including repeated x (pairs with equal x give no slope)."""
+    rng = np.random.default_rng(n)
+    x = np.floor(rng.uniform(0, n / 2, n))
+    y = rng.normal(size=n)
+    slopes = [
+        (y[j] - y[i]) / (x[j] - x[i]) for i in range(n) for j in range(i + 1, n) if x[j] != x[i]
+    ]
+    slope, intercept = theil_sen(x, y)
+    expected = float(np.median(slopes)) if slopes else 0.0
+    assert slope == expected
+    assert intercept == float(np.median(y - expected * x))
+
+
 def test_rising_series_is_increasing_with_exact_forecast():
     """y = 10 + 2x per 1-minute bucket: increasing, 120/hour, forecast on the line."""
     x = np.arange(20, dtype=np.float64)

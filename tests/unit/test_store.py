@@ -96,6 +96,47 @@ def test_snapshot_api_mask_and_select():
     assert not snap.api_mask("9999").any()
 
 
+def test_snapshot_columns_copies_only_those_and_rows_keep_them_absent():
+    """columns= copies the named columns; the others read as zeros and cost no memory."""
+    store = CallStore(100)
+    for i, api in enumerate(["1101", "2207", "1101", "2207"]):
+        store.append(StagedCall(float(i), 0.1 * (i + 1), api, "H1", True, None, None, 10, 20, None))
+    full = store.snapshot()
+    part = store.snapshot(columns=("timestamp", "duration", "api"))
+    assert list(part.duration) == list(full.duration)
+    assert list(part.request_size) == [0, 0, 0, 0]
+    assert part.request_size.strides == (0,)  # a broadcast view, not a copy
+    assert list(full.request_size) == [10, 10, 10, 10]
+    index = np.array([3, 1], dtype=np.intp)
+    taken = part.take(index)
+    assert list(taken.timestamp) == [3.0, 1.0]
+    assert list(taken.request_size) == [0, 0] and taken.request_size.strides == (0,)
+    assert list(full.take(index).request_size) == [10, 10]
+    rows = part.rows(1, 3)
+    assert list(rows.api) == [part.api[1], part.api[2]] and len(rows.org) == 2
+    assert list(part.select(part.api_mask("2207")).timestamp) == [1.0, 3.0]
+    assert len(store.snapshot(since=99.0, columns=("timestamp",)).org) == 0
+
+
+@pytest.mark.parametrize("columns", [("duration",), ("timestamp", "nope")])
+def test_snapshot_columns_misuse_names_the_problem(columns):
+    """Unknown columns, or no timestamp (which gives a snapshot its length), raise."""
+    store = CallStore(10)
+    with pytest.raises(ValueError, match="timestamp|nope"):
+        store.snapshot(columns=columns)
+
+
+def test_duration_ms_is_computed_once_and_read_only():
+    """duration_ms is cached on the snapshot and cannot be changed through it."""
+    store = CallStore(10)
+    store.append(_call(1.0, dur=0.25))
+    snap = store.snapshot()
+    assert snap.duration_ms is snap.duration_ms
+    assert list(snap.duration_ms) == [250.0]
+    with pytest.raises(ValueError):
+        snap.duration_ms[0] = 1.0
+
+
 @pytest.mark.parametrize("capacity", [1, 7, 16384, 20000])
 def test_capacity_edge_cases(capacity):
     """Any capacity holds exactly min(n, capacity) calls, newest last."""

@@ -59,16 +59,25 @@ def system_error_mask(snap: CallSnapshot) -> npt.NDArray[np.bool_]:
     return ~snap.success & table[snap.error]
 
 
-def _upper(value: float, limit: float, calls: int, policy: AlertPolicy) -> tuple[str | None, bool]:
-    """Severity and cleared flag for a value that must stay at or below ``limit``."""
+_SEVERITIES: tuple[str | None, ...] = (None, "warning", "critical")
+
+
+def _upper(
+    values: npt.NDArray[np.float64],
+    limit: float,
+    calls: npt.NDArray[np.int64],
+    policy: AlertPolicy,
+) -> tuple[list[int], list[bool]]:
+    """Severity (0 none, 1 warning, 2 critical) and cleared flag per value.
+
+    Each value must stay at or below ``limit``; it is critical above twice the limit,
+    and cleared at or below ``limit·(1 - hysteresis)``. Fewer than ``policy.min_calls``
+    calls decide nothing (severity 0, not cleared).
+    """
     enough = calls >= policy.min_calls
-    if not enough:
-        return None, False
-    if value > 2.0 * limit:
-        return "critical", False
-    if value > limit:
-        return "warning", False
-    return None, value <= limit * (1.0 - policy.hysteresis)
+    severity = np.where(values > 2.0 * limit, 2, np.where(values > limit, 1, 0)) * enough
+    cleared = enough & (values <= limit * (1.0 - policy.hysteresis))
+    return severity.tolist(), cleared.tolist()
 
 
 def observe(
@@ -100,37 +109,41 @@ def observe(
     starts = np.concatenate(([0], np.cumsum(calls)[:-1])).astype(np.intp)
     p95s = sorted_percentiles(sorted_ms, starts, calls.astype(np.intp), (95.0,))[0]
     conc = grouped_max_concurrency(snap.timestamp, snap.duration, org, n_org)
+    present = np.flatnonzero(calls)
+    n = calls[present]
+    p95 = p95s[present]
+    sys_rate = sys_errors[present] / n
+    success = oks[present] / n
+    most = conc[present].astype(np.float64)
     budget = 1.0 - threshold.min_success_rate
-    for org_index in np.flatnonzero(calls):
-        code = snap.org_codes[org_index]
-        n = int(calls[org_index])
-        p95 = float(p95s[org_index])
-        sys_rate = float(sys_errors[org_index] / n)
-        failure = 1.0 - float(oks[org_index] / n)
-        most = float(conc[org_index])
-        figures = (
-            ("response_time", p95, threshold.max_response_time_ms, p95),
-            ("error_rate", sys_rate, threshold.max_error_rate, sys_rate),
-            ("success_rate", failure, budget, 1.0 - failure),
-            ("concurrency", most, float(threshold.max_concurrent_calls), most),
-        )
-        for kind, measured, limit, shown in figures:
-            severity, cleared = _upper(measured, limit, n, policy)
-            shown_limit = threshold.min_success_rate if kind == "success_rate" else limit
+    figures = (  # kind, measured, limit, shown value, shown limit
+        ("response_time", p95, threshold.max_response_time_ms, p95, None),
+        ("error_rate", sys_rate, threshold.max_error_rate, sys_rate, None),
+        ("success_rate", 1.0 - success, budget, success, threshold.min_success_rate),
+        ("concurrency", most, float(threshold.max_concurrent_calls), most, None),
+    )
+    judged = [  # per kind: (kind, severities, cleared flags, shown values, shown limit)
+        (kind, *_upper(measured, limit, n, policy), shown.tolist(), limit if at is None else at)
+        for kind, measured, limit, shown, at in figures
+    ]
+    for row, (org_index, k) in enumerate(zip(present.tolist(), n.tolist(), strict=True)):
+        org_code = snap.org_codes[org_index]
+        for kind, severities, cleared, shown_values, shown_at in judged:
+            level, value = severities[row], shown_values[row]
             out.append(
                 Observation(
                     api_code=api_code,
-                    org_code=code,
+                    org_code=org_code,
                     alert_type=kind,
-                    calls=n,
-                    value=shown,
-                    threshold=shown_limit,
-                    severity=severity,
-                    cleared=cleared,
+                    calls=k,
+                    value=value,
+                    threshold=shown_at,
+                    severity=_SEVERITIES[level],
+                    cleared=cleared[row],
                     # only a holding condition needs its text (fire, escalate, refresh)
-                    message=""
-                    if severity is None
-                    else alert_message(lang, kind, api_code, code, shown, shown_limit, n),
+                    message=alert_message(lang, kind, api_code, org_code, value, shown_at, k)
+                    if level
+                    else "",
                 )
             )
     return out

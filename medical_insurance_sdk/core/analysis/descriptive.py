@@ -8,6 +8,7 @@ the sample one (``ddof=1``, ``0.0`` for a single call). Rates are fractions.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,19 +168,23 @@ def group_slices(
 ) -> tuple[npt.NDArray[np.intp], list[tuple[int, int, int]]]:
     """Order rows by ``keys`` (stable) and return ``(order, [(key, start, stop), ...])``.
 
-    Keys below 32768 are sorted as int16, which numpy radix-sorts in linear time.
+    Keys in ``[0, 32768)`` (every table index) are sorted as int16, which numpy
+    radix-sorts in linear time, and the groups come from their ``bincount``.
     """
-    small = keys.size == 0 or (int(keys.min()) >= 0 and int(keys.max()) < 32768)
-    order = np.argsort(keys.astype(np.int16) if small else keys, kind="stable")
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.intp), []
+    if int(keys.min()) >= 0 and int(keys.max()) < 32768:
+        order = np.argsort(keys.astype(np.int16), kind="stable")
+        counts = np.bincount(keys)
+        present = np.flatnonzero(counts)
+        stops = np.cumsum(counts[present])
+        starts = stops - counts[present]
+        return order, list(zip(present.tolist(), starts.tolist(), stops.tolist(), strict=True))
+    order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
-    if sorted_keys.size == 0:
-        return order, []
     edges = np.flatnonzero(np.diff(sorted_keys)) + 1
-    starts = np.concatenate(([0], edges))
-    stops = np.concatenate((edges, [sorted_keys.size]))
-    return order, [
-        (int(sorted_keys[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)
-    ]
+    bounds = np.concatenate(([0], edges, [sorted_keys.size])).tolist()
+    return order, [(int(sorted_keys[a]), a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def sorted_percentiles(
@@ -233,14 +238,15 @@ def grouped_max_concurrency(
     starts are shifted by ``key·span`` into disjoint ranges, and one stable sort of
     ``[ends, starts]`` (nearly sorted runs: linear in practice) orders the events, ends
     before starts at equal times. The running sum of ``+1``/``-1`` is the number in
-    flight; each group's maximum is taken with ``maximum.reduceat``.
+    flight; each group's maximum is taken with ``maximum.reduceat`` over its ``2·count``
+    consecutive events.
     """
     out = np.zeros(n_groups, dtype=np.int64)
     n = timestamp.size
     if n == 0:
         return out
     if n_groups > 1:
-        order, _ = group_slices(keys)
+        order, groups = group_slices(keys)
         timestamp, duration, keys = timestamp[order], duration[order], keys[order]
     start = timestamp - duration
     base = float(start.min())
@@ -252,9 +258,10 @@ def grouped_max_concurrency(
     if n_groups == 1:
         out[0] = running.max()
         return out
-    group = np.concatenate((keys, keys))[order]
-    first = np.concatenate(([0], np.flatnonzero(np.diff(group)) + 1))
-    out[group[first]] = np.maximum.reduceat(running, first)
+    present = np.array([key for key, _, _ in groups], dtype=np.intp)
+    events_per_group = np.array([2 * (stop - begin) for _, begin, stop in groups], np.intp)
+    first = np.concatenate(([0], np.cumsum(events_per_group)[:-1]))
+    out[present] = np.maximum.reduceat(running, first)
     return out
 
 

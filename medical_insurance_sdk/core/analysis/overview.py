@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.alerts import Observation, PerformanceAlert, iso
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
@@ -21,39 +20,18 @@ from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries
-from medical_insurance_sdk.core.store import RECORD_DTYPES, CallSnapshot
+from medical_insurance_sdk.core.store import CallSnapshot
 
 __all__ = [
+    "ANALYSIS_COLUMNS",
     "SystemOverview",
     "alert_summary",
     "analyze_all",
-    "slice_snapshot",
-    "take",
 ]
 
 
-def take(snap: CallSnapshot, index: npt.NDArray[np.intp]) -> CallSnapshot:
-    """The rows ``index`` of ``snap`` (same tables and version)."""
-    return CallSnapshot(
-        **{name: getattr(snap, name)[index] for name in RECORD_DTYPES},
-        api_codes=snap.api_codes,
-        org_codes=snap.org_codes,
-        error_codes=snap.error_codes,
-        messages=snap.messages,
-        version=snap.version,
-    )
-
-
-def slice_snapshot(snap: CallSnapshot, start: int, stop: int) -> CallSnapshot:
-    """Rows ``start:stop`` of ``snap`` as views (no copy)."""
-    return CallSnapshot(
-        **{name: getattr(snap, name)[start:stop] for name in RECORD_DTYPES},
-        api_codes=snap.api_codes,
-        org_codes=snap.org_codes,
-        error_codes=snap.error_codes,
-        messages=snap.messages,
-        version=snap.version,
-    )
+#: The columns the analysis reads: its snapshots copy only these.
+ANALYSIS_COLUMNS = frozenset({"timestamp", "duration", "api", "org", "error", "success"})
 
 
 def analyze_all(
@@ -66,12 +44,12 @@ def analyze_all(
 ) -> tuple[list[ApiAnalysis], list[Observation]]:
     """Analyse every API with calls in ``snap`` (sorted by code) and observe its alerts."""
     order, groups = group_slices(snap.api)
-    ordered = take(snap, order)  # one gather; every API is then a contiguous view
+    ordered = snap.take(order)  # one gather; every API is then a contiguous view
     analyses: list[ApiAnalysis] = []
     observations: list[Observation] = []
     for api_index, a, b in groups:
         code = snap.api_codes[api_index]
-        part = slice_snapshot(ordered, a, b)  # store (time) order: cheap concurrency sorts
+        part = ordered.rows(a, b)  # store (time) order: cheap concurrency sorts
         by_latency = np.argsort(part.duration)
         threshold = threshold_for(code)
         observed = observe(part, code, threshold, policy, lang, by_latency)

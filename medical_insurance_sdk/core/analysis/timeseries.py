@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -63,14 +64,61 @@ class Bucket:
         }
 
 
-@dataclass(frozen=True)
+def _none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _no_calls() -> npt.NDArray[np.int64]:
+    return np.zeros(0, np.int64)
+
+
+def _no_latency() -> npt.NDArray[np.float64]:
+    return np.zeros(0, np.float64)
+
+
+def _flat() -> Trend:
+    return Trend("stable", 0.0, 0.0, 1.0, 0)
+
+
+@dataclass(frozen=True, eq=False)  # array fields: compare with to_dict()
 class TimeSeries:
-    """Buckets of the window and the trends of calls and of median latency."""
+    """Buckets of the window and the trends of calls and of median latency.
+
+    The per-bucket figures are kept as arrays (``calls[i]`` ... of the bucket starting at
+    ``start + i·interval``; NaN latency where a bucket holds no call); :attr:`buckets`
+    turns them into :class:`Bucket` objects on first use.
+    """
 
     interval_minutes: int
-    buckets: list[Bucket] = field(default_factory=list)
-    call_trend: Trend = field(default_factory=lambda: Trend("stable", 0.0, 0.0, 1.0, 0))
-    response_time_trend: Trend = field(default_factory=lambda: Trend("stable", 0.0, 0.0, 1.0, 0))
+    start: float = 0.0
+    calls: npt.NDArray[np.int64] = field(default_factory=_no_calls)
+    errors: npt.NDArray[np.int64] = field(default_factory=_no_calls)
+    p50: npt.NDArray[np.float64] = field(default_factory=_no_latency)
+    p95: npt.NDArray[np.float64] = field(default_factory=_no_latency)
+    p99: npt.NDArray[np.float64] = field(default_factory=_no_latency)
+    mean: npt.NDArray[np.float64] = field(default_factory=_no_latency)
+    call_trend: Trend = field(default_factory=_flat)
+    response_time_trend: Trend = field(default_factory=_flat)
+
+    @cached_property
+    def buckets(self) -> list[Bucket]:
+        """One :class:`Bucket` per interval, oldest first."""
+        width = self.interval_minutes * 60.0
+        calls, errors = self.calls.tolist(), self.errors.tolist()
+        p50, p95, p99, mean = (a.tolist() for a in (self.p50, self.p95, self.p99, self.mean))
+        return [
+            Bucket(
+                start=self.start + i * width,
+                calls=calls[i],
+                errors=errors[i],
+                error_rate=errors[i] / calls[i] if calls[i] else None,
+                p50=_none_if_nan(p50[i]),
+                p95=_none_if_nan(p95[i]),
+                p99=_none_if_nan(p99[i]),
+                mean=_none_if_nan(mean[i]),
+            )
+            for i in range(len(calls))
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,24 +169,17 @@ def time_series(
         ordered = ms[order]
         for key, a, b in groups:
             p50[key], p95[key], p99[key] = np.percentile(ordered[a:b], _QS)
-    buckets = [
-        Bucket(
-            start=since + i * width,
-            calls=int(calls[i]),
-            errors=int(errors[i]),
-            error_rate=float(errors[i] / calls[i]) if calls[i] else None,
-            p50=None if math.isnan(p50[i]) else float(p50[i]),
-            p95=None if math.isnan(p95[i]) else float(p95[i]),
-            p99=None if math.isnan(p99[i]) else float(p99[i]),
-            mean=None if math.isnan(mean[i]) else float(mean[i]),
-        )
-        for i in range(n)
-    ]
     x = np.arange(n, dtype=np.float64)
     has = calls > 0
     return TimeSeries(
         interval_minutes=interval,
-        buckets=buckets,
+        start=since,
+        calls=calls,
+        errors=errors,
+        p50=p50,
+        p95=p95,
+        p99=p99,
+        mean=mean,
         call_trend=trend_of(x, calls.astype(np.float64), bucket_seconds=width, origin=since),
         response_time_trend=trend_of(
             x[has], p50[has], bucket_seconds=width, origin=since, last_bucket=n - 1

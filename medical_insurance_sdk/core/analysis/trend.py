@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -75,14 +76,25 @@ class Trend:
         }
 
 
+@lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Indices ``(i, j)`` of every pair ``i < j`` below ``n`` (read-only, cached)."""
+    i, j = np.triu_indices(n, k=1)
+    i.flags.writeable = False
+    j.flags.writeable = False
+    return i, j
+
+
 def mann_kendall(y: npt.NDArray[np.float64]) -> tuple[float, float]:
     """Return ``(S, two-sided p-value)`` of the Mann-Kendall test (p = 1 for < 3 points)."""
     n = int(y.size)
     if n < 3:
         return 0.0, 1.0
-    upper = np.triu_indices(n, k=1)
-    s = float(np.sign(y[None, :] - y[:, None])[upper].sum())
-    _, ties = np.unique(y, return_counts=True)
+    i, j = _pairs(n)
+    s = float(np.sign(y[j] - y[i]).sum())
+    ordered = np.sort(y)
+    edges = np.flatnonzero(np.diff(ordered))  # last index of every run of equal values
+    ties = np.diff(np.concatenate(([-1], edges, [n - 1])))
     var = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18.0
     if var <= 0 or s == 0:
         return s, 1.0
@@ -90,13 +102,26 @@ def mann_kendall(y: npt.NDArray[np.float64]) -> tuple[float, float]:
     return s, math.erfc(abs(z) / math.sqrt(2.0))
 
 
+def _median(values: npt.NDArray[np.float64]) -> float:
+    """``np.median`` of a non-empty 1-d array, from one partition."""
+    m = int(values.size)
+    lo, hi = (m - 1) // 2, m // 2
+    part = np.partition(values, (lo, hi))
+    return float((part[lo] + part[hi]) / 2.0)
+
+
 def theil_sen(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
     """Return ``(slope, intercept)``: median pairwise slope, median of ``y - slope·x``."""
-    i, j = np.triu_indices(x.size, k=1)
+    if x.size == 0:
+        return 0.0, 0.0
+    i, j = _pairs(int(x.size))
     dx = x[j] - x[i]
-    keep = dx != 0
-    slope = float(np.median((y[j] - y[i])[keep] / dx[keep])) if keep.any() else 0.0
-    return slope, float(np.median(y - slope * x))
+    dy = y[j] - y[i]
+    if not dx.all():  # equal x: no slope from that pair
+        keep = dx != 0
+        dx, dy = dx[keep], dy[keep]
+    slope = _median(dy / dx) if dx.size else 0.0
+    return slope, _median(y - slope * x)
 
 
 def trend_of(
