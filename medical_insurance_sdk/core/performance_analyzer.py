@@ -32,8 +32,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from medical_insurance_sdk.core.analysis.alerts import (
     AlertCallback,
     AlertManager,
@@ -46,6 +44,7 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observe,
     observed_concurrency,
 )
+from medical_insurance_sdk.core.analysis.descriptive import latency_order
 from medical_insurance_sdk.core.analysis.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.overview import (
     ANALYSIS_COLUMNS,
@@ -165,7 +164,7 @@ class PerformanceAnalyzer:
         hit = self._cached(key)
         if hit is None:
             part = snap.select(snap.api_mask(api_code))
-            by_latency = np.argsort(part.duration)
+            by_latency = latency_order(part.duration)
             threshold = self.get_threshold(api_code)
             lang = self.language
             observed = observe(part, api_code, threshold, self.alert_policy, lang, by_latency)

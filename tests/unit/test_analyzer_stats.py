@@ -253,3 +253,22 @@ def test_bucket_percentiles_match_numpy_per_bucket(mc):
         assert bucket["p95_ms"] == pytest.approx(p95)
         assert bucket["p99_ms"] == pytest.approx(p99)
         assert bucket["mean_ms"] == pytest.approx(part.mean())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([], dtype=np.float64),
+        np.array([0.25]),
+        np.array([0.0, -0.0, 1e-300, 5e-324, 0.1, 0.1, 3.0, 1e9, 0.0]),  # zeros, subnormals, ties
+        np.random.default_rng(1).lognormal(-2.0, 1.5, 5000),
+        np.round(np.random.default_rng(2).uniform(0, 2, 5000), 2),  # many ties
+        np.array([0.5, -1.0, 0.25]),  # negative: the fallback
+        np.array([0.5, np.nan, 0.25]),  # NaN: the fallback, NaN last as numpy puts it
+    ],
+)
+def test_latency_order_is_numpys_stable_argsort(values):
+    """The 16-bit radix passes give exactly numpy's stable argsort (ties keep row order)."""
+    from medical_insurance_sdk.core.analysis.descriptive import latency_order
+
+    assert np.array_equal(latency_order(values), np.argsort(values, kind="stable"))

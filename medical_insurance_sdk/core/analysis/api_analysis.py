@@ -15,6 +15,7 @@ from medical_insurance_sdk.core.analysis.descriptive import (
     ResponseTimeStats,
     basic_stats,
     error_analysis,
+    latency_order,
     response_time_stats,
 )
 from medical_insurance_sdk.core.analysis.recommendations import Recommendation, recommend
@@ -83,7 +84,7 @@ def analyze_calls(
     one org had in flight (see :func:`observed_concurrency`); computed when not given.
     """
     ms = snap.duration_ms
-    order = np.argsort(ms) if by_latency is None else by_latency
+    order = latency_order(ms) if by_latency is None else by_latency
     basic = basic_stats(snap, max_concurrent)
     rt = response_time_stats(ms, order)
     errors = error_analysis(snap)

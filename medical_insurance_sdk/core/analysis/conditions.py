@@ -19,6 +19,7 @@ from medical_insurance_sdk.core.analysis.descriptive import (
     error_class,
     group_slices,
     grouped_max_concurrency,
+    latency_order,
     sorted_percentiles,
 )
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message
@@ -103,7 +104,7 @@ def observe(
         org, weights=system_error_mask(snap).astype(np.float64), minlength=n_org
     )
     ms = snap.duration_ms
-    by_ms = np.argsort(ms) if by_latency is None else by_latency
+    by_ms = latency_order(ms) if by_latency is None else by_latency
     order, _ = group_slices(org[by_ms])  # stable: each org's latencies stay sorted
     sorted_ms = ms[by_ms[order]]
     starts = np.concatenate(([0], np.cumsum(calls)[:-1])).astype(np.intp)

@@ -29,6 +29,7 @@ __all__ = [
     "error_class",
     "group_slices",
     "grouped_max_concurrency",
+    "latency_order",
     "max_concurrency",
     "response_time_stats",
     "sorted_percentiles",
@@ -185,6 +186,24 @@ def group_slices(
     edges = np.flatnonzero(np.diff(sorted_keys)) + 1
     bounds = np.concatenate(([0], edges, [sorted_keys.size])).tolist()
     return order, [(int(sorted_keys[a]), a, b) for a, b in itertools.pairwise(bounds)]
+
+
+def latency_order(values: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """A stable ``argsort`` of ``values`` (durations), about twice as fast as numpy's.
+
+    Non-negative IEEE-754 doubles order like their bit patterns read as unsigned
+    integers, so four stable 16-bit passes (numpy radix-sorts 16-bit keys in linear
+    time), least significant first, sort them exactly. Inputs with a negative or NaN
+    value fall back to ``np.argsort(kind="stable")``.
+    """
+    if values.size == 0 or not float(values.min()) >= 0.0:
+        return np.argsort(values, kind="stable")
+    bits = (values + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0
+    order = np.argsort(bits.astype(np.uint16), kind="stable")
+    for shift in (np.uint64(16), np.uint64(32), np.uint64(48)):
+        digit = (bits[order] >> shift).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+    return order
 
 
 def sorted_percentiles(

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from medical_insurance_sdk.core.analysis.alerts import Observation, PerformanceAlert, iso
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
 from medical_insurance_sdk.core.analysis.conditions import (
@@ -15,7 +13,7 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observe,
     observed_concurrency,
 )
-from medical_insurance_sdk.core.analysis.descriptive import group_slices
+from medical_insurance_sdk.core.analysis.descriptive import group_slices, latency_order
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
@@ -50,7 +48,7 @@ def analyze_all(
     for api_index, a, b in groups:
         code = snap.api_codes[api_index]
         part = ordered.rows(a, b)  # store (time) order: cheap concurrency sorts
-        by_latency = np.argsort(part.duration)
+        by_latency = latency_order(part.duration)
         threshold = threshold_for(code)
         observed = observe(part, code, threshold, policy, lang, by_latency)
         most = observed_concurrency(observed)
