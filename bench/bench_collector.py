@@ -34,7 +34,7 @@ def _collector(capacity: int) -> MetricsCollector:
 
 
 def _prefill(c: MetricsCollector, n: int) -> None:
-    stage = c.store.staging.append
+    stage = c.store.staging.extend
     now = c.now()
     for i in range(n):
         stage((now, 0.05, API if i % 2 else "1101", ORG, True, None, None, 100, 100, None))

@@ -246,8 +246,8 @@ class ClientBase:
 
     def _open_monitor(self, state: CallState) -> None:
         if self.monitor is not None:
-            state.tracked = self.monitor.enter(
-                state.interface.code, self.org_code, len(state.body), state.trace.trace_id
+            state.tracked = self.monitor.start(
+                state.interface.code, self.org_code, len(state.body), state.trace.trace_id, "http"
             )
 
     def _encode(
@@ -358,7 +358,7 @@ class ClientBase:
 
     def _succeed(self, state: CallState) -> None:
         if self.monitor is not None:
-            self.monitor.exit(state.tracked, state.response_size, None)
+            self.monitor.end_ok(state.tracked, state.response_size)
         self.tracer.end(state.trace, None)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

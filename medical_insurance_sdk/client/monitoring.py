@@ -7,6 +7,11 @@ reports cache hit ratios and unknown outcomes. :class:`CallMonitor` is the subse
 :class:`medical_insurance_sdk.core.MetricsCollector` the client uses (structural typing,
 so any compatible collector works). :class:`GuardedMonitor` makes sure a monitoring
 failure never fails a business call: errors are logged (rate limited) and counted.
+
+The per-call path is the CPU the monitoring adds to every call (issue 3 budgets it at
+1 %), so :attr:`GuardedMonitor.start` and :attr:`GuardedMonitor.end` are the collector's
+own bound methods when they are :class:`~medical_insurance_sdk.core.MetricsCollector`'s,
+which never raise (they count their own failures); any other collector's are wrapped.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.tracking import error_code_of
 
 __all__ = ["CallMonitor", "GuardedMonitor"]
@@ -51,6 +57,10 @@ class CallMonitor(Protocol):
         """End a started call."""
         ...
 
+    def record_api_call_success(self, call_id: int, response_size: int = 0) -> None:
+        """End a started call as a success (optional: ``record_api_call_end`` otherwise)."""
+        ...
+
     def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None:
         """Set the cache hit ratio gauge."""
         ...
@@ -67,10 +77,36 @@ def _missing(what: str) -> Callable[..., Any]:
     return fail
 
 
-class GuardedMonitor:
-    """Wraps a collector so that none of its failures reaches the business call."""
+def _own(method: object, name: str) -> bool:
+    """True when ``method`` is MetricsCollector's own ``name`` (bound, not replaced)."""
+    return getattr(method, "__func__", None) is getattr(MetricsCollector, name)
 
-    __slots__ = ("_collector", "_end", "_last_log", "_lock", "_start", "failures")
+
+StartCall = Callable[[str, str, int, str, str], "int | None"]
+EndCall = Callable[[Any, str, "str | None", "str | None", int], None]
+EndOk = Callable[[Any, int], None]
+
+
+class GuardedMonitor:
+    """Wraps a collector so that none of its failures reaches the business call.
+
+    ``start(api_code, org_code, request_size, trace_id, connection_type)`` returns the
+    call's id (None when a foreign collector failed); ``end(call_id, status, error_code,
+    error_message, response_size)`` ends it, ``end_ok(call_id, response_size)`` ends it
+    as a success. None of them raises.
+    """
+
+    __slots__ = (
+        "_collector",
+        "_end",
+        "_last_log",
+        "_lock",
+        "_start",
+        "end",
+        "end_ok",
+        "failures",
+        "start",
+    )
 
     def __init__(self, collector: CallMonitor) -> None:
         self._collector = collector
@@ -78,6 +114,15 @@ class GuardedMonitor:
         # (counted) at each call, never here.
         self._start = getattr(collector, "record_api_call_start", None) or _missing("start")
         self._end = getattr(collector, "record_api_call_end", None) or _missing("end")
+        trusted = _own(self._start, "record_api_call_start") and _own(
+            self._end, "record_api_call_end"
+        )
+        self.start: StartCall = self._start if trusted else self._guarded_start
+        self.end: EndCall = self._end if trusted else self._guarded_end
+        success = getattr(collector, "record_api_call_success", None)
+        self.end_ok: EndOk = self._guarded_end_ok
+        if trusted and success is not None and _own(success, "record_api_call_success"):
+            self.end_ok = success
         self._lock = threading.Lock()
         self._last_log = 0.0
         #: How many monitoring operations failed (and were dropped).
@@ -92,26 +137,49 @@ class GuardedMonitor:
             self._last_log = now
         logger.exception("monitoring %s failed; the call goes on unmonitored", operation)
 
-    def enter(self, api_code: str, org_code: str, request_size: int, trace_id: str) -> int | None:
-        """Start the call in the collector; its id, or None if the collector failed."""
+    def _guarded_start(
+        self, api_code: str, org_code: str, request_size: int, trace_id: str, connection_type: str
+    ) -> int | None:
         try:
-            call_id: int = self._start(api_code, org_code, request_size, trace_id, "http")
+            call_id: int = self._start(api_code, org_code, request_size, trace_id, connection_type)
         except Exception:  # monitoring boundary: the call must go on
             self._failed("call start")
             return None
         return call_id
 
-    def exit(self, call_id: int | None, response_size: int, error: BaseException | None) -> None:
-        """End the call: success, or the error's stable code and (masked later) message."""
-        if call_id is None:
+    def _guarded_end(
+        self,
+        call_id: Any,
+        status: str,
+        error_code: str | None,
+        error_message: str | None,
+        response_size: int,
+    ) -> None:
+        if call_id is None:  # the start failed: nothing to end
             return
         try:
-            if error is None:
-                self._end(call_id, "success", None, None, response_size)
-            else:
-                self._end(call_id, "error", error_code_of(error), str(error), response_size)
+            self._end(call_id, status, error_code, error_message, response_size)
         except Exception:  # monitoring boundary: the call's own result stands
             self._failed("call end")
+
+    def _guarded_end_ok(self, call_id: Any, response_size: int) -> None:
+        self._guarded_end(call_id, "success", None, None, response_size)
+
+    def enter(self, api_code: str, org_code: str, request_size: int, trace_id: str) -> int | None:
+        """Start an HTTP call in the collector; its id, or None if the collector failed."""
+        return self.start(api_code, org_code, request_size, trace_id, "http")
+
+    def exit(self, call_id: int | None, response_size: int, error: BaseException | None) -> None:
+        """End the call: success, or the error's stable code and (masked later) message."""
+        if error is None:
+            self.end_ok(call_id, response_size)
+            return
+        try:
+            code, message = error_code_of(error), str(error)
+        except Exception:  # an exception whose str() fails must not fail the call
+            self._failed("error description")
+            code, message = "UNKNOWN", None
+        self.end(call_id, "error", code, message, response_size)
 
     def cache_ratio(self, ratio: float) -> None:
         """Report the response cache's hit ratio."""

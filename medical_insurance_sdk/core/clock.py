@@ -38,8 +38,9 @@ class AnchoredClock:
     def __init__(self) -> None:
         self.wall_offset = time.time() - time.perf_counter_ns() * 1e-9
 
-    def monotonic_ns(self) -> int:
-        return time.perf_counter_ns()
+    #: The builtin itself, not a method around it: the collector's hot path reads it
+    #: twice per call, and a Python frame each time would cost more than the read.
+    monotonic_ns = staticmethod(time.perf_counter_ns)
 
     def wall(self) -> float:
         return time.perf_counter_ns() * 1e-9 + self.wall_offset

@@ -14,10 +14,11 @@ Which side of the line each public method is on:
   :meth:`~MetricsCollector.record_cache_hit_ratio`, the query methods' arguments.
 
 A start puts ``(api, org, t0, sizes, trace id)`` in a dict under a fresh integer id; an
-end pops it, computes the duration from the monotonic clock and appends one tuple to the
-store's staging deque. Nothing on that path scans, sorts or locks a metric: the store
-folds staged calls into numpy columns in batches, and the Prometheus exporter reads
-cumulative aggregates at scrape time (see ``store.py`` and ``aggregates.py``).
+end pops it, computes the duration from the monotonic clock and extends the store's
+flat staging list by the call's ten fields. Nothing on that path scans, sorts or locks a
+metric: the store folds staged calls into numpy columns in batches, and the Prometheus
+exporter reads cumulative aggregates at scrape time (see ``store.py`` and
+``aggregates.py``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from medical_insurance_sdk.core.optional import is_available, warn_missing
 from medical_insurance_sdk.core.pending import PendingCalls
 from medical_insurance_sdk.core.records import APICallMetric
 from medical_insurance_sdk.core.statistics import api_statistics
-from medical_insurance_sdk.core.store import CallSnapshot, CallStore, StagedCall
+from medical_insurance_sdk.core.store import STAGED_WIDTH, CallSnapshot, CallStore, StagedCall
 from medical_insurance_sdk.core.system_metrics import SystemSample
 from medical_insurance_sdk.core.tracking import CallTracker
 from medical_insurance_sdk.core.validation import (
@@ -90,8 +91,8 @@ class MetricsCollector:
             on_listener_error=lambda exc: self.health.error("store_fold", exc),
         )
         self._staging = self.store.staging
-        self._stage = self.store.staging.append
-        self._batch_size = cfg.fold_batch_size
+        self._stage = self.store.staging.extend  # one call's STAGED_WIDTH fields
+        self._staged_limit = cfg.fold_batch_size * STAGED_WIDTH
         self.active_connections = LabelledValues(("connection_type",))
         self.cache_hit_ratio = LabelledValues(("cache_type",))
         self.outcome_unknown = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
@@ -248,12 +249,38 @@ class MetricsCollector:
                 response_size if type(response_size) is int and response_size >= 0 else 0,
                 trace_id,
             ))  # fmt: skip
-            if len(self._staging) >= self._batch_size:
+            if len(self._staging) >= self._staged_limit:
                 self.store.flush()
         except TypeError:  # an unhashable call id cannot be pending
             self._unknown_call(call_id)
         except Exception as exc:  # monitoring boundary
             self.health.error("record_api_call_end", exc)
+
+    def record_api_call_success(self, call_id: int, response_size: int = 0) -> None:
+        """End a started call as a success: ``record_api_call_end(call_id, "success",
+        response_size=response_size)`` in fewer steps, for instrumentation that ends every
+        call it starts (the SDK client's hot path). Never raises.
+        """
+        end_ns = self._mono_ns()
+        try:
+            entry = self._pending.pop(call_id, None)
+            if entry is None:
+                if self._enabled:  # a disabled collector never started it
+                    self._unknown_call(call_id)
+                return
+            api, org, start_ns, req, trace_id, _ = entry
+            self._stage((
+                end_ns * 1e-9 + self._wall_offset, (end_ns - start_ns) * 1e-9, api, org, True,
+                None, None, req if type(req) is int and req >= 0 else 0,
+                response_size if type(response_size) is int and response_size >= 0 else 0,
+                trace_id,
+            ))  # fmt: skip
+            if len(self._staging) >= self._staged_limit:
+                self.store.flush()
+        except TypeError:  # an unhashable call id cannot be pending
+            self._unknown_call(call_id)
+        except Exception as exc:  # monitoring boundary
+            self.health.error("record_api_call_success", exc)
 
     def _note_connection_type(self, connection_type: object) -> None:
         if isinstance(connection_type, str) and len(self._connection_types) < 64:

@@ -1,8 +1,10 @@
 """The call store: a bounded, columnar ring buffer of finished calls.
 
-Hot path: :meth:`CallStore.append` puts one tuple on a lock-free staging deque (``deque``
-appends are atomic). Every ``batch_size`` records, or before any read, :meth:`flush`
-converts the staged tuples to columns in one vectorised step, writes them into
+Hot path: :meth:`CallStore.append` extends a flat staging list by one call's
+:data:`STAGED_WIDTH` fields (``list.extend`` of a tuple is one atomic step under the GIL,
+so no lock is taken and no record is torn). Every ``batch_size`` records, or before any
+read, :meth:`flush` takes the staged prefix and converts it to columns in one vectorised
+step (each column is a stride slice of the flat list: no per-record transposition), writes them into
 fixed-size numpy chunks and hands the same :class:`CallBatch` to the listeners (the
 Prometheus exporter), so the store and the exposition are fed from one source.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -32,6 +34,7 @@ from medical_insurance_sdk.core.redaction import mask_text
 
 __all__ = [
     "RECORD_DTYPES",
+    "STAGED_WIDTH",
     "CallBatch",
     "CallSnapshot",
     "CallStore",
@@ -54,6 +57,8 @@ RECORD_DTYPES: dict[str, npt.DTypeLike] = {
 }
 _SIZE_MAX = 2**32 - 1
 _CHUNK = 16384
+#: Fields of one staged call (:class:`StagedCall`), laid end to end in the staging list.
+STAGED_WIDTH = 10
 
 
 class StagedCall(NamedTuple):
@@ -197,8 +202,9 @@ class CallStore:
         self.capacity = capacity
         self._batch_size = max(1, batch_size)
         self._chunk_size = min(_CHUNK, capacity)
-        #: The lock-free staging deque; ``staging.append(tuple)`` is the hot path's write.
-        self.staging: deque[StagedCall | tuple[Any, ...]] = deque()
+        #: The lock-free flat staging list: ``staging.extend(ten_field_tuple)`` is the hot
+        #: path's write; only :meth:`flush` (under the lock) removes, from the front.
+        self.staging: list[Any] = []
         self.lock = threading.RLock()
         self._chunks: deque[_Chunk] = deque()
         self._head = 0  # absolute index of the oldest stored call
@@ -224,25 +230,29 @@ class CallStore:
         with self.lock:
             self._listeners.append(listener)
 
-    def append(self, call: StagedCall) -> None:
-        """Hot path: stage one finished call; O(1) amortised."""
+    def append(self, call: StagedCall | tuple[Any, ...]) -> None:
+        """Stage one finished call (a :data:`STAGED_WIDTH`-field tuple); O(1) amortised."""
+        if len(call) != STAGED_WIDTH:  # a torn record would shift every later one
+            raise ValueError(f"a staged call has {STAGED_WIDTH} fields (got {len(call)})")
         staging = self.staging
-        staging.append(call)
-        if len(staging) >= self._batch_size:
+        staging.extend(call)
+        if len(staging) >= self._batch_size * STAGED_WIDTH:
             self.flush()
 
     def flush(self) -> int:
         """Fold every staged call into the columns; return how many were folded."""
         with self.lock:
             staging = self.staging
-            n = len(staging)
-            if not n:
+            size = len(staging)  # a multiple of STAGED_WIDTH: extends are atomic
+            if not size:
                 return 0
-            calls = [staging.popleft() for _ in range(n)]
+            flat = staging[:size]
+            del staging[:size]  # calls staged meanwhile were appended after ``size``
+            n = size // STAGED_WIDTH
             try:
-                batch = self._to_batch(calls)
+                batch = self._to_batch(flat)
             except Exception:  # a malformed record: convert one by one, drop the bad
-                salvaged = self._to_batch_salvaging(calls)
+                salvaged = self._to_batch_salvaging(flat)
                 if salvaged is None:
                     return 0
                 batch = salvaged
@@ -259,9 +269,12 @@ class CallStore:
                     self._on_listener_error(exc)
             return n
 
-    def _to_batch(self, calls: Sequence[StagedCall | tuple[Any, ...]]) -> CallBatch:
-        (ts, dur, apis, orgs, oks, errs, msgs, req, resp, traces) = zip(*calls, strict=True)
-        n = len(calls)
+    def _to_batch(self, flat: list[Any]) -> CallBatch:
+        """Columns of the staged calls ``flat`` (fields laid end to end)."""
+        w = STAGED_WIDTH
+        ts, dur, apis, orgs, oks = flat[0::w], flat[1::w], flat[2::w], flat[3::w], flat[4::w]
+        errs, msgs, req, resp, traces = flat[5::w], flat[6::w], flat[7::w], flat[8::w], flat[9::w]
+        n = len(ts)
         if msgs.count(None) == n:
             message_idx: list[int] | npt.NDArray[np.int32] = np.full(n, -1, dtype=np.int32)
         else:  # messages are masked before they are interned: raw text is never kept
@@ -285,24 +298,26 @@ class CallStore:
         }
         return CallBatch(
             columns=columns,
-            trace_ids=list(traces),
+            trace_ids=traces,
             api_codes=self.apis.values(),
             org_codes=self.orgs.values(),
             error_codes=self.errors.values(),
         )
 
-    def _to_batch_salvaging(self, calls: Sequence[Any]) -> CallBatch | None:
+    def _to_batch_salvaging(self, flat: list[Any]) -> CallBatch | None:
         """Convert what can be converted; count and report each malformed record."""
-        good = []
-        for call in calls:
+        w = STAGED_WIDTH
+        good: list[Any] = []
+        for start in range(0, len(flat), w):
+            record = flat[start : start + w]
             try:
-                self._to_batch([call])
+                self._to_batch(record)
             except Exception as exc:  # counted in dropped_malformed and reported
                 self.dropped_malformed += 1
                 if self._on_listener_error is not None:
                     self._on_listener_error(exc)
             else:
-                good.append(call)
+                good.extend(record)
         return self._to_batch(good) if good else None
 
     def _write(self, columns: dict[str, np.ndarray], n: int) -> None:
@@ -349,7 +364,7 @@ class CallStore:
         return self._version
 
     def __len__(self) -> int:
-        return self._tail - self._head + len(self.staging)
+        return self._tail - self._head + len(self.staging) // STAGED_WIDTH
 
     @property
     def nbytes(self) -> int:
