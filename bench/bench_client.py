@@ -33,7 +33,7 @@ from typing import Any
 __all__ = ["run"]
 
 CALLS = int(os.environ.get("MISDK_BENCH_CLIENT_CALLS", "50000"))
-SAMPLES = int(os.environ.get("MISDK_BENCH_CLIENT_SAMPLES", "15000"))  # calls per mode
+SAMPLES = int(os.environ.get("MISDK_BENCH_CLIENT_SAMPLES", "40000"))  # calls per mode
 BLOCK = 20  # calls per on/off block
 CPU_BUDGET_PCT = 1.0
 RSS_BUDGET_MB = 20.0
@@ -234,18 +234,18 @@ def run() -> list[dict[str, Any]]:
             "ok": True,
         },
         {
-            "name": "  standard error of that overhead",
-            "value": cpu["se_pct"],
-            "unit": "%",
-            "budget": "",
-            "ok": True,
-        },
-        {
             "name": "client CPU overhead of monitoring (end to end)",
             "value": cpu["pct"],
             "unit": "%",
             "budget": f"<= {CPU_BUDGET_PCT:g}",
             "ok": cpu["pct"] <= CPU_BUDGET_PCT,
+        },
+        {
+            "name": "  standard error of that overhead",
+            "value": cpu["se_pct"],
+            "unit": "%",
+            "budget": "",
+            "ok": True,
         },
         {
             "name": f"RSS overhead, {stored} stored calls",

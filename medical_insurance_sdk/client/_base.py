@@ -52,9 +52,15 @@ from medical_insurance_sdk.exceptions import (
     ValidationError,
 )
 
-__all__ = ["DEFAULT_PATH", "CallState", "ClientBase"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_PATH", "CallState", "ClientBase"]
 
 logger = logging.getLogger("medical_insurance_sdk.client")
+
+#: Connection pool of both clients. A client talks to one host (the platform's gateway),
+#: so every pooled connection is kept alive: with httpx's default of 20 kept out of 100,
+#: each burst above 20 concurrent calls closed and reopened connections, and throughput
+#: fell from ~660 to ~200 calls/s at 200 concurrent tasks (the README's Reliability section).
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
 #: The usual service path of the platform's single endpoint (protocol.md §3).
 DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from medical_insurance_sdk.client._base import CallState, ClientBase
+from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState, ClientBase
 from medical_insurance_sdk.client.catalog import Interface
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
 
@@ -37,7 +37,7 @@ class AsyncMedicalInsuranceClient(ClientBase):
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
-            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=limits or DEFAULT_LIMITS,
             trust_env=False,
         )
         self._session_lock = asyncio.Lock()

@@ -45,6 +45,7 @@ class Recorder:
         self.last_headers: dict[str, dict[str, str]] = {}
         self.recent_msgids: dict[str, deque[str]] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._peers: set[object] = set()
 
     def request(self, infno: str, msgid: str, headers: Mapping[str, str]) -> None:
         """Record one authenticated request."""
@@ -63,6 +64,11 @@ class Recorder:
                     self._seen.popitem(last=False)
             self.recent_msgids.setdefault(infno, deque(maxlen=_RECENT)).append(msgid)
 
+    def connection(self, peer: object) -> None:
+        """Note the TCP peer ``(host, port)`` a request came on (one per connection)."""
+        if peer is not None and len(self._peers) < _MAX_MSGIDS:
+            self._peers.add(peer)
+
     def outcome(self, infno: str, outcome: str) -> None:
         """Record how a request was answered (``ok``, ``business_error``, a fault name…)."""
         self.responses[f"{infno}:{outcome}"] += 1
@@ -76,6 +82,7 @@ class Recorder:
             "auth_failures": dict(self.auth_failures),
             "faults": dict(self.faults),
             "duplicate_msgids": self.duplicate_msgids,
+            "connections": len(self._peers),
             "last_headers": {k: dict(v) for k, v in self.last_headers.items()},
             "recent_msgids": {k: list(v) for k, v in self.recent_msgids.items()},
         }

@@ -130,6 +130,8 @@ class Simulator:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one platform request."""
+        transport = request.transport
+        self.recorder.connection(transport.get_extra_info("peername") if transport else None)
         reason = self._auth(request)
         if reason is not None:
             self.recorder.auth_failures[reason.value] += 1

@@ -6,6 +6,7 @@ import asyncio
 import random
 import threading
 
+import httpx
 import pytest
 
 from medical_insurance_sdk.client import AsyncMedicalInsuranceClient, MedicalInsuranceClient
@@ -109,3 +110,30 @@ def test_sync_client_shared_by_threads(
         'status="success"} 320.0' in exposition
     )
     assert 'medical_insurance_active_connections{connection_type="http"} 0.0' in exposition
+
+
+async def _connections_for_bursts(
+    client: AsyncMedicalInsuranceClient, sim: RunningSimulator
+) -> int:
+    """TCP connections the simulator saw for three bursts of 200 concurrent calls."""
+    sim.reset()
+    for _ in range(3):
+        await asyncio.gather(*(client.call("1101", PERSON, use_cache=False) for _ in range(200)))
+    stats = sim.stats()
+    assert stats["received"] == {"1101": 600}
+    return int(stats["connections"])
+
+
+async def test_async_bursts_reuse_kept_alive_connections(
+    aclient: AsyncMedicalInsuranceClient, sim: RunningSimulator
+) -> None:
+    """Bursts above the pool size (100) reuse the pooled connections: every one is kept
+    alive. With httpx's default (20 kept alive) each burst closes and reopens the rest."""
+    kept = await _connections_for_bursts(aclient, sim)
+    churning = AsyncMedicalInsuranceClient(
+        sim.base_url, SAMPLE_ORG, limits=httpx.Limits(max_keepalive_connections=20)
+    )
+    async with churning:
+        reopened = await _connections_for_bursts(churning, sim)
+    assert kept <= 150  # 100 pooled, plus a few replaced while the burst drains
+    assert reopened >= 180
