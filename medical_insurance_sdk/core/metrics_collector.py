@@ -89,6 +89,7 @@ class MetricsCollector:
             cfg.max_memory_metrics,
             batch_size=cfg.fold_batch_size,
             on_listener_error=lambda exc: self.health.error("store_fold", exc),
+            wall_offset=self._wall_offset,
         )
         self._staging = self.store.staging
         self._stage = self.store.staging.extend  # one call's STAGED_WIDTH fields
@@ -243,8 +244,8 @@ class MetricsCollector:
                 self.health.drop("invalid_status_recorded_as_error")
             if request_size is not None:
                 req = request_size
-            self._stage((
-                end_ns * 1e-9 + self._wall_offset, (end_ns - start_ns) * 1e-9, api, org, ok,
+            self._stage((  # clock readings: the fold turns them into seconds
+                end_ns, start_ns, api, org, ok,
                 error_code, error_message, req if type(req) is int and req >= 0 else 0,
                 response_size if type(response_size) is int and response_size >= 0 else 0,
                 trace_id,
@@ -269,8 +270,8 @@ class MetricsCollector:
                     self._unknown_call(call_id)
                 return
             api, org, start_ns, req, trace_id, _ = entry
-            self._stage((
-                end_ns * 1e-9 + self._wall_offset, (end_ns - start_ns) * 1e-9, api, org, True,
+            self._stage((  # clock readings: the fold turns them into seconds
+                end_ns, start_ns, api, org, True,
                 None, None, req if type(req) is int and req >= 0 else 0,
                 response_size if type(response_size) is int and response_size >= 0 else 0,
                 trace_id,

@@ -62,10 +62,18 @@ STAGED_WIDTH = 10
 
 
 class StagedCall(NamedTuple):
-    """One finished call as the hot path hands it over (before interning)."""
+    """One finished call as the hot path hands it over (before interning).
 
-    timestamp: float
-    duration: float
+    The two time fields hold either seconds as floats (``timestamp`` epoch seconds at
+    the end, ``duration``) or, from the collector's hot path, the raw readings of its
+    monotonic clock as ints (``timestamp`` = end ns, ``duration`` = start ns): that path
+    then allocates no float, and the fold converts them in one vectorised step
+    (``end·1e-9 + wall_offset``, ``(end - start)·1e-9``: the same IEEE operations, so
+    the same values).
+    """
+
+    timestamp: float | int
+    duration: float | int
     api_code: object
     org_code: object
     success: bool
@@ -196,10 +204,13 @@ class CallStore:
         max_error_codes: int = 4096,
         max_messages: int = 4096,
         on_listener_error: Callable[[BaseException], None] | None = None,
+        wall_offset: float = 0.0,
     ) -> None:
         if capacity < 1:
             raise ValueError("CallStore.capacity must be >= 1")
         self.capacity = capacity
+        #: Epoch seconds at monotonic zero, for records staged as clock readings.
+        self.wall_offset = wall_offset
         self._batch_size = max(1, batch_size)
         self._chunk_size = min(_CHUNK, capacity)
         #: The lock-free flat staging list: ``staging.extend(ten_field_tuple)`` is the hot
@@ -281,9 +292,10 @@ class CallStore:
             message_idx = self.messages.indices(
                 [None if not m else mask_text(safe_str(m)[:2000])[:200] for m in msgs]
             )
+        timestamp, duration = self._times(ts, dur)
         columns: dict[str, np.ndarray] = {
-            "timestamp": np.asarray(ts, dtype=np.float64),
-            "duration": np.maximum(np.asarray(dur, dtype=np.float64), 0.0),
+            "timestamp": timestamp,
+            "duration": np.maximum(duration, 0.0),
             "api": np.asarray(self.apis.indices(apis), dtype=np.int32),
             "org": np.asarray(self.orgs.indices(orgs), dtype=np.int32),
             "error": np.asarray(self.errors.indices(errs), dtype=np.int32),
@@ -303,6 +315,41 @@ class CallStore:
             org_codes=self.orgs.values(),
             error_codes=self.errors.values(),
         )
+
+    def _times(
+        self, first: list[Any], second: list[Any]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Timestamps and durations in seconds from the two time fields of each record.
+
+        An ``int`` first field marks a record of clock readings (end ns, start ns);
+        otherwise both fields are seconds (see :class:`StagedCall`).
+        """
+        kinds = set(map(type, first))
+        if int not in kinds:
+            return np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+        if kinds == {int}:
+            return self._from_readings(first, second)
+        # a mixed batch (explicit records among clock readings): each kind on its own
+        timestamp = np.asarray([0.0 if type(x) is int else x for x in first], dtype=np.float64)
+        duration = np.asarray(
+            [0.0 if type(x) is int else y for x, y in zip(first, second, strict=True)],
+            dtype=np.float64,
+        )
+        rows = [i for i, x in enumerate(first) if type(x) is int]
+        timestamp[rows], duration[rows] = self._from_readings(
+            [first[i] for i in rows], [second[i] for i in rows]
+        )
+        return timestamp, duration
+
+    def _from_readings(
+        self, end_ns: list[Any], start_ns: list[Any]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """``(end·1e-9 + wall_offset, (end - start)·1e-9)``, as the hot path would compute."""
+        end = np.asarray(end_ns, dtype=np.int64)
+        start = np.asarray(start_ns, dtype=np.int64)
+        timestamp = (end * 1e-9 + self.wall_offset).astype(np.float64, copy=False)
+        duration = ((end - start) * 1e-9).astype(np.float64, copy=False)
+        return timestamp, duration
 
     def _to_batch_salvaging(self, flat: list[Any]) -> CallBatch | None:
         """Convert what can be converted; count and report each malformed record."""

@@ -120,6 +120,26 @@ def test_snapshot_columns_copies_only_those_and_rows_keep_them_absent():
     assert len(store.snapshot(since=99.0, columns=("timestamp",)).org) == 0
 
 
+@pytest.mark.parametrize("mixed", [False, True])
+def test_clock_readings_become_the_same_seconds_as_computed_by_hand(mixed):
+    """Records staged as (end ns, start ns) fold to end*1e-9 + wall_offset and
+    (end - start)*1e-9 exactly, alone or mixed with records staged in seconds."""
+    offset = 1_700_000_000.123
+    store = CallStore(100, wall_offset=offset)
+    readings = [(8_625_437_120_317 + 7919 * i, 8_625_437_000_000 + 13 * i) for i in range(6)]
+    for i, (end, start) in enumerate(readings):
+        store.append(StagedCall(end, start, "1101", "H1", True, None, None, 0, 0, None))
+        if mixed:
+            store.append(_call(1_700_000_000.5 + i, dur=0.125))
+    snap = store.snapshot()
+    ns_rows = slice(0, None, 2) if mixed else slice(None)
+    assert list(snap.timestamp[ns_rows]) == [end * 1e-9 + offset for end, _ in readings]
+    assert list(snap.duration[ns_rows]) == [(end - start) * 1e-9 for end, start in readings]
+    if mixed:
+        assert list(snap.timestamp[1::2]) == [1_700_000_000.5 + i for i in range(6)]
+        assert list(snap.duration[1::2]) == [0.125] * 6
+
+
 @pytest.mark.parametrize("columns", [("duration",), ("timestamp", "nope")])
 def test_snapshot_columns_misuse_names_the_problem(columns):
     """Unknown columns, or no timestamp (which gives a snapshot its length), raise."""
