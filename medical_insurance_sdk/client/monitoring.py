@@ -57,10 +57,6 @@ class CallMonitor(Protocol):
         """End a started call."""
         ...
 
-    def record_api_call_success(self, call_id: int, response_size: int = 0) -> None:
-        """End a started call as a success (optional: ``record_api_call_end`` otherwise)."""
-        ...
-
     def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None:
         """Set the cache hit ratio gauge."""
         ...
@@ -93,7 +89,8 @@ class GuardedMonitor:
     ``start(api_code, org_code, request_size, trace_id, connection_type)`` returns the
     call's id (None when a foreign collector failed); ``end(call_id, status, error_code,
     error_message, response_size)`` ends it, ``end_ok(call_id, response_size)`` ends it
-    as a success. None of them raises.
+    as a success (through the collector's optional ``record_api_call_success`` when it is
+    MetricsCollector's own, else through ``end``). None of them raises.
     """
 
     __slots__ = (
@@ -164,10 +161,6 @@ class GuardedMonitor:
 
     def _guarded_end_ok(self, call_id: Any, response_size: int) -> None:
         self._guarded_end(call_id, "success", None, None, response_size)
-
-    def enter(self, api_code: str, org_code: str, request_size: int, trace_id: str) -> int | None:
-        """Start an HTTP call in the collector; its id, or None if the collector failed."""
-        return self.start(api_code, org_code, request_size, trace_id, "http")
 
     def exit(self, call_id: int | None, response_size: int, error: BaseException | None) -> None:
         """End the call: success, or the error's stable code and (masked later) message."""

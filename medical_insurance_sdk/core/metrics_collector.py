@@ -14,8 +14,9 @@ Which side of the line each public method is on:
   :meth:`~MetricsCollector.record_cache_hit_ratio`, the query methods' arguments.
 
 A start puts ``(api, org, t0, sizes, trace id)`` in a dict under a fresh integer id; an
-end pops it, computes the duration from the monotonic clock and extends the store's
-flat staging list by the call's ten fields. Nothing on that path scans, sorts or locks a
+end pops it, reads the monotonic clock again and extends the store's flat staging list
+by the call's ten fields, the two raw clock readings among them (the fold turns them into
+a timestamp and a duration). Nothing on that path scans, sorts or locks a
 metric: the store folds staged calls into numpy columns in batches, and the Prometheus
 exporter reads cumulative aggregates at scrape time (see ``store.py`` and
 ``aggregates.py``).

@@ -4,8 +4,8 @@ Hot path: :meth:`CallStore.append` extends a flat staging list by one call's
 :data:`STAGED_WIDTH` fields (``list.extend`` of a tuple is one atomic step under the GIL,
 so no lock is taken and no record is torn). Every ``batch_size`` records, or before any
 read, :meth:`flush` takes the staged prefix and converts it to columns in one vectorised
-step (each column is a stride slice of the flat list: no per-record transposition), writes them into
-fixed-size numpy chunks and hands the same :class:`CallBatch` to the listeners (the
+step (each column is a stride slice of the flat list: no per-record transposition),
+writes them into fixed-size numpy chunks and hands the same :class:`CallBatch` to the listeners (the
 Prometheus exporter), so the store and the exposition are fed from one source.
 
 A stored call costs 41 bytes (see :data:`RECORD_DTYPES`); chunks are allocated as the
@@ -329,12 +329,10 @@ class CallStore:
             return np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
         if kinds == {int}:
             return self._from_readings(first, second)
-        # a mixed batch (explicit records among clock readings): each kind on its own
-        timestamp = np.asarray([0.0 if type(x) is int else x for x in first], dtype=np.float64)
-        duration = np.asarray(
-            [0.0 if type(x) is int else y for x, y in zip(first, second, strict=True)],
-            dtype=np.float64,
-        )
+        # a mixed batch (explicit records among clock readings): read all as seconds, then
+        # overwrite the rows of clock readings
+        timestamp = np.asarray(first, dtype=np.float64)
+        duration = np.asarray(second, dtype=np.float64)
         rows = [i for i, x in enumerate(first) if type(x) is int]
         timestamp[rows], duration[rows] = self._from_readings(
             [first[i] for i in rows], [second[i] for i in rows]

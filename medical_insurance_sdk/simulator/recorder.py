@@ -25,6 +25,7 @@ SECRET_HEADERS = frozenset(
     }
 )
 _MAX_MSGIDS = 100_000
+_MAX_PEERS = 100_000
 _RECENT = 1000
 
 
@@ -66,7 +67,7 @@ class Recorder:
 
     def connection(self, peer: object) -> None:
         """Note the TCP peer ``(host, port)`` a request came on (one per connection)."""
-        if peer is not None and len(self._peers) < _MAX_MSGIDS:
+        if peer is not None and len(self._peers) < _MAX_PEERS:
             self._peers.add(peer)
 
     def outcome(self, infno: str, outcome: str) -> None:

@@ -257,8 +257,9 @@ def grouped_max_concurrency(
     starts are shifted by ``key·span`` into disjoint ranges, and one stable sort of
     ``[ends, starts]`` (nearly sorted runs: linear in practice) orders the events, ends
     before starts at equal times. The running sum of ``+1``/``-1`` is the number in
-    flight; each group's maximum is taken with ``maximum.reduceat`` over its ``2·count``
-    consecutive events.
+    flight; each group's maximum is taken with ``maximum.reduceat`` over its events, which
+    start at twice the group's first row (every earlier group has one end and one start
+    per row).
     """
     out = np.zeros(n_groups, dtype=np.int64)
     n = timestamp.size
@@ -278,8 +279,7 @@ def grouped_max_concurrency(
         out[0] = running.max()
         return out
     present = np.array([key for key, _, _ in groups], dtype=np.intp)
-    events_per_group = np.array([2 * (stop - begin) for _, begin, stop in groups], np.intp)
-    first = np.concatenate(([0], np.cumsum(events_per_group)[:-1]))
+    first = np.array([2 * begin for _, begin, _ in groups], dtype=np.intp)
     out[present] = np.maximum.reduceat(running, first)
     return out
 
