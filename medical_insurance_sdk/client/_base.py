@@ -38,12 +38,13 @@ from medical_insurance_sdk.client.errors import (
     http_status_error,
     transport_error,
 )
-from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor
+from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor, describe_error
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.client.retry import RetryPolicy
 from medical_insurance_sdk.client.timeouts import Timeouts
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
 from medical_insurance_sdk.client.validation import validate_input
+from medical_insurance_sdk.core.channel import CallChannel
 from medical_insurance_sdk.exceptions import (
     MedicalInsuranceError,
     NetworkError,
@@ -83,9 +84,12 @@ class CallState:
     timeout: httpx.Timeout
     trace: CallTrace
     started: float
-    tracked: int | None = None  # the collector's call id
+    tracked: int | None = None  # the collector's call id (through the monitor)
+    channel: CallChannel | None = None  # or the channel recording it, from start_ns
+    start_ns: int = 0
     response_size: int = 0
     attempt: int = 0
+    ended: bool = False  # recorded and its span ended (exactly once, on every path)
 
 
 class ClientBase:
@@ -164,7 +168,8 @@ class ClientBase:
         self._interfaces = dict(interfaces or {})
         self._sign_in_input = {"signIn": {"opter_no": operator, "mac": mac, "ip": ip}}
         self._sign_no: str | None = None
-        self.monitor: GuardedMonitor | None = None
+        self._monitor: GuardedMonitor | None = None
+        self._channel: CallChannel | None = None
         if monitoring:
             if collector is None:
                 from medical_insurance_sdk.core import get_metrics_collector
@@ -172,6 +177,16 @@ class ClientBase:
                 self.monitor = GuardedMonitor(get_metrics_collector())
             else:
                 self.monitor = GuardedMonitor(collector)
+
+    @property
+    def monitor(self) -> GuardedMonitor | None:
+        """The client's monitoring (None when off). Replaceable: calls started keep theirs."""
+        return self._monitor
+
+    @monitor.setter
+    def monitor(self, monitor: GuardedMonitor | None) -> None:
+        self._monitor = monitor
+        self._channel = monitor.channel if monitor is not None else None
 
     # -- catalog and session -------------------------------------------------------------
 
@@ -213,8 +228,8 @@ class ClientBase:
     def _cache_get(self, key: str) -> dict[str, Any] | None:
         assert self.cache is not None
         hit = self.cache.get(key)
-        if self.monitor is not None:
-            self.monitor.cache_ratio(self.cache.stats().hit_ratio)
+        if self._monitor is not None:
+            self._monitor.cache_ratio(self.cache.stats().hit_ratio)
         return hit
 
     def _cache_put(self, key: str | None, interface: Interface, output: dict[str, Any]) -> None:
@@ -251,8 +266,13 @@ class ClientBase:
         return state
 
     def _open_monitor(self, state: CallState) -> None:
-        if self.monitor is not None:
-            state.tracked = self.monitor.start(
+        channel = self._channel
+        if channel is not None:  # the frame-free path: see core/channel.py
+            state.channel = channel
+            state.start_ns = channel.clock()
+            channel.enter(None)
+        elif self._monitor is not None:
+            state.tracked = self._monitor.start(
                 state.interface.code, self.org_code, len(state.body), state.trace.trace_id, "http"
             )
 
@@ -363,8 +383,22 @@ class ClientBase:
         }
 
     def _succeed(self, state: CallState) -> None:
-        if self.monitor is not None:
-            self.monitor.end_ok(state.tracked, state.response_size)
+        state.ended = True
+        channel = state.channel
+        if channel is not None:
+            try:  # C builtins only; the try costs nothing unless one fails
+                end_ns = channel.clock()
+                channel.leave()
+                channel.stage((
+                    end_ns, state.start_ns, state.interface.code, self.org_code, True,
+                    None, None, len(state.body), state.response_size, state.trace.trace_id,
+                ))  # fmt: skip
+                if len(channel.staging) >= channel.fold_at:
+                    channel.fold()
+            except Exception as exc:  # monitoring boundary: the call succeeded
+                channel.failed(exc)
+        elif self._monitor is not None:
+            self._monitor.end_ok(state.tracked, state.response_size)
         self.tracer.end(state.trace, None)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -377,24 +411,68 @@ class ClientBase:
                 extra=self._extra(state, None),
             )
 
-    def _fail(self, state: CallState, error: MedicalInsuranceError) -> None:
-        unknown = isinstance(error, NetworkError) and error.outcome_unknown
-        if self.monitor is not None:
-            self.monitor.exit(state.tracked, state.response_size, error)
-            if unknown:
-                self.monitor.outcome_unknown(state.interface.code, self.org_code)
-        self.tracer.end(state.trace, error.error_code)
+    def _record_failure(self, state: CallState, error: BaseException, unknown: bool) -> str:
+        """Record the failed call (once); return its error code."""
+        state.ended = True
+        code, message = describe_error(error)
+        channel = state.channel
+        if channel is not None:
+            try:
+                end_ns = channel.clock()
+                channel.leave()
+                channel.stage((
+                    end_ns, state.start_ns, state.interface.code, self.org_code, False,
+                    code, message, len(state.body), state.response_size, state.trace.trace_id,
+                ))  # fmt: skip
+                if len(channel.staging) >= channel.fold_at:
+                    channel.fold()
+            except Exception as exc:  # monitoring boundary: the call's own error stands
+                channel.failed(exc)
+        elif self._monitor is not None:
+            self._monitor.end(state.tracked, "error", code, message, state.response_size)
+        if unknown and self._monitor is not None:
+            self._monitor.outcome_unknown(state.interface.code, self.org_code)
+        self.tracer.end(state.trace, code)
+        return code
+
+    def _log_outcome_unknown(self, state: CallState, error_code: str) -> None:
+        logger.error(
+            "OUTCOME UNKNOWN infno=%s msgid=%s trace_id=%s: do not resend; "
+            "reverse with 2601 (omsgid=%s, oinfno=%s) or reconcile with 3201/3202",
+            state.interface.code,
+            state.msgid,
+            state.trace.trace_id,
+            state.msgid,
+            state.interface.code,
+            extra=self._extra(state, error_code),
+        )
+
+    def _abort(self, state: CallState, exc: BaseException) -> None:
+        """End a call interrupted by anything but an SDK error: cancelled, interrupted, a bug.
+
+        A W$ call interrupted after its request may have gone out has an unknown outcome.
+        """
+        if state.ended:
+            return
+        unknown = state.interface.kind is Kind.WRITE_MONEY and state.attempt > 0
+        code = self._record_failure(state, exc, unknown)
         if unknown:
-            logger.error(
-                "OUTCOME UNKNOWN infno=%s msgid=%s trace_id=%s: do not resend; "
-                "reverse with 2601 (omsgid=%s, oinfno=%s) or reconcile with 3201/3202",
+            self._log_outcome_unknown(state, code)
+        else:
+            logger.warning(
+                "call interrupted infno=%s msgid=%s trace_id=%s by %s",
                 state.interface.code,
                 state.msgid,
                 state.trace.trace_id,
-                state.msgid,
-                state.interface.code,
-                extra=self._extra(state, error.error_code),
+                code,
+                extra=self._extra(state, code),
             )
+
+    def _fail(self, state: CallState, error: MedicalInsuranceError) -> None:
+        unknown = isinstance(error, NetworkError) and error.outcome_unknown
+        self._record_failure(state, error, unknown)
+        if unknown:
+            self._log_outcome_unknown(state, error.error_code)
         else:
             logger.warning(
                 "call failed infno=%s msgid=%s trace_id=%s error_code=%s: %s",

@@ -9,9 +9,12 @@ so any compatible collector works). :class:`GuardedMonitor` makes sure a monitor
 failure never fails a business call: errors are logged (rate limited) and counted.
 
 The per-call path is the CPU the monitoring adds to every call (issue 3 budgets it at
-1 %), so :attr:`GuardedMonitor.start` and :attr:`GuardedMonitor.end` are the collector's
-own bound methods when they are :class:`~medical_insurance_sdk.core.MetricsCollector`'s,
-which never raise (they count their own failures); any other collector's are wrapped.
+1 %). When the collector is :class:`~medical_insurance_sdk.core.MetricsCollector` with its
+own recording methods, :attr:`GuardedMonitor.channel` is a
+:class:`~medical_insurance_sdk.core.channel.CallChannel` and the client records through it
+without a Python frame (it ends every call it starts, on every path), and
+:attr:`GuardedMonitor.start` / :attr:`GuardedMonitor.end` are the collector's own bound
+methods, which never raise. Any other collector has no channel and its methods are wrapped.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from medical_insurance_sdk.core.channel import CallChannel
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.tracking import error_code_of
 
-__all__ = ["CallMonitor", "GuardedMonitor"]
+__all__ = ["CallMonitor", "GuardedMonitor", "describe_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,23 @@ class CallMonitor(Protocol):
         ...
 
 
+def describe_error(error: BaseException) -> tuple[str, str | None]:
+    """``(error_code, message)`` of a failed call's exception. Never raises.
+
+    The code is the stable ``error_code`` (or the class name); the message is ``str(error)``
+    (masked when the store folds it), or a note when the exception cannot be printed.
+    """
+    try:
+        code = error_code_of(error)
+    except Exception:  # an error_code property that raises: fall back to the class
+        code = type(error).__name__
+    try:
+        message: str | None = str(error) or None
+    except Exception:  # an exception whose str() fails must not fail the call
+        message = f"{type(error).__name__} (message unavailable)"
+    return code, message
+
+
 def _missing(what: str) -> Callable[..., Any]:
     def fail(*args: object) -> Any:
         raise AttributeError(f"the collector cannot record a call {what}")
@@ -90,7 +111,8 @@ class GuardedMonitor:
     call's id (None when a foreign collector failed); ``end(call_id, status, error_code,
     error_message, response_size)`` ends it, ``end_ok(call_id, response_size)`` ends it
     as a success (through the collector's optional ``record_api_call_success`` when it is
-    MetricsCollector's own, else through ``end``). None of them raises.
+    MetricsCollector's own, else through ``end``). None of them raises. ``channel`` is the
+    collector's frame-free path for ``connection_type`` when it has one (else None).
     """
 
     __slots__ = (
@@ -99,13 +121,14 @@ class GuardedMonitor:
         "_last_log",
         "_lock",
         "_start",
+        "channel",
         "end",
         "end_ok",
         "failures",
         "start",
     )
 
-    def __init__(self, collector: CallMonitor) -> None:
+    def __init__(self, collector: CallMonitor, connection_type: str = "http") -> None:
         self._collector = collector
         # Bound once: the per-call path is two calls. A collector missing them fails
         # (counted) at each call, never here.
@@ -124,6 +147,20 @@ class GuardedMonitor:
         self._last_log = 0.0
         #: How many monitoring operations failed (and were dropped).
         self.failures = 0
+        self.channel: CallChannel | None = None
+        if trusted and isinstance(collector, MetricsCollector):
+            self.channel = self._open_channel(collector, connection_type)
+
+    def _open_channel(
+        self, collector: MetricsCollector, connection_type: str
+    ) -> CallChannel | None:
+        if not _own(getattr(collector, "open_channel", None), "open_channel"):
+            return None
+        try:
+            return collector.open_channel(connection_type)
+        except Exception:  # monitoring boundary: record through start/end instead
+            self._failed("channel")
+            return None
 
     def _failed(self, operation: str) -> None:
         with self._lock:
@@ -167,11 +204,7 @@ class GuardedMonitor:
         if error is None:
             self.end_ok(call_id, response_size)
             return
-        try:
-            code, message = error_code_of(error), str(error)
-        except Exception:  # an exception whose str() fails must not fail the call
-            self._failed("error description")
-            code, message = "UNKNOWN", None
+        code, message = describe_error(error)
         self.end(call_id, "error", code, message, response_size)
 
     def cache_ratio(self, ratio: float) -> None:

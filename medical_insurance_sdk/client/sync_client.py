@@ -132,19 +132,23 @@ class MedicalInsuranceClient(ClientBase):
         self, interface: Interface, input_data: Any, overrides: dict[str, Any]
     ) -> dict[str, Any]:
         state = self._begin(interface, input_data, overrides)
-        while True:
-            state.attempt += 1
-            try:
-                output = self._attempt(state)
-            except MedicalInsuranceError as error:
-                delay = self._should_retry(state, error)
-                if delay is None:
-                    self._fail(state, error)
-                    raise
-                time.sleep(delay)
-                continue
-            self._succeed(state)
-            return output
+        try:
+            while True:
+                state.attempt += 1
+                try:
+                    output = self._attempt(state)
+                except MedicalInsuranceError as error:
+                    delay = self._should_retry(state, error)
+                    if delay is None:
+                        self._fail(state, error)
+                        raise
+                    time.sleep(delay)
+                    continue
+                self._succeed(state)
+                return output
+        except BaseException as exc:  # cancelled, interrupted or a bug: end the call too
+            self._abort(state, exc)
+            raise
 
     def _attempt(self, state: CallState) -> dict[str, Any]:
         headers = self._headers(state)

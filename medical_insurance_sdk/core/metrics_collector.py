@@ -19,7 +19,9 @@ by the call's ten fields, the two raw clock readings among them (the fold turns 
 a timestamp and a duration). Nothing on that path scans, sorts or locks a
 metric: the store folds staged calls into numpy columns in batches, and the Prometheus
 exporter reads cumulative aggregates at scrape time (see ``store.py`` and
-``aggregates.py``).
+``aggregates.py``). Instrumentation that ends every call it starts can skip the registry
+and its two Python calls: :meth:`~MetricsCollector.open_channel` gives it the same staging
+through C builtins only (``channel.py``); the SDK client records that way.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 from medical_insurance_sdk.core import forking
 from medical_insurance_sdk.core.background import PeriodicWorker
+from medical_insurance_sdk.core.channel import CallChannel
 from medical_insurance_sdk.core.clock import AnchoredClock, Clock
 from medical_insurance_sdk.core.collector_report import build_performance_report
 from medical_insurance_sdk.core.config import MetricConfig
@@ -172,7 +175,7 @@ class MetricsCollector:
                 "abandoned": self.abandoned,
             },
             started_at=self.started_at,
-            in_flight=self.pending.__len__,
+            in_flight=self.pending.__len__,  # registered calls and channels' calls
             connections=self.connections,
             system=self._latest_system,
         )
@@ -283,6 +286,20 @@ class MetricsCollector:
             self._unknown_call(call_id)
         except Exception as exc:  # monitoring boundary
             self.health.error("record_api_call_success", exc)
+
+    def open_channel(self, connection_type: str | None = None) -> CallChannel | None:
+        """A frame-free recording path for instrumentation that ends every call it starts.
+
+        See :mod:`medical_insurance_sdk.core.channel` for the protocol; the SDK client
+        records through one. None when monitoring is disabled. Raises ValueError for a
+        ``connection_type`` that is not a non-empty str.
+        """
+        if connection_type is not None:
+            check_label("connection_type", connection_type)
+        if not self._enabled:
+            return None
+        lane = self.pending.lane(connection_type)
+        return CallChannel(self.store, self._mono_ns, lane, connection_type, self.health)
 
     def _note_connection_type(self, connection_type: object) -> None:
         if isinstance(connection_type, str) and len(self._connection_types) < 64:

@@ -4,6 +4,11 @@ The hot path touches only :attr:`PendingCalls.calls` (a plain dict: setting and 
 key are atomic in CPython). Eviction beyond the bound and expiry after the timeout take a
 lock and count each dropped call in ``abandoned{api_code, org_code}`` and in the
 monitoring health under ``pending_overflow`` / ``pending_expired``.
+
+Calls recorded through a :class:`~medical_insurance_sdk.core.channel.CallChannel` are not
+registered one by one: each channel's caller ends every call it starts, and counts it in
+flight in its connection type's list (:meth:`PendingCalls.lane`), which the counts here
+include.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class PendingCalls:
         self.calls: dict[int, PendingCall] = {}
         #: Connection types seen so far: reported (at 0 when idle) once seen.
         self.connection_types: set[str] = set()
+        #: The channels' in-flight lists by connection type (see :meth:`lane`).
+        self._lanes: dict[str | None, list[None]] = {}
         self.limit = limit
         self._timeout_ns = int(timeout_s * 1e9)
         self._clock_ns = clock_ns
@@ -43,7 +50,18 @@ class PendingCalls:
         self.lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.calls)
+        return len(self.calls) + sum(len(calls) for calls in list(self._lanes.values()))
+
+    def lane(self, connection_type: str | None) -> list[None]:
+        """The in-flight list of the channels of ``connection_type``: one ``None`` per call.
+
+        ``append`` and ``pop`` are atomic, so the channels' callers need no lock.
+        """
+        with self.lock:
+            calls = self._lanes.setdefault(connection_type, [])
+            if connection_type is not None:
+                self.connection_types.add(connection_type)
+        return calls
 
     def evict_overflow(self) -> None:
         """Drop the oldest calls while more than ``limit`` are pending."""
@@ -74,11 +92,16 @@ class PendingCalls:
             kind = entry[5]
             if kind is not None:
                 counts[kind] = counts.get(kind, 0) + 1
+        for kind, calls in list(self._lanes.items()):
+            if kind is not None:
+                counts[kind] = counts.get(kind, 0) + len(calls)
         return counts
 
     def forget_all(self) -> None:
         """Forget every pending call without counting it (a forked child's inheritance)."""
         self.calls.clear()
+        for calls in self._lanes.values():
+            calls.clear()
 
     def _abandon(self, entry: PendingCall, reason: str) -> None:
         self._health.drop(reason)

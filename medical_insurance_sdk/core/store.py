@@ -250,6 +250,11 @@ class CallStore:
         if len(staging) >= self._batch_size * STAGED_WIDTH:
             self.flush()
 
+    @property
+    def batch_size(self) -> int:
+        """Staged calls that trigger a fold (the hot path's caller checks the length)."""
+        return self._batch_size
+
     def flush(self) -> int:
         """Fold every staged call into the columns; return how many were folded."""
         with self.lock:

@@ -137,3 +137,36 @@ async def test_async_bursts_reuse_kept_alive_connections(
         reopened = await _connections_for_bursts(churning, sim)
     assert kept <= 150  # 100 pooled, plus a few replaced while the burst drains
     assert reopened >= 180
+
+
+async def test_cancelled_calls_are_ended_and_money_calls_flagged(
+    sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """A cancelled task's call is recorded at once (not left in flight until it expires);
+    a cancelled W$ call after its request went out counts as outcome unknown."""
+    async with AsyncMedicalInsuranceClient(
+        sim.base_url, SAMPLE_ORG, collector=collector, cache=False
+    ) as client:
+        visit = new_visit(random.Random(9), 9)
+        visit.take_person(await client.call("1101", visit.person_query()))
+        visit.mdtrt_id = (await client.call("2201", visit.registration()))["data"]["mdtrt_id"]
+        await client.call("2204", visit.fee_upload())
+        sim.set_faults({
+            "1101": {"hang_rate": 1.0, "hang_seconds": 5.0},
+            "2207": {"hang_rate": 1.0, "hang_seconds": 5.0},
+        })  # fmt: skip
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.call("1101", PERSON), 0.3)
+        task = asyncio.create_task(client.call("2207", visit.settlement()))
+        for _ in range(250):  # until the request has gone out
+            if sim.stats()["received"].get("2207", 0) or task.done():
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert collector.pending_calls == 0
+    assert collector.connections()["http"] == 0
+    failed = {c.api_code: c.error_code for c in collector.get_recent_calls() if c.error_code}
+    assert failed == {"1101": "CancelledError", "2207": "CancelledError"}
+    assert dict(collector.outcome_unknown.items()) == {("2207", SAMPLE_ORG): 1.0}
