@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from itertools import compress
 from typing import NamedTuple
 
 import numpy as np
@@ -198,7 +199,8 @@ class ApiAggregates:
 
     def _keep_exemplars(self, batch: CallBatch, keys: npt.NDArray[np.int64], width: int) -> None:
         """Keep the last traced call of each (series, bucket) of the batch as its exemplar."""
-        traced = [i for i, trace_id in enumerate(batch.trace_ids) if trace_id]
+        trace_ids = batch.trace_ids
+        traced = list(compress(range(len(trace_ids)), trace_ids))  # rows with a trace id
         if not traced:
             return
         rows = np.asarray(traced, dtype=np.int64)
