@@ -1,8 +1,8 @@
 """The platform client: sync and async clients, catalog, auth schemes, cache, retries.
 
 Everything a HIS integration needs is importable from here; the modules underneath do one
-job each (catalog, envelope, response, auth, errors, retry, cache, timeouts, tracing,
-monitoring, validation).
+job each (catalog, envelope, envelope security, response, auth, errors, retry, cache,
+timeouts, tracing, monitoring, validation).
 """
 
 from medical_insurance_sdk.client._base import DEFAULT_PATH
@@ -26,6 +26,11 @@ from medical_insurance_sdk.client.catalog import (
     get_interface,
     iter_interfaces,
 )
+from medical_insurance_sdk.client.envelope_security import (
+    EnvelopeSecurity,
+    SM2Signer,
+    SM4Cipher,
+)
 from medical_insurance_sdk.client.errors import business_error_class
 from medical_insurance_sdk.client.monitoring import CallMonitor
 from medical_insurance_sdk.client.retry import RetryPolicy
@@ -43,12 +48,15 @@ __all__ = [
     "CacheStats",
     "CallMonitor",
     "Category",
+    "EnvelopeSecurity",
     "GatewayAuth",
     "Interface",
     "Kind",
     "MedicalInsuranceClient",
     "ResponseCache",
     "RetryPolicy",
+    "SM2Signer",
+    "SM4Cipher",
     "TifSignatureAuth",
     "Timeouts",
     "business_error_class",

@@ -33,6 +33,7 @@ from medical_insurance_sdk.client.envelope import (
     encode_envelope,
     next_msgid,
 )
+from medical_insurance_sdk.client.envelope_security import EnvelopeSecurity
 from medical_insurance_sdk.client.errors import (
     DEFAULT_SESSION_MARKERS,
     http_status_error,
@@ -127,6 +128,7 @@ class ClientBase:
         interfaces: Mapping[str, Interface] | None = None,
         mac: str = "00-00-00-00-00-00",
         ip: str = "127.0.0.1",
+        security: EnvelopeSecurity | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url must not be empty")
@@ -165,6 +167,8 @@ class ClientBase:
         self.auto_sign_in = auto_sign_in
         self.max_response_bytes = max_response_bytes
         self.content_type = content_type
+        #: SM4 encryption and SM2 signing of the envelope, where the province asks for them.
+        self.security = security
         self._interfaces = dict(interfaces or {})
         self._sign_in_input = {"signIn": {"opter_no": operator, "mac": mac, "ip": ip}}
         self._sign_no: str | None = None
@@ -301,6 +305,8 @@ class ClientBase:
             sign_no=self._sign_no or "",
             overrides=overrides,
         )
+        if self.security is not None:
+            envelope.update(self.security.seal(input_data))
         body = encode_envelope(envelope)
         if len(body) > MAX_INPUT_CHARS and _input_chars(input_data) > MAX_INPUT_CHARS:
             raise ValidationError(
@@ -351,6 +357,7 @@ class ClientBase:
             body,
             list_fields=state.interface.list_fields,
             session_markers=DEFAULT_SESSION_MARKERS,
+            open_output=None if self.security is None else self.security.open_output,
             **where,
         )
         return response.output

@@ -7,7 +7,7 @@ catalog lists as lists may arrive as one object (wrapped) or ``null`` (empty lis
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +63,13 @@ def parse_response(
     list_fields: Sequence[str] = (),
     trace_id: str | None = None,
     session_markers: Sequence[str] = DEFAULT_SESSION_MARKERS,
+    open_output: Callable[[Any], Any] | None = None,
 ) -> PlatformResponse:
-    """Parse a 200 body; raise ``ResponseParseError`` or ``BusinessError`` on failure."""
+    """Parse a 200 body; raise ``ResponseParseError`` or ``BusinessError`` on failure.
+
+    ``open_output`` turns an encrypted ``output`` into its plaintext (see
+    :mod:`~medical_insurance_sdk.client.envelope_security`).
+    """
     where = {"api_code": api_code, "msgid": msgid, "trace_id": trace_id}
     try:
         data = json.loads(body)
@@ -88,6 +93,11 @@ def parse_response(
             session_markers=session_markers,
         )
     output = data.get("output")
+    if open_output is not None:
+        try:
+            output = open_output(output)
+        except ValueError as exc:  # wrong key, corrupt ciphertext, not JSON
+            raise ResponseParseError(f"响应 output 解密失败: {exc}", **where) from exc
     if output is None:
         output = {}
     if not isinstance(output, dict):

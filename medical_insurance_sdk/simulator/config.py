@@ -17,6 +17,9 @@ A config file is YAML or JSON::
     faults:                     # per interface; "*" applies to all, per-code keys override it
       "*": {business_error_rate: 0.01}
       "2207": {slowdown: 5, http_5xx_rate: 0.05, hang_rate: 0.01, hang_seconds: 30}
+    sm4_key: 0123456789abcdeffedcba9876543210   # opens enc_type "SM4" requests (optional)
+    sm4_encoding: base64        # or hex: the ciphertext's text form
+    sm2_public_key: 09f9df31...  # the HIS's SM2 public key, 128 hex: verifies cainfo (optional)
 
 Invalid values fail loudly when the config is built (``ValueError``).
 """
@@ -186,10 +189,18 @@ class SimulatorConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     latency: Mapping[str, LatencyModel] = field(default_factory=lambda: dict(DEFAULT_LATENCY))
     faults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Envelope security (see simulator/security.py): the SM4 key (32 hex characters) that
+    #: opens ``enc_type: "SM4"`` requests, its ciphertext text form, and the HIS's SM2
+    #: public key (128 hex characters) that verifies ``cainfo``.
+    sm4_key: str | None = None
+    sm4_encoding: str = "base64"
+    sm2_public_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.latency_scale < 0:
             raise ValueError("latency_scale must be >= 0")
+        if self.sm4_encoding not in ("base64", "hex"):
+            raise ValueError("sm4_encoding must be 'base64' or 'hex'")
         for code, spec in self.faults.items():
             FaultConfig.from_mapping(spec)  # validate now, loudly
             if not code:

@@ -49,7 +49,8 @@ class Reply:
 
     infcode: int = 0
     err_msg: str = ""
-    output: dict[str, Any] | None = field(default_factory=dict)
+    output: dict[str, Any] | str | None = field(default_factory=dict)  # str: SM4 ciphertext
+    sealed: bool = False  # output is SM4 ciphertext (the response says enc_type "SM4")
 
     @classmethod
     def error(cls, message: str, infcode: int = -1) -> Reply:

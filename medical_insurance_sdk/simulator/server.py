@@ -43,11 +43,13 @@ from medical_insurance_sdk.client.auth import (
     verify_tif_signature,
 )
 from medical_insurance_sdk.client.catalog import find_interface
+from medical_insurance_sdk.client.envelope_security import ENC_TYPE_SM4
 from medical_insurance_sdk.exceptions import GatewayAuthReason
 from medical_insurance_sdk.simulator.config import LatencyModel, SimulatorConfig
 from medical_insurance_sdk.simulator.faults import Fault, FaultPlan
 from medical_insurance_sdk.simulator.platform import Platform, Reply
 from medical_insurance_sdk.simulator.recorder import Recorder
+from medical_insurance_sdk.simulator.security import SimulatorSecurity
 
 __all__ = ["Simulator", "SimulatorServer"]
 
@@ -81,6 +83,9 @@ class Simulator:
         )
         self._ref_seq = itertools.count(1)
         self._huge: dict[int, bytes] = {}
+        self.security = SimulatorSecurity(
+            self.config.sm4_key, self.config.sm2_public_key, self.config.sm4_encoding
+        )
 
     # -- applications ----------------------------------------------------------------------
 
@@ -159,6 +164,10 @@ class Simulator:
                 Reply.error(f"网关接口名[_api_name={api_name}]与交易编号[infno={infno}]不一致"),
                 msgid,
             )
+        refused = self.security.open(envelope)  # SM4 input decrypted, SM2 cainfo verified
+        if refused is not None:
+            self.recorder.outcome(infno, "business_error")
+            return self._respond(refused, msgid)
         latency, fault, faults = self.plan.draw(infno)
         if latency > 0:
             await asyncio.sleep(latency)
@@ -175,6 +184,9 @@ class Simulator:
         else:
             reply = self._process(infno, envelope)
         self.recorder.outcome(infno, "ok" if reply.infcode == 0 else "business_error")
+        if isinstance(reply.output, dict):
+            self._collapse_lists(reply.output, infno)
+        reply = self.security.seal(envelope, reply)
         if fault is None or fault is Fault.BUSINESS_ERROR:
             return self._respond(reply, msgid, infno)
         return await self._mangle(
@@ -233,13 +245,6 @@ class Simulator:
     def _envelope(self, reply: Reply, msgid: str, infno: str = "") -> dict[str, Any]:
         stamp = time.strftime("%Y%m%d%H%M%S") + f"{int(time.time() * 1000) % 1000:03d}"
         ok = reply.infcode == 0
-        output = reply.output
-        if ok and output and self.config.collapse_single_lists:
-            entry = find_interface(infno)
-            for name in entry.list_fields if entry else ():
-                value = output.get(name)
-                if isinstance(value, list) and len(value) == 1:
-                    output[name] = value[0]
         infcode: int | str = str(reply.infcode) if self.config.infcode_as_string else reply.infcode
         return {
             "infcode": infcode,
@@ -250,8 +255,19 @@ class Simulator:
             "warn_msg": None,
             "cainfo": None,
             "signtype": None,
-            "output": output,
+            **({"enc_type": ENC_TYPE_SM4} if reply.sealed else {}),
+            "output": reply.output,
         }
+
+    def _collapse_lists(self, output: dict[str, Any], infno: str) -> None:
+        """Send one-element lists as bare objects, as many deployments do (when configured)."""
+        if not self.config.collapse_single_lists:
+            return
+        entry = find_interface(infno)
+        for name in entry.list_fields if entry else ():
+            value = output.get(name)
+            if isinstance(value, list) and len(value) == 1:
+                output[name] = value[0]
 
     def _respond(self, reply: Reply, msgid: str, infno: str = "") -> web.Response:
         return web.Response(
