@@ -2,7 +2,7 @@
 
 Everything a HIS integration needs is importable from here; the modules underneath do one
 job each (catalog, envelope, envelope security, response, auth, errors, retry, cache,
-timeouts, tracing, monitoring, validation).
+timeouts, tracing, monitoring, validation, files).
 """
 
 from medical_insurance_sdk.client._base import DEFAULT_PATH
@@ -32,6 +32,7 @@ from medical_insurance_sdk.client.envelope_security import (
     SM4Cipher,
 )
 from medical_insurance_sdk.client.errors import business_error_class
+from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from medical_insurance_sdk.client.monitoring import CallMonitor
 from medical_insurance_sdk.client.retry import RetryPolicy
 from medical_insurance_sdk.client.sync_client import MedicalInsuranceClient
@@ -40,6 +41,8 @@ from medical_insurance_sdk.client.timeouts import Timeouts
 __all__ = [
     "CATALOG",
     "DEFAULT_ACCESS_KEY",
+    "DEFAULT_MAX_DOWNLOAD_BYTES",
+    "DEFAULT_MAX_UPLOAD_BYTES",
     "DEFAULT_PATH",
     "DEFAULT_SECRET_KEY",
     "ApiSignatureAuth",

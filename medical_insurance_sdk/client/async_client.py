@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
 import httpx
 
-from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState, ClientBase
+from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState, ClientBase, UploadSource
+from medical_insurance_sdk.client._transfer import DownloadSink
 from medical_insurance_sdk.client.catalog import Interface
+from medical_insurance_sdk.client.files import encode_upload
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
 
 __all__ = ["AsyncMedicalInsuranceClient"]
@@ -116,6 +122,66 @@ class AsyncMedicalInsuranceClient(ClientBase):
         data = {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}}
         return await self.call("2601", data, **envelope_overrides)
 
+    async def upload_file(
+        self, file: UploadSource, filename: str | None = None, **envelope_overrides: Any
+    ) -> dict[str, Any]:
+        """Upload a file (9101 文件上传); returns the output with ``file_qury_no``.
+
+        As :meth:`MedicalInsuranceClient.upload_file`; a path is read in a worker thread.
+        """
+        interface, input_data, name, source = self._upload_request(
+            file, filename, envelope_overrides
+        )
+        if isinstance(source, Path):
+            try:
+                content = await asyncio.to_thread(self._read_upload, source)
+            except OSError as exc:
+                raise self._unreadable(interface, input_data, envelope_overrides, exc) from exc
+        else:
+            content = source
+        self._check_upload(interface, input_data, envelope_overrides, content)
+        send = functools.partial(self._send_upload, filename=name, content=content)
+        return await self._run_file(interface, input_data, envelope_overrides, send)
+
+    @overload
+    async def download_file(
+        self, file_qury_no: str, filename: str, *, dest: None = None, **envelope_overrides: Any
+    ) -> bytes: ...
+
+    @overload
+    async def download_file(
+        self,
+        file_qury_no: str,
+        filename: str,
+        *,
+        dest: str | os.PathLike[str],
+        **envelope_overrides: Any,
+    ) -> Path: ...
+
+    async def download_file(
+        self,
+        file_qury_no: str,
+        filename: str,
+        *,
+        dest: str | os.PathLike[str] | None = None,
+        **envelope_overrides: Any,
+    ) -> bytes | Path:
+        """Download a file (9102 文件下载): its bytes, or the path it was saved to.
+
+        As :meth:`MedicalInsuranceClient.download_file`. Chunks going to ``dest`` are
+        written to the local disk from the event loop as they arrive.
+        """
+        interface, input_data, sink = self._download_request(
+            file_qury_no, filename, dest, envelope_overrides
+        )
+        try:
+            send = functools.partial(self._send_download, sink=sink)
+            await self._run_file(interface, input_data, envelope_overrides, send)
+        finally:
+            sink.discard()
+        assert sink.result is not None
+        return sink.result
+
     # -- internals -----------------------------------------------------------------------
 
     async def _ensure_signed_in(self) -> None:
@@ -124,14 +190,19 @@ class AsyncMedicalInsuranceClient(ClientBase):
                 await self.sign_in()
 
     async def _execute(
-        self, interface: Interface, input_data: Any, overrides: dict[str, Any]
+        self,
+        interface: Interface,
+        input_data: Any,
+        overrides: dict[str, Any],
+        *,
+        send: Callable[[CallState], Awaitable[dict[str, Any]]] | None = None,
     ) -> dict[str, Any]:
         state = self._begin(interface, input_data, overrides)
         try:
             while True:
                 state.attempt += 1
                 try:
-                    output = await self._attempt(state)
+                    output = await (send or self._attempt)(state)
                 except MedicalInsuranceError as error:
                     delay = self._should_retry(state, error)
                     if delay is None:
@@ -163,3 +234,48 @@ class AsyncMedicalInsuranceClient(ClientBase):
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
         return self._outcome(state, status, b"".join(chunks))
+
+    async def _run_file(
+        self,
+        interface: Interface,
+        input_data: dict[str, Any],
+        overrides: dict[str, Any],
+        send: Callable[[CallState], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """One file call through the usual machinery, signing in as :meth:`call` does."""
+        if self._needs_sign_in(interface.code):
+            await self._ensure_signed_in()
+        try:
+            return await self._execute(interface, input_data, overrides, send=send)
+        except SessionError:
+            if not self.auto_sign_in:
+                raise
+            self._sign_no = None  # rejected before processing: safe to send again
+            await self._ensure_signed_in()
+            return await self._execute(interface, input_data, overrides, send=send)
+
+    async def _send_upload(
+        self, state: CallState, *, filename: str, content: bytes
+    ) -> dict[str, Any]:
+        upload = encode_upload(state.body, filename, content)
+        headers = self._headers(state)
+        headers["Content-Type"] = upload.content_type
+        return await self._exchange(state, upload.body, headers, None)
+
+    async def _send_download(self, state: CallState, *, sink: DownloadSink) -> dict[str, Any]:
+        return await self._exchange(state, state.body, self._headers(state), sink)
+
+    async def _exchange(
+        self, state: CallState, body: bytes, headers: dict[str, str], sink: DownloadSink | None
+    ) -> dict[str, Any]:
+        try:
+            async with self._http.stream(
+                "POST", self.path, content=body, headers=headers, timeout=state.timeout
+            ) as response:
+                status = response.status_code
+                reader = self._reader(state, status, response.headers, sink)
+                async for chunk in response.aiter_bytes():
+                    reader.feed(chunk)
+        except httpx.HTTPError as exc:
+            raise self._translate(state, exc) from exc
+        return self._file_outcome(state, status, reader.finish(), sink)

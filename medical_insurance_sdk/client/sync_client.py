@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, overload
 
 import httpx
 
-from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState, ClientBase
+from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState, ClientBase, UploadSource
+from medical_insurance_sdk.client._transfer import DownloadSink
 from medical_insurance_sdk.client.catalog import Interface
+from medical_insurance_sdk.client.files import encode_upload
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
 
 __all__ = ["MedicalInsuranceClient"]
@@ -121,6 +127,73 @@ class MedicalInsuranceClient(ClientBase):
         data = {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}}
         return self.call("2601", data, **envelope_overrides)
 
+    def upload_file(
+        self, file: UploadSource, filename: str | None = None, **envelope_overrides: Any
+    ) -> dict[str, Any]:
+        """Upload a file (9101 文件上传); returns the output with ``file_qury_no``.
+
+        ``file`` is the content (bytes) or a path; ``filename`` defaults to the path's
+        name (required with bytes). Files above ``max_upload_bytes``, empty files and bad
+        filenames raise :class:`~medical_insurance_sdk.exceptions.ValidationError` before
+        anything is sent. 9101 changes the platform's state: it is never resent.
+        """
+        interface, input_data, name, source = self._upload_request(
+            file, filename, envelope_overrides
+        )
+        if isinstance(source, Path):
+            try:
+                content = self._read_upload(source)
+            except OSError as exc:
+                raise self._unreadable(interface, input_data, envelope_overrides, exc) from exc
+        else:
+            content = source
+        self._check_upload(interface, input_data, envelope_overrides, content)
+        send = functools.partial(self._send_upload, filename=name, content=content)
+        return self._run_file(interface, input_data, envelope_overrides, send)
+
+    @overload
+    def download_file(
+        self, file_qury_no: str, filename: str, *, dest: None = None, **envelope_overrides: Any
+    ) -> bytes: ...
+
+    @overload
+    def download_file(
+        self,
+        file_qury_no: str,
+        filename: str,
+        *,
+        dest: str | os.PathLike[str],
+        **envelope_overrides: Any,
+    ) -> Path: ...
+
+    def download_file(
+        self,
+        file_qury_no: str,
+        filename: str,
+        *,
+        dest: str | os.PathLike[str] | None = None,
+        **envelope_overrides: Any,
+    ) -> bytes | Path:
+        """Download a file (9102 文件下载): its bytes, or the path it was saved to.
+
+        With ``dest`` (a file path, or an existing folder to save ``filename`` in) the
+        file is streamed to disk and renamed into place once complete. A file above
+        ``max_download_bytes`` raises
+        :class:`~medical_insurance_sdk.exceptions.ResponseTooLargeError`; the platform's
+        JSON error answer raises the same ``BusinessError`` as :meth:`call`. 9102 is
+        read-only: it is retried after network errors, timeouts and 5xx answers.
+        """
+        interface, input_data, sink = self._download_request(
+            file_qury_no, filename, dest, envelope_overrides
+        )
+        try:
+            send = functools.partial(self._send_download, sink=sink)
+            self._run_file(interface, input_data, envelope_overrides, send)
+        finally:
+            sink.discard()
+        assert sink.result is not None
+        return sink.result
+
     # -- internals -----------------------------------------------------------------------
 
     def _ensure_signed_in(self) -> None:
@@ -129,14 +202,19 @@ class MedicalInsuranceClient(ClientBase):
                 self.sign_in()
 
     def _execute(
-        self, interface: Interface, input_data: Any, overrides: dict[str, Any]
+        self,
+        interface: Interface,
+        input_data: Any,
+        overrides: dict[str, Any],
+        *,
+        send: Callable[[CallState], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         state = self._begin(interface, input_data, overrides)
         try:
             while True:
                 state.attempt += 1
                 try:
-                    output = self._attempt(state)
+                    output = (send or self._attempt)(state)
                 except MedicalInsuranceError as error:
                     delay = self._should_retry(state, error)
                     if delay is None:
@@ -168,3 +246,46 @@ class MedicalInsuranceClient(ClientBase):
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
         return self._outcome(state, status, b"".join(chunks))
+
+    def _run_file(
+        self,
+        interface: Interface,
+        input_data: dict[str, Any],
+        overrides: dict[str, Any],
+        send: Callable[[CallState], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One file call through the usual machinery, signing in as :meth:`call` does."""
+        if self._needs_sign_in(interface.code):
+            self._ensure_signed_in()
+        try:
+            return self._execute(interface, input_data, overrides, send=send)
+        except SessionError:
+            if not self.auto_sign_in:
+                raise
+            self._sign_no = None  # rejected before processing: safe to send again
+            self._ensure_signed_in()
+            return self._execute(interface, input_data, overrides, send=send)
+
+    def _send_upload(self, state: CallState, *, filename: str, content: bytes) -> dict[str, Any]:
+        upload = encode_upload(state.body, filename, content)
+        headers = self._headers(state)
+        headers["Content-Type"] = upload.content_type
+        return self._exchange(state, upload.body, headers, None)
+
+    def _send_download(self, state: CallState, *, sink: DownloadSink) -> dict[str, Any]:
+        return self._exchange(state, state.body, self._headers(state), sink)
+
+    def _exchange(
+        self, state: CallState, body: bytes, headers: dict[str, str], sink: DownloadSink | None
+    ) -> dict[str, Any]:
+        try:
+            with self._http.stream(
+                "POST", self.path, content=body, headers=headers, timeout=state.timeout
+            ) as response:
+                status = response.status_code
+                reader = self._reader(state, status, response.headers, sink)
+                for chunk in response.iter_bytes():
+                    reader.feed(chunk)
+        except httpx.HTTPError as exc:
+            raise self._translate(state, exc) from exc
+        return self._file_outcome(state, status, reader.finish(), sink)

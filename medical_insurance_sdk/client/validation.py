@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from medical_insurance_sdk.client.files import MAX_FILENAME_CHARS, filename_problem
+
 __all__ = ["FIELD_LABELS", "RULES", "FieldRule", "Problem", "validate_input"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -52,6 +54,9 @@ FIELD_LABELS: Mapping[str, str] = {
     "opter_no": "操作员编号",
     "mac": "签到MAC地址",
     "ip": "签到IP地址",
+    "filename": "文件名",
+    "file_qury_no": "文件查询号",
+    "fixmedins_code": "定点医药机构编号",
 }
 
 
@@ -63,7 +68,7 @@ class FieldRule:
     required: bool = True
     max_len: int = 50
     choices: tuple[str, ...] = ()
-    fmt: str = ""  # "date" | "datetime" | "number" | ""
+    fmt: str = ""  # "date" | "datetime" | "number" | "filename" | ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,8 @@ _CERT = (
     _r("mdtrt_cert_type", choices=("01", "02", "03"), max_len=3),
     _r("mdtrt_cert_no", max_len=50),
 )
+_FILENAME = _r("filename", max_len=MAX_FILENAME_CHARS, fmt="filename")
+_FIXMEDINS = _r("fixmedins_code", max_len=12)
 _SETTLE = (
     _r("psn_no", max_len=30),
     *_CERT,
@@ -156,6 +163,8 @@ RULES: Mapping[str, tuple[str, bool, tuple[FieldRule, ...]]] = {
         False,
         (_r("psn_no", max_len=30), _r("omsgid", max_len=30), _r("oinfno", max_len=6)),
     ),
+    "9101": ("fsUploadIn", False, (_FILENAME, _FIXMEDINS)),
+    "9102": ("fsDownloadIn", False, (_r("file_qury_no", max_len=100), _FILENAME, _FIXMEDINS)),
 }
 
 
@@ -183,6 +192,8 @@ def _check_value(rule: FieldRule, value: Any) -> str | None:
         return f"{_label(rule.name)}格式应为yyyy-MM-dd HH:mm:ss"
     if rule.fmt == "date" and not _DATE.match(text):
         return f"{_label(rule.name)}格式应为yyyy-MM-dd"
+    if rule.fmt == "filename":
+        return filename_problem(text)
     return None
 
 

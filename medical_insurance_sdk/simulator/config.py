@@ -8,6 +8,10 @@ A config file is YAML or JSON::
     strict_state: true          # 2203/2204/2206/2207 need a registered mdtrt_id (2201)
     collapse_single_lists: true # one-element lists go out as a single object, as on site
     infcode_as_string: false    # send "0"/"-1" instead of 0/-1
+    max_upload_bytes: 16777216  # 9101: larger files are refused (infcode -1)
+    file_store_max_files: 1000  # 9101 uploads kept for 9102, oldest evicted beyond these
+    file_store_max_bytes: 134217728
+    file_ttl_seconds: 86400     # a file expires this long after its upload (dld_endtime)
     auth:
       scheme: api               # api (_api_* HMAC-SHA1) | tif | bearer | none
       keys: {misdk-demo-ak: misdk-demo-sk}
@@ -186,6 +190,10 @@ class SimulatorConfig:
     strict_state: bool = True
     collapse_single_lists: bool = True
     infcode_as_string: bool = False
+    max_upload_bytes: int = 16 * 1024 * 1024
+    file_store_max_files: int = 1000
+    file_store_max_bytes: int = 128 * 1024 * 1024
+    file_ttl_seconds: float = 24 * 3600.0
     auth: AuthConfig = field(default_factory=AuthConfig)
     latency: Mapping[str, LatencyModel] = field(default_factory=lambda: dict(DEFAULT_LATENCY))
     faults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -201,6 +209,10 @@ class SimulatorConfig:
             raise ValueError("latency_scale must be >= 0")
         if self.sm4_encoding not in ("base64", "hex"):
             raise ValueError("sm4_encoding must be 'base64' or 'hex'")
+        if min(self.max_upload_bytes, self.file_store_max_files, self.file_ttl_seconds) <= 0:
+            raise ValueError("max_upload_bytes, file_store_* and file_ttl_seconds must be > 0")
+        if self.max_upload_bytes > self.file_store_max_bytes:
+            raise ValueError("max_upload_bytes must not exceed file_store_max_bytes")
         for code, spec in self.faults.items():
             FaultConfig.from_mapping(spec)  # validate now, loudly
             if not code:

@@ -14,7 +14,9 @@ from datetime import date
 from typing import Any
 
 __all__ = [
+    "CATALOG_FILE_CODES",
     "Person",
+    "catalog_file",
     "catalog_items",
     "id_check_digit",
     "is_valid_certno",
@@ -171,3 +173,16 @@ def catalog_items(code: str, seed: int | None, count: int) -> list[dict[str, Any
         }
         for i in range(count)
     ]
+
+
+#: Catalogs whose invented file 9102 serves as ``file_qury_no`` ``CATALOG-<code>``.
+CATALOG_FILE_CODES = ("1301", "1302", "1303", "1305", "1306", "1307")
+
+
+def catalog_file(code: str, seed: int | None, count: int = 200) -> bytes:
+    """A catalog as a file (UTF-8, tab-separated, a header row): the rows of 1301–1307."""
+    rows = catalog_items(code, seed, count)
+    names = list(rows[0]) if rows else []
+    lines = ["\t".join(names)]
+    lines.extend("\t".join(str(row[name]) for name in names) for row in rows)
+    return ("\n".join(lines) + "\n").encode("utf-8")

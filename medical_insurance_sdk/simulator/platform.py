@@ -14,7 +14,11 @@ Behaviour worth knowing when testing against it:
   ``medins_setl_id`` is the sender's msgid;
 * 2208 reverses a settlement by setl_id; 2601 reverses the transaction sent with
   ``omsgid`` (2102, 2207, 2304, 2401) and is idempotent;
-* catalog downloads (1301–1307) return rows; every other catalog code gets a generic OK.
+* catalog downloads (1301–1307) return rows; every other catalog code gets a generic OK;
+* 9101 stores the uploaded file (bounded, :mod:`.files`) and answers its file_qury_no;
+  9102 returns the file's bytes (:attr:`Reply.content`), or ``文件不存在或已过期`` for an
+  unknown, evicted, expired or other institution's file_qury_no. ``CATALOG-1301`` …
+  ``CATALOG-1307`` are invented catalog files (tab-separated rows), deterministic per seed.
 
 State is bounded (oldest entries dropped) so long load tests keep constant memory.
 """
@@ -32,7 +36,14 @@ from typing import Any
 from medical_insurance_sdk.client.catalog import find_interface
 from medical_insurance_sdk.client.validation import validate_input
 from medical_insurance_sdk.simulator.config import SimulatorConfig
-from medical_insurance_sdk.simulator.data import catalog_items, is_valid_certno, person_for
+from medical_insurance_sdk.simulator.data import (
+    CATALOG_FILE_CODES,
+    catalog_file,
+    catalog_items,
+    is_valid_certno,
+    person_for,
+)
+from medical_insurance_sdk.simulator.files import FileStore
 
 __all__ = ["HYGEIA", "Platform", "Reply"]
 
@@ -41,16 +52,19 @@ HYGEIA = "MBS-cn.hsa.ais.common.exception.HygeiaException: 请求失败,错误�
 _MAX_STATE = 100_000
 _REVERSIBLE = ("2102", "2207", "2304", "2401")
 _CENT = Decimal("0.01")
+_CATALOG_FILE = "CATALOG-"
 
 
 @dataclass(slots=True)
 class Reply:
-    """The business part of a response."""
+    """The business part of a response; ``content`` set: a file (9102), not an envelope."""
 
     infcode: int = 0
     err_msg: str = ""
     output: dict[str, Any] | str | None = field(default_factory=dict)  # str: SM4 ciphertext
     sealed: bool = False  # output is SM4 ciphertext (the response says enc_type "SM4")
+    content: bytes | None = None
+    filename: str = ""
 
     @classmethod
     def error(cls, message: str, infcode: int = -1) -> Reply:
@@ -81,6 +95,10 @@ class Platform:
         self.settlements_by_msgid = _Bounded()
         self.reversals = _Bounded()
         self._catalog_cache: dict[str, list[dict[str, Any]]] = {}
+        self._catalog_files: dict[str, bytes] = {}
+        self.files = FileStore(
+            config.file_store_max_files, config.file_store_max_bytes, config.file_ttl_seconds
+        )
         self._handlers: dict[str, Callable[[dict[str, Any], dict[str, Any]], Reply]] = {
             "9001": self._sign_in,
             "9002": self._sign_out,
@@ -96,6 +114,7 @@ class Platform:
             "2208": self._settle_reverse,
             "2601": self._reverse,
             "3201": self._reconcile,
+            "9102": self._download,
             **dict.fromkeys(("1301", "1302", "1303", "1305", "1306", "1307"), self._catalog),
             **dict.fromkeys(("1312", "1318"), self._catalog_query),
         }
@@ -105,10 +124,17 @@ class Platform:
 
     # -- entry point -----------------------------------------------------------------------
 
-    def handle(self, infno: str, envelope: dict[str, Any]) -> Reply:
-        """Process one envelope whose gateway auth already passed."""
+    def handle(
+        self, infno: str, envelope: dict[str, Any], attachment: bytes | None = None
+    ) -> Reply:
+        """Process one envelope whose gateway auth already passed.
+
+        ``attachment`` is the ``file`` part of a multipart request (9101 only).
+        """
         if find_interface(infno) is None:
             return Reply.error(f"交易编号[infno={infno}]不存在")
+        if attachment is not None and infno != "9101":
+            return Reply.error(f"交易[infno={infno}]不接受文件上传")
         for name in ("msgid", "fixmedins_code", "mdtrtarea_admvs", "infver", "opter"):
             if not envelope.get(name):
                 return Reply.error(f"报文字段[{name}]不能为空")
@@ -125,6 +151,8 @@ class Platform:
         if problems:
             return Reply.error(problems[0].message)
         assert isinstance(input_data, dict)
+        if infno == "9101":
+            return self._upload(envelope, input_data, attachment)
         handler = self._handlers.get(infno, self._generic)
         return handler(envelope, input_data)
 
@@ -429,3 +457,42 @@ class Platform:
                 "size": size,
             }
         )
+
+    def _upload(
+        self, envelope: dict[str, Any], data: dict[str, Any], attachment: bytes | None
+    ) -> Reply:
+        if attachment is None:
+            return Reply.error("文件上传须以multipart/form-data提交文件[file]")
+        if not attachment:
+            return Reply.error("上传文件内容不能为空")
+        node = data["fsUploadIn"]
+        org = str(node["fixmedins_code"])
+        if org != str(envelope.get("fixmedins_code")):
+            return Reply.error("定点医药机构编号[fixmedins_code]与报文不一致")
+        filename = str(node["filename"])
+        stored = self.files.put(self._next_id("FQ"), filename, org, attachment)
+        return Reply(
+            output={
+                "file_qury_no": stored.file_qury_no,
+                "filename": filename,
+                "dld_endtime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stored.expires)),
+            }
+        )
+
+    def _download(self, envelope: dict[str, Any], data: dict[str, Any]) -> Reply:
+        node = data["fsDownloadIn"]
+        number = str(node["file_qury_no"])
+        filename = str(node["filename"])
+        code = number.removeprefix(_CATALOG_FILE)
+        if number.startswith(_CATALOG_FILE) and code in CATALOG_FILE_CODES:
+            content = self._catalog_files.get(code)
+            if content is None:
+                content = catalog_file(code, self.config.seed)
+                self._catalog_files[code] = content
+            return Reply(content=content, filename=filename)
+        stored = self.files.get(number)
+        if stored is None or stored.fixmedins_code != str(node["fixmedins_code"]):
+            return Reply.error(f"{HYGEIA}文件不存在或已过期[file_qury_no]")
+        if stored.filename != filename:
+            return Reply.error(f"{HYGEIA}文件名[filename]与文件查询号不一致")
+        return Reply(content=stored.content, filename=filename)

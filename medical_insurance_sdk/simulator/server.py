@@ -3,14 +3,16 @@
 Request pipeline (one POST to the service path):
 
 1. gateway auth (``_api_*`` by default) → HTTP 401 with the protocol's JSON body;
-2. JSON envelope → recorded (count per infno, headers, msgid);
+2. JSON envelope (the body, or a multipart 9101's ``jsonStr`` part, its ``file`` part read
+   up to ``max_upload_bytes``) → recorded (count per infno, headers, msgid);
 3. latency and fault drawn for the interface (:mod:`.faults`), latency slept;
-4. business handling (:mod:`.platform`), then the answer, possibly mangled by the fault.
+4. business handling (:mod:`.platform`), then the answer (a JSON envelope, or a 9102 file
+   as ``application/octet-stream``), possibly mangled by the fault.
 
 The admin endpoint is a separate server that always binds to 127.0.0.1 (and refuses
 non-loopback peers even so), whatever host the simulator itself listens on::
 
-    GET    /admin/stats        what was received (counts, last headers, msgids, faults)
+    GET    /admin/stats        what was received (counts, last headers, msgids, faults, files)
     POST   /admin/reset        forget the counters
     GET    /admin/faults       current fault settings
     PUT    /admin/faults       replace them   {"2207": {"slowdown": 5, "business_error_rate": 0.2}}
@@ -33,8 +35,10 @@ import time
 from collections.abc import Awaitable, Callable
 from decimal import InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from medical_insurance_sdk.client._base import DEFAULT_PATH
 from medical_insurance_sdk.client.auth import (
@@ -56,6 +60,9 @@ __all__ = ["Simulator", "SimulatorServer"]
 logger = logging.getLogger(__name__)
 
 _JSON = "text/plain; charset=utf-8"
+_OCTET = "application/octet-stream"
+#: Largest ``jsonStr`` part of a multipart request (the envelope's input is ≤ 40 000 chars).
+_MAX_JSON_PART = 256 * 1024
 #: The admin endpoint's only bind address.
 _ADMIN_HOST = "127.0.0.1"
 _HTML_502 = (
@@ -145,7 +152,16 @@ class Simulator:
                 body=_dumps({"code": 401, "message": GATEWAY_MESSAGES[reason]}),
                 content_type="application/json",
             )
-        raw = await request.read()
+        attachment: bytes | None = None
+        too_large = False
+        if request.content_type == "multipart/form-data":
+            try:
+                raw, attachment, too_large = await self._read_multipart(request)
+            except (ValueError, HttpProcessingError):  # no boundary, bad framing or headers
+                self.recorder.outcome("?", "bad_multipart")
+                return self._respond(Reply.error("文件上传报文格式错误，无法解析multipart"), "")
+        else:
+            raw = await request.read()
         try:
             envelope = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -157,14 +173,7 @@ class Simulator:
         infno = str(envelope["infno"])
         msgid = str(envelope.get("msgid") or "")
         self.recorder.request(infno, msgid, request.headers)
-        api_name = request.headers.get("_api_name")
-        if self.config.auth.scheme == "api" and api_name != infno:
-            self.recorder.outcome(infno, "business_error")
-            return self._respond(
-                Reply.error(f"网关接口名[_api_name={api_name}]与交易编号[infno={infno}]不一致"),
-                msgid,
-            )
-        refused = self.security.open(envelope)  # SM4 input decrypted, SM2 cainfo verified
+        refused = self._refusal(request, envelope, infno, too_large)
         if refused is not None:
             self.recorder.outcome(infno, "business_error")
             return self._respond(refused, msgid)
@@ -182,7 +191,7 @@ class Simulator:
         if fault is Fault.BUSINESS_ERROR:
             reply = self.platform.random_business_error(infno, envelope)
         else:
-            reply = self._process(infno, envelope)
+            reply = self._process(infno, envelope, attachment)
         self.recorder.outcome(infno, "ok" if reply.infcode == 0 else "business_error")
         if isinstance(reply.output, dict):
             self._collapse_lists(reply.output, infno)
@@ -193,9 +202,50 @@ class Simulator:
             request, fault, faults.hang_seconds, faults.huge_body_bytes, reply, msgid, infno
         )
 
-    def _process(self, infno: str, envelope: dict[str, Any]) -> Reply:
+    def _refusal(
+        self, request: web.Request, envelope: dict[str, Any], infno: str, too_large: bool
+    ) -> Reply | None:
+        """Why a well-formed request is refused before processing, if it is.
+
+        On success a sealed (SM4) input has been replaced by its plaintext.
+        """
+        api_name = request.headers.get("_api_name")
+        if self.config.auth.scheme == "api" and api_name != infno:
+            return Reply.error(f"网关接口名[_api_name={api_name}]与交易编号[infno={infno}]不一致")
+        if too_large:
+            return Reply.error(f"上传文件大小超过上限{self.config.max_upload_bytes}字节")
+        return self.security.open(envelope)  # SM4 input decrypted, SM2 cainfo verified
+
+    async def _read_multipart(self, request: web.Request) -> tuple[bytes, bytes | None, bool]:
+        """The ``jsonStr`` and ``file`` parts of a multipart request, and "file too large".
+
+        Parts are read in chunks with bounds: a ``jsonStr`` above 256 KiB is dropped (the
+        request then fails as an unparsable envelope), and a file above
+        ``max_upload_bytes`` is read to its end but not kept. Other parts are skipped.
+        """
+        raw, attachment, too_large = b"", None, False
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue  # a nested multipart is not part of the protocol
+            limit = _MAX_JSON_PART if part.name == "jsonStr" else self.config.max_upload_bytes
+            chunks, size = [], 0
+            while chunk := await part.read_chunk():
+                size += len(chunk)
+                if size <= limit and part.name in ("jsonStr", "file"):
+                    chunks.append(chunk)
+            if part.name == "jsonStr":
+                raw = b"".join(chunks) if size <= limit else b""
+            elif part.name == "file":
+                too_large = size > limit
+                attachment = None if too_large else b"".join(chunks)
+        return raw, attachment, too_large
+
+    def _process(
+        self, infno: str, envelope: dict[str, Any], attachment: bytes | None = None
+    ) -> Reply:
         try:
-            return self.platform.handle(infno, envelope)
+            return self.platform.handle(infno, envelope, attachment)
         except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation):
             logger.debug("simulator: malformed input for %s", infno, exc_info=True)
             return Reply.error(f"交易输入格式错误[infno={infno}]")
@@ -213,15 +263,18 @@ class Simulator:
         if fault is Fault.HANG:
             await asyncio.sleep(hang_seconds)
             return self._respond(reply, msgid, infno)
-        body = _dumps(self._envelope(reply, msgid, infno))
-        if fault is Fault.TRUNCATED:
+        if reply.content is not None:
+            body, content_type = reply.content, _OCTET
+        else:
+            body, content_type = _dumps(self._envelope(reply, msgid, infno)), _JSON
+        if fault is Fault.TRUNCATED and reply.content is None:
             return web.Response(body=body[: max(len(body) // 2, 1)], content_type="text/plain")
         if fault is Fault.WRONG_CONTENT_TYPE:
             return web.Response(body=body, content_type="text/html")
         if fault is Fault.HUGE_BODY:
             return web.Response(body=self._huge_body(huge_bytes), content_type="text/plain")
-        # RESET: send the headers and half the body, then reset the connection
-        response = web.StreamResponse(headers={"Content-Type": _JSON})
+        # RESET (and a truncated file): the headers and half the body, then a reset
+        response = web.StreamResponse(headers={"Content-Type": content_type})
         response.content_length = len(body)
         await response.prepare(request)
         await response.write(body[: len(body) // 2])
@@ -270,6 +323,13 @@ class Simulator:
                 output[name] = value[0]
 
     def _respond(self, reply: Reply, msgid: str, infno: str = "") -> web.Response:
+        if reply.content is not None:  # a 9102 file
+            disposition = f"attachment; filename*=UTF-8''{quote(reply.filename)}"
+            return web.Response(
+                body=reply.content,
+                content_type=_OCTET,
+                headers={"Content-Disposition": disposition},
+            )
         return web.Response(
             body=_dumps(self._envelope(reply, msgid, infno)),
             content_type="text/plain",
@@ -279,8 +339,8 @@ class Simulator:
     # -- admin -----------------------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
-        """What was received so far (call from the simulator's event loop)."""
-        return self.recorder.snapshot()
+        """What was received so far, and the file store (call from the simulator's loop)."""
+        return {**self.recorder.snapshot(), "files": self.platform.files.stats()}
 
     async def _admin_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
