@@ -105,6 +105,7 @@ class CallState:
     tracked: int | None = None  # the collector's call id (through the monitor)
     channel: CallChannel | None = None  # or the channel recording it, from start_ns
     start_ns: int = 0
+    request_size: int = 0  # bytes sent: the envelope's, or a 9101 upload's multipart body
     response_size: int = 0
     attempt: int = 0
     ended: bool = False  # recorded and its span ended (exactly once, on every path)
@@ -284,6 +285,7 @@ class ClientBase:
         )
         try:
             state.body = self._encode(interface, msgid, input_data, overrides)
+            state.request_size = len(state.body)
         except ValidationError as exc:
             exc.trace_id = trace.trace_id
             self._open_monitor(state)
@@ -299,8 +301,9 @@ class ClientBase:
             state.start_ns = channel.clock()
             channel.enter(None)
         elif self._monitor is not None:
+            code, trace_id = state.interface.code, state.trace.trace_id
             state.tracked = self._monitor.start(
-                state.interface.code, self.org_code, len(state.body), state.trace.trace_id, "http"
+                code, self.org_code, state.request_size, trace_id, "http"
             )
 
     def _encode(
@@ -421,7 +424,7 @@ class ClientBase:
                 channel.leave()
                 channel.stage((
                     end_ns, state.start_ns, state.interface.code, self.org_code, True,
-                    None, None, len(state.body), state.response_size, state.trace.trace_id,
+                    None, None, state.request_size, state.response_size, state.trace.trace_id,
                 ))  # fmt: skip
                 if len(channel.staging) >= channel.fold_at:
                     channel.fold()
@@ -452,7 +455,7 @@ class ClientBase:
                 channel.leave()
                 channel.stage((
                     end_ns, state.start_ns, state.interface.code, self.org_code, False,
-                    code, message, len(state.body), state.response_size, state.trace.trace_id,
+                    code, message, state.request_size, state.response_size, state.trace.trace_id,
                 ))  # fmt: skip
                 if len(channel.staging) >= channel.fold_at:
                     channel.fold()

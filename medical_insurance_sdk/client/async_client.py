@@ -258,6 +258,7 @@ class AsyncMedicalInsuranceClient(ClientBase):
         self, state: CallState, *, filename: str, content: bytes
     ) -> dict[str, Any]:
         upload = encode_upload(state.body, filename, content)
+        state.request_size = len(upload.body)  # recorded at the call's end (channel path)
         headers = self._headers(state)
         headers["Content-Type"] = upload.content_type
         return await self._exchange(state, upload.body, headers, None)

@@ -268,6 +268,7 @@ class MedicalInsuranceClient(ClientBase):
 
     def _send_upload(self, state: CallState, *, filename: str, content: bytes) -> dict[str, Any]:
         upload = encode_upload(state.body, filename, content)
+        state.request_size = len(upload.body)  # recorded at the call's end (channel path)
         headers = self._headers(state)
         headers["Content-Type"] = upload.content_type
         return self._exchange(state, upload.body, headers, None)

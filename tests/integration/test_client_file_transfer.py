@@ -245,8 +245,8 @@ def test_file_calls_are_monitored_with_sizes(
         client.download_file("FQ-unknown", NAME)
     upload, download, missing = collector.get_recent_calls(3)
     assert (upload.api_code, upload.status, upload.org_code) == ("9101", "success", SAMPLE_ORG)
-    # 9101's request size is its jsonStr envelope (the file part is not counted)
-    assert 300 < upload.request_size < 1000
+    # 9101's request size is its whole multipart body: the jsonStr envelope and the file
+    assert len(CONTENT) + 300 < upload.request_size < len(CONTENT) + 1500
     assert upload.response_size > len(output["file_qury_no"])
     assert (download.api_code, download.status) == ("9102", "success")
     assert 300 < download.request_size < 1000
