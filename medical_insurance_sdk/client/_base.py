@@ -2,24 +2,21 @@
 
 :class:`MedicalInsuranceClient` and :class:`AsyncMedicalInsuranceClient` differ only in how
 they send bytes and wait; everything else (validation, envelope, signing, tracing, cache,
-monitoring, logging, error translation, and the file side of 9101/9102) lives here, once.
-The only I/O here is local: reading a file to upload and checking a download's folder.
+monitoring, logging, error translation) lives here, once; the file side of 9101/9102 is
+one layer up, in :mod:`._file_base`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from medical_insurance_sdk.client._transfer import DownloadSink, ResponseReader
 from medical_insurance_sdk.client.auth import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_API_VERSION,
@@ -43,16 +40,7 @@ from medical_insurance_sdk.client.errors import (
     http_status_error,
     transport_error,
 )
-from medical_insurance_sdk.client.files import (
-    DEFAULT_MAX_DOWNLOAD_BYTES,
-    DEFAULT_MAX_UPLOAD_BYTES,
-    DOWNLOAD_CODE,
-    UPLOAD_CODE,
-    content_problem,
-    download_input,
-    filename_problem,
-    upload_input,
-)
+from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor, describe_error
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.client.retry import RetryPolicy
@@ -68,7 +56,7 @@ from medical_insurance_sdk.exceptions import (
     ValidationError,
 )
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_PATH", "CallState", "ClientBase", "UploadSource"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_PATH", "CallState", "ClientBase"]
 
 logger = logging.getLogger("medical_insurance_sdk.client")
 
@@ -83,9 +71,6 @@ DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"
 #: Default limit on a response body (bytes).
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 _SIGN_IN, _SIGN_OUT = "9001", "9002"
-
-#: What ``upload_file`` accepts: the file's bytes, or its path.
-UploadSource = bytes | str | os.PathLike[str]
 
 
 def _input_chars(input_data: Any) -> int:
@@ -516,124 +501,3 @@ class ClientBase:
                 error.message,
                 extra=self._extra(state, error.error_code),
             )
-
-    # -- file transfer (9101 / 9102): the parts both clients share --------------------------
-
-    def _file_org(self, overrides: Mapping[str, Any]) -> str:
-        return str(overrides.get("fixmedins_code") or self.org_code)
-
-    def _upload_request(
-        self, file: UploadSource, filename: str | None, overrides: Mapping[str, Any]
-    ) -> tuple[Interface, dict[str, Any], str, bytes | Path]:
-        """The 9101 entry, its input, the filename and the content (or the path to read)."""
-        source: bytes | Path
-        if isinstance(file, bytes | bytearray | memoryview):
-            name, source = filename or "", bytes(file)
-        else:
-            source = Path(file)
-            name = source.name if filename is None else filename
-        interface = self.interface(UPLOAD_CODE)
-        return interface, upload_input(name, self._file_org(overrides)), name, source
-
-    def _read_upload(self, path: Path) -> bytes:
-        """At most ``max_upload_bytes + 1`` bytes of ``path``: enough to see it is too big."""
-        with path.open("rb") as handle:
-            return handle.read(self.max_upload_bytes + 1)
-
-    def _refuse(
-        self,
-        interface: Interface,
-        input_data: Mapping[str, Any],
-        overrides: Mapping[str, Any],
-        message: str,
-        field: str,
-    ) -> ValidationError:
-        """A validation failure found outside the envelope, recorded like any other.
-
-        The call is begun (so it is monitored, traced and logged with error code
-        VALIDATION, and a bad envelope still raises its own error) and failed at once.
-        """
-        state = self._begin(interface, input_data, overrides)
-        error = ValidationError(
-            message,
-            field=field,
-            api_code=interface.code,
-            msgid=state.msgid,
-            trace_id=state.trace.trace_id,
-        )
-        self._fail(state, error)
-        return error
-
-    def _unreadable(
-        self,
-        interface: Interface,
-        input_data: Mapping[str, Any],
-        overrides: Mapping[str, Any],
-        exc: OSError,
-    ) -> ValidationError:
-        message = f"无法读取上传文件 ({type(exc).__name__})"
-        return self._refuse(interface, input_data, overrides, message, "file")
-
-    def _check_upload(
-        self,
-        interface: Interface,
-        input_data: Mapping[str, Any],
-        overrides: Mapping[str, Any],
-        content: bytes,
-    ) -> None:
-        problem = content_problem(len(content), self.max_upload_bytes)
-        if problem is not None:
-            raise self._refuse(interface, input_data, overrides, problem, "file")
-
-    def _download_request(
-        self,
-        file_qury_no: str,
-        filename: str,
-        dest: str | os.PathLike[str] | None,
-        overrides: Mapping[str, Any],
-    ) -> tuple[Interface, dict[str, Any], DownloadSink]:
-        """The 9102 entry, its input and where the file goes (``dest``: a file or a folder).
-
-        A folder receives the file under ``filename``; the folder must exist.
-        """
-        interface = self.interface(DOWNLOAD_CODE)
-        input_data = download_input(file_qury_no, filename, self._file_org(overrides))
-        if dest is None:
-            return interface, input_data, DownloadSink()
-        target = Path(dest)
-        if target.is_dir():
-            problem = filename_problem(filename)
-            if problem is not None:
-                raise self._refuse(interface, input_data, overrides, problem, "filename")
-            target = target / filename
-        if not target.parent.is_dir():
-            raise self._refuse(interface, input_data, overrides, "下载保存目录不存在", "dest")
-        return interface, input_data, DownloadSink(target)
-
-    def _reader(
-        self, state: CallState, status: int, headers: Mapping[str, str], sink: DownloadSink | None
-    ) -> ResponseReader:
-        return ResponseReader(
-            state,
-            status,
-            headers,
-            max_response_bytes=self.max_response_bytes,
-            max_download_bytes=self.max_download_bytes,
-            sink=sink,
-        )
-
-    def _file_outcome(
-        self, state: CallState, status: int, body: bytes | None, sink: DownloadSink | None
-    ) -> dict[str, Any]:
-        """The output of a 9101 answer; for 9102, the file's size (or the envelope's error)."""
-        if body is None:
-            return {"size": state.response_size}
-        output = self._outcome(state, status, body)
-        if sink is None:
-            return output
-        raise ResponseParseError(
-            "文件下载未返回文件内容（收到成功的JSON报文）",
-            api_code=state.interface.code,
-            msgid=state.msgid,
-            trace_id=state.trace.trace_id,
-        )

@@ -12,13 +12,11 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
+from medical_insurance_sdk.client._base import CallState
 from medical_insurance_sdk.client.files import SNIFF_BYTES, declared_envelope, looks_like_envelope
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, ResponseTooLargeError
-
-if TYPE_CHECKING:  # _base imports this module
-    from medical_insurance_sdk.client._base import CallState
 
 __all__ = ["DownloadSink", "ResponseReader"]
 

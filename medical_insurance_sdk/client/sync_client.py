@@ -13,7 +13,8 @@ from typing import Any, overload
 
 import httpx
 
-from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState, ClientBase, UploadSource
+from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState
+from medical_insurance_sdk.client._file_base import FileClientBase, UploadSource
 from medical_insurance_sdk.client._transfer import DownloadSink
 from medical_insurance_sdk.client.catalog import Interface
 from medical_insurance_sdk.client.files import encode_upload
@@ -22,7 +23,7 @@ from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
 __all__ = ["MedicalInsuranceClient"]
 
 
-class MedicalInsuranceClient(ClientBase):
+class MedicalInsuranceClient(FileClientBase):
     """Thread-safe client of the national medical insurance platform.
 
     Example::
