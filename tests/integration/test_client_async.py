@@ -170,3 +170,25 @@ async def test_cancelled_calls_are_ended_and_money_calls_flagged(
     failed = {c.api_code: c.error_code for c in collector.get_recent_calls() if c.error_code}
     assert failed == {"1101": "CancelledError", "2207": "CancelledError"}
     assert dict(collector.outcome_unknown.items()) == {("2207", SAMPLE_ORG): 1.0}
+
+
+async def test_calls_in_flight_show_in_active_connections(
+    sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """While three calls wait on the platform, active_connections{http} reads 3, then 0."""
+    sim.set_faults({"1101": {"hang_rate": 1.0, "hang_seconds": 1.0}})
+    async with AsyncMedicalInsuranceClient(
+        sim.base_url, SAMPLE_ORG, collector=collector, cache=False
+    ) as client:
+        tasks = [asyncio.create_task(client.call("1101", PERSON)) for _ in range(3)]
+        for _ in range(100):
+            if sim.stats()["received"].get("1101", 0) == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert collector.connections()["http"] == 3
+        exposition = collector.get_prometheus_metrics()
+        assert 'medical_insurance_active_connections{connection_type="http"} 3.0' in exposition
+        assert "medical_insurance_api_calls_in_flight 3.0" in exposition
+        await asyncio.gather(*tasks)
+    assert collector.connections()["http"] == 0
+    assert collector.get_api_statistics()["total_calls"] == 3
