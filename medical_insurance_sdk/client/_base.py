@@ -87,8 +87,9 @@ class CallState:
     timeout: httpx.Timeout
     trace: CallTrace
     started: float
-    tracked: int | None = None  # the collector's call id (through the monitor)
-    channel: CallChannel | None = None  # or the channel recording it, from start_ns
+    tracked: int | None = None  # the collector's call id (through ``monitor``)
+    monitor: GuardedMonitor | None = None  # the monitor the call started on, if any
+    channel: CallChannel | None = None  # the channel recording it (from start_ns), if any
     start_ns: int = 0
     request_size: int = 0  # bytes sent: the envelope's, or a 9101 upload's multipart body
     response_size: int = 0
@@ -276,20 +277,31 @@ class ClientBase:
             self._open_monitor(state)
             self._fail(state, exc)
             raise
+        except Exception as exc:  # input that cannot be encoded (not JSON, sealing failed)
+            error = ValidationError(
+                f"交易输入无法编码 ({type(exc).__name__})",
+                field="input",
+                api_code=interface.code,
+                msgid=msgid,
+                trace_id=trace.trace_id,
+            )
+            self._open_monitor(state)
+            self._fail(state, error)
+            raise error from exc
         self._open_monitor(state)
         return state
 
     def _open_monitor(self, state: CallState) -> None:
+        """Start recording the call on the current monitor; the call keeps it to its end."""
+        monitor = state.monitor = self._monitor
         channel = self._channel
         if channel is not None:  # the frame-free path: see core/channel.py
-            state.channel = channel
             state.start_ns = channel.clock()
             channel.enter(None)
-        elif self._monitor is not None:
+            state.channel = channel  # only once counted in flight
+        elif monitor is not None:
             code, trace_id = state.interface.code, state.trace.trace_id
-            state.tracked = self._monitor.start(
-                code, self.org_code, state.request_size, trace_id, "http"
-            )
+            state.tracked = monitor.start(code, self.org_code, state.request_size, trace_id, "http")
 
     def _encode(
         self, interface: Interface, msgid: str, input_data: Any, overrides: Mapping[str, Any]
@@ -317,7 +329,12 @@ class ClientBase:
             overrides=overrides,
         )
         if self.security is not None:
-            envelope.update(self.security.seal(input_data))
+            sealed = self.security.seal(input_data)
+            envelope.update(sealed)
+            if isinstance(sealed["input"], str) and len(sealed["input"]) > MAX_INPUT_CHARS:
+                raise ValidationError(  # the ciphertext is what the platform measures
+                    f"加密后的交易输入[input]长度不能超过{MAX_INPUT_CHARS}", field="input", **where
+                )
         body = encode_envelope(envelope)
         if len(body) > MAX_INPUT_CHARS and _input_chars(input_data) > MAX_INPUT_CHARS:
             raise ValidationError(
@@ -405,18 +422,17 @@ class ClientBase:
         channel = state.channel
         if channel is not None:
             try:  # C builtins only; the try costs nothing unless one fails
-                end_ns = channel.clock()
-                channel.leave()
                 channel.stage((
-                    end_ns, state.start_ns, state.interface.code, self.org_code, True,
+                    channel.clock(), state.start_ns, state.interface.code, self.org_code, True,
                     None, None, state.request_size, state.response_size, state.trace.trace_id,
                 ))  # fmt: skip
+                channel.leave()
                 if len(channel.staging) >= channel.fold_at:
                     channel.fold()
             except Exception as exc:  # monitoring boundary: the call succeeded
                 channel.failed(exc)
-        elif self._monitor is not None:
-            self._monitor.end_ok(state.tracked, state.response_size)
+        elif state.monitor is not None:
+            state.monitor.end_ok(state.tracked, state.response_size)
         self.tracer.end(state.trace, None)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -435,25 +451,24 @@ class ClientBase:
         The channel steps repeat :meth:`_succeed`'s on purpose: a shared helper would add
         a Python frame to the success path, whose CPU is the budgeted one.
         """
-        state.ended = True
         code, message = describe_error(error)
+        state.ended = True
         channel = state.channel
         if channel is not None:
             try:
-                end_ns = channel.clock()
-                channel.leave()
                 channel.stage((
-                    end_ns, state.start_ns, state.interface.code, self.org_code, False,
+                    channel.clock(), state.start_ns, state.interface.code, self.org_code, False,
                     code, message, state.request_size, state.response_size, state.trace.trace_id,
                 ))  # fmt: skip
+                channel.leave()
                 if len(channel.staging) >= channel.fold_at:
                     channel.fold()
             except Exception as exc:  # monitoring boundary: the call's own error stands
                 channel.failed(exc)
-        elif self._monitor is not None:
-            self._monitor.end(state.tracked, "error", code, message, state.response_size)
-        if unknown and self._monitor is not None:
-            self._monitor.outcome_unknown(state.interface.code, self.org_code)
+        elif state.monitor is not None:
+            state.monitor.end(state.tracked, "error", code, message, state.response_size)
+        if unknown and state.monitor is not None:
+            state.monitor.outcome_unknown(state.interface.code, self.org_code)
         self.tracer.end(state.trace, code)
         return code
 
@@ -476,19 +491,25 @@ class ClientBase:
         """
         if state.ended:
             return
-        unknown = state.interface.kind is Kind.WRITE_MONEY and state.attempt > 0
-        code = self._record_failure(state, exc, unknown)
-        if unknown:
-            self._log_outcome_unknown(state, code)
-        else:
-            logger.warning(
-                "call interrupted infno=%s msgid=%s trace_id=%s by %s",
-                state.interface.code,
-                state.msgid,
-                state.trace.trace_id,
-                code,
-                extra=self._extra(state, code),
-            )
+        try:
+            unknown = state.interface.kind is Kind.WRITE_MONEY and state.attempt > 0
+            code = self._record_failure(state, exc, unknown)
+            if unknown:
+                self._log_outcome_unknown(state, code)
+            else:
+                logger.warning(
+                    "call interrupted infno=%s msgid=%s trace_id=%s by %s",
+                    state.interface.code,
+                    state.msgid,
+                    state.trace.trace_id,
+                    code,
+                    extra=self._extra(state, code),
+                )
+        except Exception as failure:  # the original exception must go on unchanged
+            if state.monitor is not None:
+                state.monitor.failed("interrupted call", failure)
+            else:
+                logger.debug("recording an interrupted call failed", exc_info=failure)
 
     def _fail(self, state: CallState, error: MedicalInsuranceError) -> None:
         unknown = isinstance(error, NetworkError) and error.outcome_unknown

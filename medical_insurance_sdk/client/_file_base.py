@@ -31,7 +31,7 @@ from medical_insurance_sdk.exceptions import ResponseParseError, ValidationError
 __all__ = ["FileClientBase", "UploadSource"]
 
 #: What ``upload_file`` accepts: the file's bytes, or its path.
-UploadSource = bytes | str | os.PathLike[str]
+UploadSource = bytes | bytearray | memoryview | str | os.PathLike[str]
 
 
 class FileClientBase(ClientBase):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from medical_insurance_sdk.client._base import CallState
-from medical_insurance_sdk.client.files import SNIFF_BYTES, declared_envelope, looks_like_envelope
+from medical_insurance_sdk.client.files import SNIFF_BYTES, declared_envelope, looks_like_file
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, ResponseTooLargeError
 
 __all__ = ["DownloadSink", "ResponseReader"]
@@ -172,7 +172,7 @@ class ResponseReader:
     def _decide(self) -> None:
         head = b"".join(self._body)
         self._body = []
-        self._file = not looks_like_envelope(head)
+        self._file = looks_like_file(head)
         if self._file:
             self._start()
         self._take(head)

@@ -32,6 +32,7 @@ __all__ = ["ENC_TYPE_SM4", "SIGN_TYPE_SM2", "EnvelopeSecurity", "SM2Signer", "SM
 ENC_TYPE_SM4 = "SM4"
 SIGN_TYPE_SM2 = "SM2"
 _SM4_BLOCK_BITS = 128
+_PROBE = b"medical-insurance-sdk SM2 key check"
 _SM2_N = int("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16)
 
 
@@ -106,7 +107,13 @@ class SM4Cipher:
 
 
 class SM2Signer:
-    """SM3withSM2 signatures (Base64 of ``r || s``). Keys as hex: private 64, public 128."""
+    """SM3withSM2 signatures (Base64 of ``r || s``). Keys as hex: private 64, public 128.
+
+    With a private key, the pair is checked at construction (a probe is signed and
+    verified), so a mismatched pair fails here, not as refused signatures at the platform.
+    gmssl is pure Python: a signature takes a few milliseconds (about 8 ms here), and its
+    point arithmetic is not constant-time.
+    """
 
     __slots__ = ("_crypt", "_private")
 
@@ -118,6 +125,8 @@ class SM2Signer:
             _hex("SM2Signer: private_key", private_key)
             if len(private_key) != 64:
                 raise ValueError("SM2Signer: private_key must be 64 hex characters")
+            if not 1 <= int(private_key, 16) <= _SM2_N - 2:
+                raise ValueError("SM2Signer: private_key is out of range [1, n-2]")
         try:
             from gmssl import sm2
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -126,6 +135,8 @@ class SM2Signer:
             ) from exc
         self._private = private_key is not None
         self._crypt = sm2.CryptSM2(private_key=private_key or "", public_key=public_key)
+        if self._private and not self.verify(_PROBE, self.sign(_PROBE)):
+            raise ValueError("SM2Signer: public_key does not belong to private_key")
 
     def __repr__(self) -> str:  # never the keys
         return f"SM2Signer(can_sign={self._private})"
@@ -176,7 +187,9 @@ class EnvelopeSecurity:
     def open_output(self, output: Any) -> Any:
         """The response's ``output`` decrypted when it arrived as SM4 ciphertext.
 
-        Raises ValueError when it cannot be decrypted or is not JSON.
+        An output that is not a string passes unchanged, even with a cipher: platforms
+        answer some errors, and some provinces every response, in plaintext. Raises
+        ValueError when a string cannot be decrypted or is not JSON.
         """
         if not isinstance(output, str) or self.cipher is None:
             return output

@@ -36,6 +36,7 @@ __all__ = [
     "filename_problem",
     "is_envelope",
     "looks_like_envelope",
+    "looks_like_file",
     "media_type",
     "upload_input",
 ]
@@ -79,8 +80,8 @@ def filename_problem(filename: str) -> str | None:
         return f"文件名[filename]长度不能超过{MAX_FILENAME_CHARS}"
     if filename in (".", "..") or any(char in _SEPARATORS for char in filename):
         return "文件名[filename]不能包含路径"
-    if any(unicodedata.category(char) == "Cc" for char in filename):
-        return "文件名[filename]不能包含控制字符"
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in filename):
+        return "文件名[filename]不能包含控制字符或无法编码的字符"
     return None
 
 
@@ -149,11 +150,21 @@ def looks_like_envelope(head: bytes) -> bool:
     return text.startswith(b"{") and b'"infcode"' in text[:SNIFF_BYTES]
 
 
+def looks_like_file(head: bytes) -> bool:
+    """True when an answer whose type says nothing may be the file: not an envelope, not
+    empty, and not an HTML page (a proxy's or firewall's answer is never the file)."""
+    if not head or looks_like_envelope(head):
+        return False
+    return not head.removeprefix(_BOM).lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+
+
 def is_envelope(content_type: str | None, head: bytes) -> bool:
-    """True when a 9102 answer is a JSON envelope rather than the file.
+    """True when a 9102 answer is not the file (a JSON envelope, or something to reject).
 
     The Content-Type decides when it can (:func:`declared_envelope`); otherwise ``head``,
-    the answer's first :data:`SNIFF_BYTES` bytes (or all of it when shorter), is sniffed.
+    the answer's first :data:`SNIFF_BYTES` bytes (or all of it when shorter), is sniffed
+    (:func:`looks_like_file`); an answer that is not the file is parsed as an envelope,
+    so an empty body or an HTML page raises ``ResponseParseError``.
     """
     declared = declared_envelope(content_type)
-    return looks_like_envelope(head) if declared is None else declared
+    return not looks_like_file(head) if declared is None else declared

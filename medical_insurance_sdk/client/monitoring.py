@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from medical_insurance_sdk.core.channel import CallChannel
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.tracking import error_code_of
+from medical_insurance_sdk.exceptions import MedicalInsuranceError
 
 __all__ = ["CallMonitor", "GuardedMonitor", "describe_error"]
 
@@ -73,18 +74,18 @@ class CallMonitor(Protocol):
 def describe_error(error: BaseException) -> tuple[str, str | None]:
     """``(error_code, message)`` of a failed call's exception. Never raises.
 
-    The code is the stable ``error_code`` (or the class name); the message is ``str(error)``
-    (masked when the store folds it), or a note when the exception cannot be printed.
+    The code is the stable ``error_code`` (or the class name). Only the SDK's own errors
+    give their message (built by the SDK, personal data masked, and masked again when
+    stored); any other exception (a cancellation, an interrupt, a bug, a transport's
+    error) gives none, since its text may quote anything, names and addresses included.
     """
     try:
         code = error_code_of(error)
     except Exception:  # an error_code property that raises: fall back to the class
         code = type(error).__name__
-    try:
-        message: str | None = str(error) or None
-    except Exception:  # an exception whose str() fails must not fail the call
-        message = f"{type(error).__name__} (message unavailable)"
-    return code, message
+    if not isinstance(error, MedicalInsuranceError):
+        return code, None
+    return code, error.message or None
 
 
 def _missing(what: str) -> Callable[..., Any]:
@@ -140,15 +141,18 @@ class GuardedMonitor:
         self.start: StartCall = self._start if trusted else self._guarded_start
         self.end: EndCall = self._end if trusted else self._guarded_end
         success = getattr(collector, "record_api_call_success", None)
+        own_success = success is not None and _own(success, "record_api_call_success")
         self.end_ok: EndOk = self._guarded_end_ok
-        if trusted and success is not None and _own(success, "record_api_call_success"):
+        if trusted and own_success and success is not None:
             self.end_ok = success
         self._lock = threading.Lock()
         self._last_log = 0.0
         #: How many monitoring operations failed (and were dropped).
         self.failures = 0
         self.channel: CallChannel | None = None
-        if trusted and isinstance(collector, MetricsCollector):
+        # The channel stages what the collector's own methods would: a subclass that
+        # overrides any of them records through them instead.
+        if trusted and own_success and isinstance(collector, MetricsCollector):
             self.channel = self._open_channel(collector, connection_type)
 
     def _open_channel(
@@ -162,14 +166,22 @@ class GuardedMonitor:
             self._failed("channel")
             return None
 
-    def _failed(self, operation: str) -> None:
+    def failed(self, operation: str, exc: BaseException) -> None:
+        """Count a failure of the client's own monitoring steps; log it (rate limited)."""
+        self._failed(operation, exc)
+
+    def _failed(self, operation: str, exc: BaseException | None = None) -> None:
         with self._lock:
             self.failures += 1
             now = time.monotonic()
             if now - self._last_log < _LOG_INTERVAL:
                 return
             self._last_log = now
-        logger.exception("monitoring %s failed; the call goes on unmonitored", operation)
+        logger.error(
+            "monitoring %s failed; the call goes on unmonitored",
+            operation,
+            exc_info=exc if exc is not None else True,
+        )
 
     def _guarded_start(
         self, api_code: str, org_code: str, request_size: int, trace_id: str, connection_type: str

@@ -490,6 +490,8 @@ class Platform:
                 content = catalog_file(code, self.config.seed)
                 self._catalog_files[code] = content
             return Reply(content=content, filename=filename)
+        if str(node["fixmedins_code"]) != str(envelope.get("fixmedins_code")):
+            return Reply.error("定点医药机构编号[fixmedins_code]与报文不一致")
         stored = self.files.get(number)
         if stored is None or stored.fixmedins_code != str(node["fixmedins_code"]):
             return Reply.error(f"{HYGEIA}文件不存在或已过期[file_qury_no]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -158,10 +159,7 @@ async def test_cancelled_calls_are_ended_and_money_calls_flagged(
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(client.call("1101", PERSON), 0.3)
         task = asyncio.create_task(client.call("2207", visit.settlement()))
-        for _ in range(250):  # until the request has gone out
-            if sim.stats()["received"].get("2207", 0) or task.done():
-                break
-            await asyncio.sleep(0.02)
+        await _until(lambda: sim.stats()["received"].get("2207", 0) == 1)  # it has gone out
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -176,19 +174,27 @@ async def test_calls_in_flight_show_in_active_connections(
     sim: RunningSimulator, collector: MetricsCollector
 ) -> None:
     """While three calls wait on the platform, active_connections{http} reads 3, then 0."""
-    sim.set_faults({"1101": {"hang_rate": 1.0, "hang_seconds": 1.0}})
+    sim.set_faults({"1101": {"hang_rate": 1.0, "hang_seconds": 30.0}})
     async with AsyncMedicalInsuranceClient(
         sim.base_url, SAMPLE_ORG, collector=collector, cache=False
     ) as client:
         tasks = [asyncio.create_task(client.call("1101", PERSON)) for _ in range(3)]
-        for _ in range(100):
-            if sim.stats()["received"].get("1101", 0) == 3:
-                break
-            await asyncio.sleep(0.02)
+        await _until(lambda: sim.stats()["received"].get("1101", 0) == 3)
         assert collector.connections()["http"] == 3
         exposition = collector.get_prometheus_metrics()
         assert 'medical_insurance_active_connections{connection_type="http"} 3.0' in exposition
         assert "medical_insurance_api_calls_in_flight 3.0" in exposition
-        await asyncio.gather(*tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     assert collector.connections()["http"] == 0
     assert collector.get_api_statistics()["total_calls"] == 3
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until ``condition()`` holds; fail the test if it does not within ``seconds``."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"condition not met within {seconds} s")
+        await asyncio.sleep(0.02)

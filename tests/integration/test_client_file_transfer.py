@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -135,6 +136,23 @@ def test_upload_is_validated_before_sending(
     assert sim.stats()["received"] == {}
     call = collector.get_recent_calls(1)[0]
     assert (call.api_code, call.status, call.error_code) == ("9101", "error", "VALIDATION")
+
+
+def test_a_path_whose_name_is_not_utf8_is_refused_and_recorded(
+    sim: RunningSimulator, collector: MetricsCollector, tmp_path: Path
+) -> None:
+    """A GBK-named file on a UTF-8 system (张三结算单.zip): ValidationError, one record."""
+    path = tmp_path / os.fsdecode("张三结算单.zip".encode("gbk"))
+    path.write_bytes(CONTENT)
+    with (
+        MedicalInsuranceClient(sim.base_url, SAMPLE_ORG, collector=collector) as client,
+        pytest.raises(ValidationError, match="无法编码"),
+    ):
+        client.upload_file(path)
+    assert sim.stats()["received"] == {}
+    (call,) = collector.get_recent_calls()
+    assert (call.api_code, call.error_code) == ("9101", "VALIDATION")
+    assert collector.connections()["http"] == 0
 
 
 def test_oversized_path_is_not_read_whole(sim: RunningSimulator, tmp_path: Path) -> None:

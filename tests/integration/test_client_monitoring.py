@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import random
+from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from medical_insurance_sdk.client import MedicalInsuranceClient
+from medical_insurance_sdk.client.monitoring import GuardedMonitor
 from medical_insurance_sdk.core import MetricsCollector
-from medical_insurance_sdk.exceptions import BusinessError, MedicalInsuranceError
+from medical_insurance_sdk.exceptions import BusinessError, MedicalInsuranceError, ValidationError
 from medical_insurance_sdk.simulator.testing import (
     SAMPLE_CERTNO,
     SAMPLE_CERTNO_BAD_CHECK,
@@ -170,3 +173,97 @@ def test_personal_data_never_leaves_through_any_export_path(
         assert secret_key not in exports["logs"]
         assert secret_key not in exports["simulator headers"]
     assert '"_api_signature": "***"' in exports["simulator headers"]
+
+
+class _DuringExchange(httpx.HTTPTransport):
+    """A real transport that runs ``action`` while the request is on its way."""
+
+    def __init__(self, action: Any) -> None:
+        super().__init__()
+        self.action = action
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.action()
+        return super().handle_request(request)
+
+
+class _Recording:
+    """A collector that is not a MetricsCollector: it keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.ended: list[tuple[int, str]] = []
+
+    def record_api_call_start(self, api_code: str, *args: Any) -> int:
+        self.started.append(api_code)
+        return len(self.started)
+
+    def record_api_call_end(self, call_id: int, status: str, *args: Any) -> None:
+        self.ended.append((call_id, status))
+
+    def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None: ...
+
+    def record_outcome_unknown(self, api_code: str, org_code: str) -> None: ...
+
+
+def test_a_call_ends_on_the_monitor_it_started_on(
+    sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """Replacing the monitor mid-call: the call still ends where it started."""
+    foreign = _Recording()
+    holder: dict[str, MedicalInsuranceClient] = {}
+
+    def swap_to_foreign() -> None:
+        holder["client"].monitor = GuardedMonitor(foreign)
+
+    def swap_off() -> None:
+        holder["client"].monitor = None
+
+    with MedicalInsuranceClient(
+        sim.base_url, SAMPLE_ORG, collector=collector, cache=False,
+        transport=_DuringExchange(swap_to_foreign),
+    ) as client:  # fmt: skip
+        holder["client"] = client
+        client.call("1101", person(SAMPLE_CERTNO))  # started on the channel, ends there
+        client._http._transport.action = swap_off  # type: ignore[attr-defined]
+        client.call("1101", person(SAMPLE_CERTNO))  # started on foreign, ends there
+    assert collector.get_api_statistics()["total_calls"] == 1
+    assert collector.connections()["http"] == 0
+    assert collector.health.dropped() == {}
+    assert foreign.started == ["1101"]
+    assert foreign.ended == [(1, "success")]
+
+
+def test_a_foreign_exception_is_recorded_once_without_its_text(
+    sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """A bug below the client (here in the transport) ends the call once, with its class
+    as error code and none of its text (which may quote personal data)."""
+
+    def fail() -> None:
+        raise RuntimeError("psn_name 张三 addr 长沙市岳麓区")
+
+    with (
+        MedicalInsuranceClient(
+            sim.base_url, SAMPLE_ORG, collector=collector, transport=_DuringExchange(fail)
+        ) as client,
+        pytest.raises(RuntimeError, match="张三"),  # the caller's exception is unchanged
+    ):
+        client.call("1101", person(SAMPLE_CERTNO))
+    (call,) = collector.get_recent_calls()
+    assert (call.status, call.error_code, call.error_message) == ("error", "RuntimeError", None)
+    assert collector.connections()["http"] == 0
+    assert collector.pending_calls == 0
+
+
+def test_input_that_cannot_be_encoded_is_a_recorded_validation_error(
+    client: MedicalInsuranceClient, sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """A value JSON cannot carry (a Decimal) is a ValidationError, recorded, never sent."""
+    data = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SAMPLE_CERTNO, "n": Decimal(1)}}
+    with pytest.raises(ValidationError, match="无法编码"):
+        client.call("1101", data)
+    (call,) = collector.get_recent_calls()
+    assert call.error_code == "VALIDATION"
+    assert sim.stats()["received"] == {}
+    assert collector.connections()["http"] == 0

@@ -31,6 +31,12 @@ SM2_PUBLIC = (
     "09f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020"
     "ccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13"
 )
+#: Another valid pair: its signatures do not verify with SM2_PUBLIC.
+OTHER_PRIVATE = "1" * 64
+OTHER_PUBLIC = (
+    "852611f744af045689dcfbf4c0437730d2d2de332ab7f0fc02769c5fab8a8943"
+    "7d9384f19ab882ed668a28936db92475aa79aef8690ee36f6fb77c69b9b571f8"
+)
 PERSON = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SAMPLE_CERTNO}}
 
 
@@ -43,10 +49,12 @@ def sealed_sim() -> Iterator[RunningSimulator]:
         yield sim
 
 
-def _security(key: str = SM4_KEY, private: str = SM2_PRIVATE) -> EnvelopeSecurity:
+def _security(
+    key: str = SM4_KEY, private: str = SM2_PRIVATE, public: str = SM2_PUBLIC
+) -> EnvelopeSecurity:
     return EnvelopeSecurity(
         cipher=SM4Cipher(key, encoding="hex"),
-        signer=SM2Signer(private_key=private, public_key=SM2_PUBLIC),
+        signer=SM2Signer(private_key=private, public_key=public),
     )
 
 
@@ -82,21 +90,21 @@ def test_wrong_key_or_signature_is_refused_by_the_platform(sealed_sim: RunningSi
         pytest.raises(BusinessError, match="解密失败"),
     ):
         wrong_key.call("1101", PERSON)
-    other_private = "1" * 64
     with (
         MedicalInsuranceClient(
-            sealed_sim.base_url, SAMPLE_ORG, security=_security(private=other_private),
-            monitoring=False,
+            sealed_sim.base_url, SAMPLE_ORG,
+            security=_security(private=OTHER_PRIVATE, public=OTHER_PUBLIC), monitoring=False,
         ) as wrong_signer,
         pytest.raises(BusinessError, match="数字签名验证失败"),
     ):  # fmt: skip
         wrong_signer.call("1101", PERSON)
 
 
-def test_plain_requests_still_work_and_bad_output_is_a_parse_error(
+def test_plain_requests_still_work_and_a_keyless_platform_refuses_sealed_ones(
     sealed_sim: RunningSimulator, sim: RunningSimulator
 ) -> None:
-    """Unsealed requests get plain answers; an output the client cannot open is reported."""
+    """Unsealed requests get plain answers; a platform without the key refuses sealed ones
+    (an output the client cannot open is a ResponseParseError: see the unit tests)."""
     with MedicalInsuranceClient(sealed_sim.base_url, SAMPLE_ORG, monitoring=False) as plain:
         assert plain.call("1101", PERSON)["baseinfo"]["certno"] == SAMPLE_CERTNO
     # the default simulator has no key: it refuses an encrypted request

@@ -273,3 +273,21 @@ def test_config_file_sets_the_file_store(tmp_path: Path) -> None:
     path.write_text(json.dumps({"file_store_max_files": 5, "max_upload_bytes": 10}))
     config = load_config(path)
     assert (config.file_store_max_files, config.max_upload_bytes) == (5, 10)
+
+
+def test_the_download_node_must_name_the_sending_institution(sim: RunningSimulator) -> None:
+    """Another institution cannot claim the owner's code in fsDownloadIn to get its file."""
+    number = upload(sim, b"abc").json()["output"]["file_qury_no"]
+    other = "H43010500002"
+    body = encode_envelope(
+        build_envelope(
+            EnvelopeDefaults(other),
+            "9102",
+            next_msgid(other),
+            download_input(number, "fee.txt", SAMPLE_ORG),  # the owner's code, not its own
+        )
+    )
+    headers = ApiSignatureAuth().headers("9102")
+    answer = httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=headers).json()
+    assert answer["infcode"] == -1
+    assert "与报文不一致" in answer["err_msg"]

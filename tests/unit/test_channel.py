@@ -135,9 +135,11 @@ def test_a_forked_child_forgets_the_parents_calls_in_flight(collector):
     channel.enter(None)
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child reports its count through the pipe
-        os.write(write, str(collector.connections().get("http", -1)).encode())
-        os._exit(0)
+    if pid == 0:  # the child reports its count through the pipe, and never returns
+        try:
+            os.write(write, str(collector.connections().get("http", -1)).encode())
+        finally:
+            os._exit(0)
     os.close(write)
     child_count = os.read(read, 16).decode()
     os.waitpid(pid, 0)

@@ -18,6 +18,7 @@ from medical_insurance_sdk.client.files import (
     filename_problem,
     is_envelope,
     looks_like_envelope,
+    looks_like_file,
     media_type,
     upload_input,
 )
@@ -40,8 +41,9 @@ ORG = "H43010500001"
         ("dir\\fee.zip", "文件名[filename]不能包含路径"),
         ("..", "文件名[filename]不能包含路径"),
         (".", "文件名[filename]不能包含路径"),
-        ("fee\n.zip", "文件名[filename]不能包含控制字符"),
-        ("fee\x00.zip", "文件名[filename]不能包含控制字符"),
+        ("fee\n.zip", "文件名[filename]不能包含控制字符或无法编码的字符"),
+        ("fee\x00.zip", "文件名[filename]不能包含控制字符或无法编码的字符"),
+        ("\udcd5\udcc5.zip", "文件名[filename]不能包含控制字符或无法编码的字符"),
     ],
     ids=[
         "ascii",
@@ -57,6 +59,7 @@ ORG = "H43010500001"
         "dot",
         "newline",
         "nul",
+        "undecodable-bytes",
     ],
 )
 def test_filename_problem(filename: str, problem: str | None) -> None:
@@ -148,6 +151,27 @@ def test_is_envelope_trusts_the_declared_type_over_the_bytes() -> None:
     assert is_envelope("application/json", b"PK\x03\x04") is True
     assert is_envelope("text/plain", body) is True
     assert is_envelope(None, b"PK\x03\x04") is False
+
+
+@pytest.mark.parametrize(
+    ("head", "file"),
+    [
+        (b"PK\x03\x04", True),
+        (b'{"name":"a json file"}', True),
+        (b'{"infcode":-1,"err_msg":"x"}', False),
+        (b"", False),
+        (b"<!DOCTYPE html><html><body>blocked</body></html>", False),
+        (b"\xef\xbb\xbf  <HTML><head>", False),
+        (b"<xml>a file</xml>", True),
+    ],
+    ids=["zip", "other-json", "envelope", "empty", "doctype", "bom-html", "xml"],
+)
+def test_an_undeclared_answer_is_the_file_unless_empty_envelope_or_page(
+    head: bytes, file: bool
+) -> None:
+    """A proxy's HTML page or an empty 200 is never saved as the downloaded file."""
+    assert looks_like_file(head) is file
+    assert is_envelope(None, head) is not file
 
 
 def test_media_type_ignores_parameters_and_case() -> None:

@@ -86,6 +86,10 @@ def test_sm2_rejects_malformed_keys():
         SM2Signer(public_key=SM2_PUBLIC, private_key="ab")
     with pytest.raises(ValueError, match="hexadecimal"):
         SM2Signer(public_key="zz" * 64)
+    with pytest.raises(ValueError, match="out of range"):
+        SM2Signer(public_key=SM2_PUBLIC, private_key="0" * 64)
+    with pytest.raises(ValueError, match="does not belong"):
+        SM2Signer(public_key=SM2_PUBLIC, private_key="1" * 64)
 
 
 def test_envelope_security_seals_input_and_opens_output():
@@ -118,3 +122,18 @@ def test_an_output_that_cannot_be_opened_is_a_parse_error():
         body.encode(), api_code="1101", msgid="m", open_output=security.open_output
     )
     assert opened.output == {"a": [1]}
+
+
+def test_the_input_limit_applies_to_the_ciphertext():
+    """40 000 characters of Chinese input fit in plaintext but not once encrypted."""
+    from medical_insurance_sdk.client import MedicalInsuranceClient
+    from medical_insurance_sdk.exceptions import ValidationError
+
+    data = {"data": {"memo": "门诊" * 6000}}  # 12 000 characters, ~48 000 in Base64
+    sealed = MedicalInsuranceClient(
+        "http://127.0.0.1:9", "H43010500001", monitoring=False, validate=False,
+        security=EnvelopeSecurity(cipher=SM4Cipher(SM4_KEY)),
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="加密后的交易输入"):
+        sealed.call("9999", data)
+    sealed.close()
