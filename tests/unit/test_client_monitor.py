@@ -73,3 +73,26 @@ def test_the_anchored_clock_read_is_the_builtin():
     import time
 
     assert AnchoredClock().monotonic_ns is time.perf_counter_ns
+
+
+def test_a_channel_only_for_a_collector_recording_as_ours(collector):
+    """Our collector gets the frame-free channel; a subclass that overrides how a call
+    ends, or a disabled collector, records through the methods instead."""
+
+    class Counting(MetricsCollector):
+        ended = 0
+
+        def record_api_call_success(self, call_id: int, response_size: int = 0) -> None:
+            Counting.ended += 1
+            super().record_api_call_success(call_id, response_size)
+
+    assert GuardedMonitor(collector).channel is not None
+    counting = Counting(MetricConfig(prometheus_port=0, background=False))
+    monitor = GuardedMonitor(counting)
+    assert monitor.channel is None
+    monitor.end_ok(monitor.start("1101", "H1", 10, "t", "http"), 20)
+    assert Counting.ended == 1
+    counting.shutdown()
+    off = MetricsCollector(MetricConfig(enabled=False, prometheus_port=0, background=False))
+    assert GuardedMonitor(off).channel is None
+    off.shutdown()
