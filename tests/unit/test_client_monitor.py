@@ -82,17 +82,24 @@ def test_a_channel_only_for_a_collector_recording_as_ours(collector):
     class Counting(MetricsCollector):
         ended = 0
 
-        def record_api_call_success(self, call_id: int, response_size: int = 0) -> None:
+        def record_api_call_end(self, call_id: int, status: str, *args: Any) -> None:
             Counting.ended += 1
-            super().record_api_call_success(call_id, response_size)
+            super().record_api_call_end(call_id, status, *args)
+
+    class LeanEnd(MetricsCollector):
+        def record_api_call_success(self, call_id: int, response_size: int = 0) -> None:
+            raise AssertionError("not part of the protocol: the client ends through end()")
 
     assert GuardedMonitor(collector).channel is not None
-    counting = Counting(MetricConfig(prometheus_port=0, background=False))
-    monitor = GuardedMonitor(counting)
-    assert monitor.channel is None
-    monitor.end_ok(monitor.start("1101", "H1", 10, "t", "http"), 20)
+    for cls in (Counting, LeanEnd):
+        other = cls(MetricConfig(prometheus_port=0, background=False))
+        monitor = GuardedMonitor(other)
+        assert monitor.channel is None
+        monitor.end_ok(monitor.start("1101", "H1", 10, "t", "http"), 20)
+        assert other.get_api_statistics()["total_calls"] == 1
+        assert monitor.failures == 0
+        other.shutdown()
     assert Counting.ended == 1
-    counting.shutdown()
     off = MetricsCollector(MetricConfig(enabled=False, prometheus_port=0, background=False))
     assert GuardedMonitor(off).channel is None
     off.shutdown()
