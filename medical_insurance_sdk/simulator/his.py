@@ -2,7 +2,8 @@
 
 :class:`HisWorker` runs scenarios through a real client, drawn from a mix: a whole
 outpatient visit (1101 → 2201 → 2203 → 2204 → 2206 → 2207, now and then 2208), a person
-lookup (1101), a catalog download (1301/1305/1307) or a dictionary query (1901). Errors
+lookup (1101), a catalog download (1301/1305/1307, half the time followed by fetching the
+catalog's file through 9102) or a dictionary query (1901). Errors
 are part of the traffic: they are counted by error code, never raised. A 2207 whose
 outcome is unknown is recovered as the protocol says, with 2601 冲正 and the original msgid.
 Used by ``misdk demo`` and by load tests against the simulator.
@@ -41,6 +42,10 @@ class SyncCaller(Protocol):
 
     def reverse(self, omsgid: str, oinfno: str, psn_no: str) -> dict[str, Any]:
         """2601 冲正."""
+        ...
+
+    def download_file(self, file_qury_no: str, filename: str) -> bytes:
+        """9102 文件下载."""
         ...
 
 
@@ -113,9 +118,11 @@ class HisWorker:
         self.client.call("1101", self._visit().person_query())
 
     def catalog(self) -> None:
-        """A catalog download."""
+        """A catalog download; half the time the catalog's file is fetched too (9102)."""
         code = self.rng.choice(_CATALOGS)
         self.client.call(code, {"data": {"ver": str(self.rng.randint(0, 3))}})
+        if self.rng.random() < 0.5:
+            self.client.download_file(f"CATALOG-{code}", f"{code}.txt")
 
     def dictionary(self) -> None:
         """A dictionary query."""
