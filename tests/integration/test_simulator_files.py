@@ -117,20 +117,24 @@ def test_download_errors_are_json_envelopes(
     assert message in answer["err_msg"]
 
 
-def test_an_institution_cannot_download_another_ones_file(sim: RunningSimulator) -> None:
-    """file_qury_no is scoped to the uploading institution: others get "not found"."""
-    number = upload(sim, b"abc").json()["output"]["file_qury_no"]
-    other = "H43010500002"
+def download_as(sim: RunningSimulator, sender: str, node_org: str, number: str) -> Any:
+    """The answer to a 9102 sent by ``sender`` whose fsDownloadIn names ``node_org``."""
     body = encode_envelope(
         build_envelope(
-            EnvelopeDefaults(other),
+            EnvelopeDefaults(sender),
             "9102",
-            next_msgid(other),
-            download_input(number, "fee.txt", other),
+            next_msgid(sender),
+            download_input(number, "fee.txt", node_org),
         )
     )
     headers = ApiSignatureAuth().headers("9102")
-    answer = httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=headers).json()
+    return httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=headers).json()
+
+
+def test_an_institution_cannot_download_another_ones_file(sim: RunningSimulator) -> None:
+    """file_qury_no is scoped to the uploading institution: others get "not found"."""
+    number = upload(sim, b"abc").json()["output"]["file_qury_no"]
+    answer = download_as(sim, "H43010500002", "H43010500002", number)
     assert answer["infcode"] == -1
     assert NOT_FOUND in answer["err_msg"]
 
@@ -278,16 +282,6 @@ def test_config_file_sets_the_file_store(tmp_path: Path) -> None:
 def test_the_download_node_must_name_the_sending_institution(sim: RunningSimulator) -> None:
     """Another institution cannot claim the owner's code in fsDownloadIn to get its file."""
     number = upload(sim, b"abc").json()["output"]["file_qury_no"]
-    other = "H43010500002"
-    body = encode_envelope(
-        build_envelope(
-            EnvelopeDefaults(other),
-            "9102",
-            next_msgid(other),
-            download_input(number, "fee.txt", SAMPLE_ORG),  # the owner's code, not its own
-        )
-    )
-    headers = ApiSignatureAuth().headers("9102")
-    answer = httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=headers).json()
+    answer = download_as(sim, "H43010500002", SAMPLE_ORG, number)  # the owner's code
     assert answer["infcode"] == -1
     assert "与报文不一致" in answer["err_msg"]
