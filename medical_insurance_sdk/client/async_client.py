@@ -88,16 +88,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
             hit = self._cache_get(key)
             if hit is not None:
                 return hit
-        if self._needs_sign_in(api_code):
-            await self._ensure_signed_in()
-        try:
-            output = await self._execute(interface, input_data, envelope_overrides)
-        except SessionError:
-            if not self.auto_sign_in:
-                raise
-            self._sign_no = None  # rejected before processing: safe to send again
-            await self._ensure_signed_in()
-            output = await self._execute(interface, input_data, envelope_overrides)
+        output = await self._run(interface, input_data, envelope_overrides)
         self._cache_put(key, interface, output)
         return output
 
@@ -142,7 +133,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
             content = source
         self._check_upload(interface, input_data, envelope_overrides, content)
         send = functools.partial(self._send_upload, filename=name, content=content)
-        return await self._run_file(interface, input_data, envelope_overrides, send)
+        return await self._run(interface, input_data, envelope_overrides, send)
 
     @overload
     async def download_file(
@@ -177,7 +168,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         )
         try:
             send = functools.partial(self._send_download, sink=sink)
-            await self._run_file(interface, input_data, envelope_overrides, send)
+            await self._run(interface, input_data, envelope_overrides, send)
         finally:
             sink.discard()
         assert sink.result is not None
@@ -236,14 +227,16 @@ class AsyncMedicalInsuranceClient(FileClientBase):
             raise self._translate(state, exc) from exc
         return self._outcome(state, status, b"".join(chunks))
 
-    async def _run_file(
+    async def _run(
         self,
         interface: Interface,
         input_data: dict[str, Any],
         overrides: dict[str, Any],
-        send: Callable[[CallState], Awaitable[dict[str, Any]]],
+        send: Callable[[CallState], Awaitable[dict[str, Any]]] | None = None,
     ) -> dict[str, Any]:
-        """One file call through the usual machinery, signing in as :meth:`call` does."""
+        """One call, signed in first when ``auto_sign_in`` asks, and sent once more after
+        the platform rejected the session (before processing it). ``send`` replaces the
+        plain exchange (file transfer)."""
         if self._needs_sign_in(interface.code):
             await self._ensure_signed_in()
         try:

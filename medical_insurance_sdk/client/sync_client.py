@@ -93,16 +93,7 @@ class MedicalInsuranceClient(FileClientBase):
             hit = self._cache_get(key)
             if hit is not None:
                 return hit
-        if self._needs_sign_in(api_code):
-            self._ensure_signed_in()
-        try:
-            output = self._execute(interface, input_data, envelope_overrides)
-        except SessionError:
-            if not self.auto_sign_in:
-                raise
-            self._sign_no = None  # rejected before processing: safe to send again
-            self._ensure_signed_in()
-            output = self._execute(interface, input_data, envelope_overrides)
+        output = self._run(interface, input_data, envelope_overrides)
         self._cache_put(key, interface, output)
         return output
 
@@ -150,7 +141,7 @@ class MedicalInsuranceClient(FileClientBase):
             content = source
         self._check_upload(interface, input_data, envelope_overrides, content)
         send = functools.partial(self._send_upload, filename=name, content=content)
-        return self._run_file(interface, input_data, envelope_overrides, send)
+        return self._run(interface, input_data, envelope_overrides, send)
 
     @overload
     def download_file(
@@ -189,7 +180,7 @@ class MedicalInsuranceClient(FileClientBase):
         )
         try:
             send = functools.partial(self._send_download, sink=sink)
-            self._run_file(interface, input_data, envelope_overrides, send)
+            self._run(interface, input_data, envelope_overrides, send)
         finally:
             sink.discard()
         assert sink.result is not None
@@ -248,14 +239,16 @@ class MedicalInsuranceClient(FileClientBase):
             raise self._translate(state, exc) from exc
         return self._outcome(state, status, b"".join(chunks))
 
-    def _run_file(
+    def _run(
         self,
         interface: Interface,
         input_data: dict[str, Any],
         overrides: dict[str, Any],
-        send: Callable[[CallState], dict[str, Any]],
+        send: Callable[[CallState], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """One file call through the usual machinery, signing in as :meth:`call` does."""
+        """One call, signed in first when ``auto_sign_in`` asks, and sent once more after
+        the platform rejected the session (before processing it). ``send`` replaces the
+        plain exchange (file transfer)."""
         if self._needs_sign_in(interface.code):
             self._ensure_signed_in()
         try:
