@@ -129,7 +129,7 @@ class FileClientBase(ClientBase):
         return interface, input_data, DownloadSink(target)
 
     def _reader(
-        self, state: CallState, status: int, headers: Mapping[str, str], sink: DownloadSink | None
+        self, state: CallState, status: int, headers: Mapping[str, str], sink: DownloadSink
     ) -> ResponseReader:
         return ResponseReader(
             state,
@@ -140,15 +140,13 @@ class FileClientBase(ClientBase):
             sink=sink,
         )
 
-    def _file_outcome(
-        self, state: CallState, status: int, body: bytes | None, sink: DownloadSink | None
+    def _download_outcome(
+        self, state: CallState, status: int, body: bytes | None
     ) -> dict[str, Any]:
-        """The output of a 9101 answer; for 9102, the file's size (or the envelope's error)."""
+        """The file's size once it is committed, or the answering envelope's error."""
         if body is None:
             return {"size": state.response_size}
-        output = self._outcome(state, status, body)
-        if sink is None:
-            return output
+        self._outcome(state, status, body)  # raises the envelope's error, if any
         raise ResponseParseError(
             "文件下载未返回文件内容（收到成功的JSON报文）",
             api_code=state.interface.code,

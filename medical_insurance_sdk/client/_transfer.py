@@ -79,11 +79,11 @@ class DownloadSink:
 
 
 class ResponseReader:
-    """Collects one answer; ``finish()`` gives the envelope body, or None for a file.
+    """Collects one 9102 answer; ``finish()`` gives the envelope body, or None for a file.
 
-    Without a sink every answer is an envelope (9101). With one (9102), a 200 answer is a
-    file or an envelope as :func:`~.files.declared_envelope` says, or as its first
-    :data:`~.files.SNIFF_BYTES` bytes look; any other status is an envelope (an error).
+    A 200 answer is a file or an envelope as :func:`~.files.declared_envelope` says, or as
+    its first :data:`~.files.SNIFF_BYTES` bytes look; any other status is an envelope (an
+    error).
     An envelope is bounded by ``max_response_bytes``, a file by ``max_download_bytes``;
     a local write failure raises :class:`~medical_insurance_sdk.exceptions.
     MedicalInsuranceError` (error code ``SDK_ERROR``) from the ``OSError``.
@@ -107,7 +107,7 @@ class ResponseReader:
         *,
         max_response_bytes: int,
         max_download_bytes: int,
-        sink: DownloadSink | None = None,
+        sink: DownloadSink,
     ) -> None:
         self._state = state
         self._sink = sink
@@ -115,7 +115,7 @@ class ResponseReader:
         self._max_download = max_download_bytes
         self._body: list[bytes] = []
         self._size = 0
-        declared = None if sink is not None and status == 200 else True
+        declared = None if status == 200 else True
         if declared is None:
             declared = declared_envelope(headers.get("content-type"))
         #: True: a file; False: an envelope; None: not known yet (sniffing).
@@ -152,7 +152,6 @@ class ResponseReader:
         )
 
     def _start(self) -> None:
-        assert self._sink is not None
         try:
             self._sink.begin()
         except OSError as exc:
@@ -184,7 +183,6 @@ class ResponseReader:
         if not self._file:
             self._body.append(chunk)
             return
-        assert self._sink is not None
         try:
             self._sink.write(chunk)
         except OSError as exc:
@@ -196,7 +194,6 @@ class ResponseReader:
             self._decide()
         if not self._file:
             return b"".join(self._body)
-        assert self._sink is not None
         try:
             self._sink.commit()
         except OSError as exc:

@@ -220,11 +220,20 @@ class MedicalInsuranceClient(FileClientBase):
             self._abort(state, exc)
             raise
 
-    def _attempt(self, state: CallState) -> dict[str, Any]:
-        headers = self._headers(state)
+    def _attempt(
+        self, state: CallState, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """One exchange of an envelope answer: ``state.body`` and the call's headers, or
+        ``body`` and ``headers`` as given (a 9101 upload)."""
+        if headers is None:
+            headers = self._headers(state)
         try:
             with self._http.stream(
-                "POST", self.path, content=state.body, headers=headers, timeout=state.timeout
+                "POST",
+                self.path,
+                content=state.body if body is None else body,
+                headers=headers,
+                timeout=state.timeout,
             ) as response:
                 self._check_length(state, response.headers.get("content-length"))
                 chunks: list[bytes] = []
@@ -265,17 +274,13 @@ class MedicalInsuranceClient(FileClientBase):
         state.request_size = len(upload.body)  # recorded at the call's end (channel path)
         headers = self._headers(state)
         headers["Content-Type"] = upload.content_type
-        return self._exchange(state, upload.body, headers, None)
+        return self._attempt(state, upload.body, headers)
 
     def _send_download(self, state: CallState, *, sink: DownloadSink) -> dict[str, Any]:
-        return self._exchange(state, state.body, self._headers(state), sink)
-
-    def _exchange(
-        self, state: CallState, body: bytes, headers: dict[str, str], sink: DownloadSink | None
-    ) -> dict[str, Any]:
+        headers = self._headers(state)
         try:
             with self._http.stream(
-                "POST", self.path, content=body, headers=headers, timeout=state.timeout
+                "POST", self.path, content=state.body, headers=headers, timeout=state.timeout
             ) as response:
                 status = response.status_code
                 reader = self._reader(state, status, response.headers, sink)
@@ -283,4 +288,4 @@ class MedicalInsuranceClient(FileClientBase):
                     reader.feed(chunk)
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
-        return self._file_outcome(state, status, reader.finish(), sink)
+        return self._download_outcome(state, status, reader.finish())
