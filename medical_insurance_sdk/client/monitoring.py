@@ -211,14 +211,6 @@ class GuardedMonitor:
     def _guarded_end_ok(self, call_id: Any, response_size: int) -> None:
         self._guarded_end(call_id, "success", None, None, response_size)
 
-    def exit(self, call_id: int | None, response_size: int, error: BaseException | None) -> None:
-        """End the call: success, or the error's stable code and (masked later) message."""
-        if error is None:
-            self.end_ok(call_id, response_size)
-            return
-        code, message = describe_error(error)
-        self.end(call_id, "error", code, message, response_size)
-
     def cache_ratio(self, ratio: float) -> None:
         """Report the response cache's hit ratio."""
         try:
