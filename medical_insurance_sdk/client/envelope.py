@@ -24,6 +24,7 @@ __all__ = [
     "MsgIdGenerator",
     "build_envelope",
     "encode_envelope",
+    "encode_json",
     "next_msgid",
 ]
 
@@ -145,6 +146,14 @@ def build_envelope(
     return envelope
 
 
+def encode_json(value: Any) -> bytes:
+    """The platform's wire form of JSON: compact, UTF-8, Chinese kept as is.
+
+    Whatever is signed (``cainfo``) or encrypted is this exact text, on both sides.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def encode_envelope(envelope: Mapping[str, Any]) -> bytes:
-    """Serialise an envelope as compact UTF-8 JSON (Chinese kept as is)."""
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Serialise an envelope for sending (:func:`encode_json`)."""
+    return encode_json(envelope)

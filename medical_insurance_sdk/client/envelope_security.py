@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from medical_insurance_sdk.client.envelope import encode_json
+
 __all__ = ["ENC_TYPE_SM4", "SIGN_TYPE_SM2", "EnvelopeSecurity", "SM2Signer", "SM4Cipher"]
 
 ENC_TYPE_SM4 = "SM4"
@@ -175,7 +177,7 @@ class EnvelopeSecurity:
         fields: dict[str, Any] = {"input": input_data}
         if self.cipher is None and self.signer is None:
             return fields
-        text = json.dumps(input_data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = encode_json(input_data)
         if self.signer is not None:
             fields["cainfo"] = self.signer.sign(text)
             fields["signtype"] = SIGN_TYPE_SM2

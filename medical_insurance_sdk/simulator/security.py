@@ -14,6 +14,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from medical_insurance_sdk.client.envelope import encode_json
 from medical_insurance_sdk.client.envelope_security import ENC_TYPE_SM4, SM2Signer, SM4Cipher
 from medical_insurance_sdk.simulator.platform import Reply
 
@@ -37,6 +38,7 @@ class SimulatorSecurity:
         """Replace a sealed ``input`` by its plaintext in place; an error reply if it fails."""
         enc_type = envelope.get("enc_type")
         raw = envelope.get("input")
+        text: bytes | None = None  # the signed text: the plaintext input as sent
         if enc_type:
             if enc_type != ENC_TYPE_SM4 or self._cipher is None:
                 return Reply.error(f"不支持的加密类型[enc_type={enc_type}]")
@@ -47,14 +49,12 @@ class SimulatorSecurity:
                 envelope["input"] = json.loads(text.decode("utf-8"))
             except ValueError:
                 return Reply.error("报文解密失败，请检查SM4密钥")
-        else:
-            text = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         cainfo = envelope.get("cainfo")
-        if (
-            self._verifier is not None
-            and cainfo
-            and (not isinstance(cainfo, str) or not self._verifier.verify(text, cainfo))
-        ):
+        if self._verifier is None or not cainfo:
+            return None
+        if text is None:
+            text = encode_json(raw)
+        if not isinstance(cainfo, str) or not self._verifier.verify(text, cainfo):
             return Reply.error("数字签名验证失败[cainfo]")
         return None
 
@@ -64,5 +64,4 @@ class SimulatorSecurity:
             return reply
         if reply.output is None or isinstance(reply.output, str):
             return reply
-        text = json.dumps(reply.output, ensure_ascii=False, separators=(",", ":"))
-        return replace(reply, output=self._cipher.encrypt(text.encode("utf-8")), sealed=True)
+        return replace(reply, output=self._cipher.encrypt(encode_json(reply.output)), sealed=True)

@@ -47,6 +47,7 @@ from medical_insurance_sdk.client.auth import (
     verify_tif_signature,
 )
 from medical_insurance_sdk.client.catalog import find_interface
+from medical_insurance_sdk.client.envelope import encode_json
 from medical_insurance_sdk.client.envelope_security import ENC_TYPE_SM4
 from medical_insurance_sdk.exceptions import GatewayAuthReason
 from medical_insurance_sdk.simulator.config import LatencyModel, SimulatorConfig
@@ -71,10 +72,6 @@ _HTML_502 = (
     b"</body>\r\n</html>\r\n"
 )
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class Simulator:
@@ -149,7 +146,7 @@ class Simulator:
             self.recorder.auth_failures[reason.value] += 1
             return web.Response(
                 status=401,
-                body=_dumps({"code": 401, "message": GATEWAY_MESSAGES[reason]}),
+                body=encode_json({"code": 401, "message": GATEWAY_MESSAGES[reason]}),
                 content_type="application/json",
             )
         attachment: bytes | None = None
@@ -266,7 +263,7 @@ class Simulator:
         if reply.content is not None:
             body, content_type = reply.content, _OCTET
         else:
-            body, content_type = _dumps(self._envelope(reply, msgid, infno)), _JSON
+            body, content_type = encode_json(self._envelope(reply, msgid, infno)), _JSON
         if fault is Fault.TRUNCATED and reply.content is None:
             return web.Response(body=body[: max(len(body) // 2, 1)], content_type="text/plain")
         if fault is Fault.WRONG_CONTENT_TYPE:
@@ -331,7 +328,7 @@ class Simulator:
                 headers={"Content-Disposition": disposition},
             )
         return web.Response(
-            body=_dumps(self._envelope(reply, msgid, infno)),
+            body=encode_json(self._envelope(reply, msgid, infno)),
             content_type="text/plain",
             charset="utf-8",
         )
