@@ -179,7 +179,7 @@ class HTTPStatusError(MedicalInsuranceError):
 
 
 class GatewayAuthReason(str, enum.Enum):
-    """Why the gateway rejected the request (protocol.md §3)."""
+    """Why the gateway rejected the request (docs/protocol.md §3)."""
 
     HEADERS_MISSING = "headers_missing"
     CLOCK_SKEW = "clock_skew"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 __all__ = ["main"]
 
 #: Subcommand modules under ``medical_insurance_sdk.cli``, in the order ``--help`` lists them.
-_COMMANDS: tuple[str, ...] = ("demo", "simulate", "report", "rules")
+_COMMANDS: tuple[str, ...] = ("demo", "simulate", "report", "rules", "docs", "config_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

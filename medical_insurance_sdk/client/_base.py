@@ -66,7 +66,7 @@ logger = logging.getLogger("medical_insurance_sdk.client")
 #: fell from ~660 to ~200 calls/s at 200 concurrent tasks (the README's Reliability section).
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
-#: The usual service path of the platform's single endpoint (protocol.md §3).
+#: The usual service path of the platform's single endpoint (docs/protocol.md §3).
 DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"
 #: Default limit on a response body (bytes).
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""Pluggable gateway authentication (protocol.md §3).
+"""Pluggable gateway authentication (docs/protocol.md §3).
 
 A scheme is any object with ``headers(api_code) -> dict[str, str]``, called once per HTTP
 attempt (timestamps are fresh on a retry). Three schemes ship:
@@ -46,7 +46,7 @@ DEFAULT_ACCESS_KEY = "misdk-demo-ak"
 DEFAULT_SECRET_KEY = "misdk-demo-sk"
 DEFAULT_API_VERSION = "1.0.0"
 
-#: The gateway's 401 messages (protocol.md §3) by reason.
+#: The gateway's 401 messages (docs/protocol.md §3) by reason.
 GATEWAY_MESSAGES: Mapping[GatewayAuthReason, str] = {
     GatewayAuthReason.HEADERS_MISSING: "缺少服务网关的请求头!",
     GatewayAuthReason.CLOCK_SKEW: "签名时间戳超时!",

@@ -1,4 +1,4 @@
-"""The request envelope (交易输入, protocol.md §1) and message ids.
+"""The request envelope (交易输入, docs/protocol.md §1) and message ids.
 
 ``msgid`` is fixmedins_code + ``yyyyMMddHHmmss`` + a 4-digit sequence. The sequence is
 process-wide, so msgids are unique per process even across clients of the same
@@ -28,7 +28,7 @@ __all__ = [
     "next_msgid",
 ]
 
-#: Maximum lengths of the envelope fields (protocol.md §1); ``input`` is checked encoded.
+#: Maximum lengths of the envelope fields (docs/protocol.md §1); ``input`` is checked encoded.
 ENVELOPE_FIELDS: Mapping[str, int] = {
     "infno": 6,
     "msgid": 30,
@@ -99,7 +99,7 @@ class EnvelopeDefaults:
     recer_sys_code: str = "MBS_LOCAL"
     infver: str = "V1.0"
     opter_type: str = "1"
-    opter: str = field(default="SDK001", repr=False)  # staff data (protocol.md §7)
+    opter: str = field(default="SDK001", repr=False)  # staff data (docs/protocol.md §7)
     opter_name: str = field(default="SDK", repr=False)
     dev_no: str = ""
     dev_safe_info: str = field(default="", repr=False)

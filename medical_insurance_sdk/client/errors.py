@@ -46,7 +46,7 @@ __all__ = [
     "transport_error",
 ]
 
-#: Substrings of err_msg meaning "not signed in" (protocol.md §6, session category).
+#: Substrings of err_msg meaning "not signed in" (docs/protocol.md §6, session category).
 DEFAULT_SESSION_MARKERS: tuple[str, ...] = ("未签到", "签到已失效", "请先签到")
 
 _PREFIX = re.compile(

@@ -1,4 +1,4 @@
-"""The response envelope (交易输出, protocol.md §2): parse, check, normalise.
+"""The response envelope (交易输出, docs/protocol.md §2): parse, check, normalise.
 
 ``infcode`` may be an int or a string; any non-zero value is a failure. Output fields the
 catalog lists as lists may arrive as one object (wrapped) or ``null`` (empty list).

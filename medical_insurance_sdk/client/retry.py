@@ -1,4 +1,4 @@
-"""Retry rules and backoff (protocol.md §6).
+"""Retry rules and backoff (docs/protocol.md §6).
 
 Only R interfaces are retried, and only after network errors, timeouts and 5xx answers.
 W and W$ calls are never resent: a resent 2207 could settle twice. Backoff is exponential

@@ -1,4 +1,4 @@
-"""Masking of personal data in free text (protocol.md §7).
+"""Masking of personal data in free text (docs/protocol.md §7).
 
 This module is the one place that knows what personal data looks like. Everything that
 keeps or exports text that may come from the platform or from business code (stored
@@ -22,7 +22,7 @@ import re
 
 __all__ = ["PERSONAL_KEYS", "mask_certno", "mask_mapping", "mask_phone", "mask_text"]
 
-#: Keys of protocol.md §7 whose values are personal or secret.
+#: Keys of docs/protocol.md §7 whose values are personal or secret.
 PERSONAL_KEYS: frozenset[str] = frozenset(
     {
         "certno",

@@ -1,4 +1,4 @@
-"""Envelope building and msgid generation (protocol.md §1)."""
+"""Envelope building and msgid generation (docs/protocol.md §1)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def test_build_envelope_has_every_required_field() -> None:
 
 
 def test_staff_and_signature_fields_stay_out_of_repr() -> None:
-    """Operator data and cainfo are personal or secret (protocol.md §7)."""
+    """Operator data and cainfo are personal or secret (docs/protocol.md §7)."""
     defaults = EnvelopeDefaults(ORG, opter="OP-7788", opter_name="王收费", cainfo="SIG==")
     for value in ("OP-7788", "王收费", "SIG=="):
         assert value not in repr(defaults)

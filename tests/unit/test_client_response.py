@@ -1,4 +1,4 @@
-"""Response parsing and the error taxonomy (protocol.md §2, §6)."""
+"""Response parsing and the error taxonomy (docs/protocol.md §2, §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Masking of personal data (protocol.md §7): one module, every shape of the data."""
+"""Masking of personal data (docs/protocol.md §7): one module, every shape of the data."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_mask_mapping_masks_personal_keys_deeply() -> None:
 
 
 def test_personal_keys_cover_protocol_section_7() -> None:
-    """Identity, visit keys and secrets of protocol.md §7 are all personal keys."""
+    """Identity, visit keys and secrets of docs/protocol.md §7 are all personal keys."""
     for key in ("certno", "mdtrt_cert_no", "psn_no", "psn_name", "mdtrt_id", "setl_id"):
         assert key in PERSONAL_KEYS
     for key in ("sign_no", "cainfo", "secret_key", "access_key", "token"):
