@@ -31,6 +31,7 @@ from medical_insurance_sdk.client.catalog import Category
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
+from medical_insurance_sdk.core.analysis.reports import csv_safe_row
 from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.his import HisStats, HisWorker
 from medical_insurance_sdk.simulator.testing import RunningSimulator, running_simulator
@@ -321,13 +322,15 @@ def _csv(stats: dict[str, Any]) -> str:
     w.writerow(["接口编号", "接口名称", "调用次数", "成功次数", "成功率", "平均响应时间(ms)"])
     for code, row in stats["api_breakdown"].items():
         w.writerow(
-            [
-                code,
-                display_name(code),
-                row["count"],
-                row["success"],
-                f"{row['success_rate']:.4f}",
-                f"{row['avg_time']:.1f}",
-            ]
+            csv_safe_row(
+                [
+                    code,
+                    display_name(code),
+                    row["count"],
+                    row["success"],
+                    f"{row['success_rate']:.4f}",
+                    f"{row['avg_time']:.1f}",
+                ]
+            )
         )
     return buf.getvalue()
