@@ -5,6 +5,8 @@ lives in :mod:`medical_insurance_sdk.core` (as the seed specifies) and the local
 simulator in :mod:`medical_insurance_sdk.simulator`.
 """
 
+import logging
+
 from medical_insurance_sdk._version import __version__
 from medical_insurance_sdk.client import (
     AsyncMedicalInsuranceClient,
@@ -22,6 +24,10 @@ from medical_insurance_sdk.exceptions import (
     ResponseParseError,
     ValidationError,
 )
+
+# A library logs, the application decides where: without this, a warning from the SDK
+# would reach stderr through logging.lastResort in an application without logging set up.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AsyncMedicalInsuranceClient",

@@ -8,7 +8,9 @@ for three hospitals. Every call is monitored by the SDK itself; /metrics is live
 slower and its errors rise (some settlements even hang, which the workers recover with
 2601 冲正), so alerts fire and then resolve. At the end the per-API table (code and name,
 calls, success rate, p50/p95/p99, top errors, score, alerts) is printed and the reports are
-written into ``--out``. It ends by itself; Ctrl-C ends it cleanly (exit code 130).
+written into ``--out``. It ends by itself; Ctrl-C ends it cleanly (exit code 130). The progress bar
+(on stderr) is drawn only on a terminal (stdout and stderr both TTYs), so a redirected or
+piped run gets no carriage-return noise.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from medical_insurance_sdk.client.catalog import Category
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
+from medical_insurance_sdk.core.analysis.reports import csv_safe_row
 from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.his import HisStats, HisWorker
 from medical_insurance_sdk.simulator.testing import RunningSimulator, running_simulator
@@ -170,6 +173,7 @@ def _drive(
     ]
     alerts: list[PerformanceAlert] = []
     analyzer.on_alert(alerts.append)
+    show_progress = _interactive()
     started = time.monotonic()
     deadline = started + duration
     phase = -1
@@ -188,7 +192,8 @@ def _drive(
                 last_eval = now
                 while alerts:
                     _print_alert(alerts.pop(0))
-            _progress(elapsed, duration, collector, phase)
+            if show_progress:
+                _progress(elapsed, duration, collector, phase)
             time.sleep(min(0.25, max(deadline - time.monotonic(), 0)))
     finally:
         stop.set()
@@ -197,10 +202,16 @@ def _drive(
             thread.join(timeout=10)
         for client in clients:
             client.close()
-        print(file=sys.stderr)
+        if show_progress:
+            print(file=sys.stderr)  # end the progress line
     analyzer.evaluate_alerts()
     for alert in alerts:
         _print_alert(alert)
+
+
+def _interactive() -> bool:
+    """True when the user watches a terminal: stdout and stderr (the bar's stream) are TTYs."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
 
 def _incident_step(elapsed: float, duration: float) -> int:
@@ -223,11 +234,10 @@ def _apply(sim: RunningSimulator, step: int) -> None:
 
 
 def _print_alert(alert: PerformanceAlert) -> None:
-    mark = "告警恢复" if alert.state == "resolved" else f"告警[{alert.severity}]"
-    print(
-        f"\n!!! {mark} {display_name(alert.api_code)} {alert.org_code}: {alert.message}",
-        file=sys.stderr,
-    )
+    if alert.state == "resolved":  # the message says so: 已恢复：接口 2207 … （目标 99.5%）
+        print(f"\n=== {alert.message}", file=sys.stderr)
+        return
+    print(f"\n!!! 告警[{alert.severity}] {alert.message}", file=sys.stderr)
 
 
 def _progress(elapsed: float, duration: float, collector: MetricsCollector, phase: int) -> None:
@@ -321,13 +331,15 @@ def _csv(stats: dict[str, Any]) -> str:
     w.writerow(["接口编号", "接口名称", "调用次数", "成功次数", "成功率", "平均响应时间(ms)"])
     for code, row in stats["api_breakdown"].items():
         w.writerow(
-            [
-                code,
-                display_name(code),
-                row["count"],
-                row["success"],
-                f"{row['success_rate']:.4f}",
-                f"{row['avg_time']:.1f}",
-            ]
+            csv_safe_row(
+                [
+                    code,
+                    display_name(code),
+                    row["count"],
+                    row["success"],
+                    f"{row['success_rate']:.4f}",
+                    f"{row['avg_time']:.1f}",
+                ]
+            )
         )
     return buf.getvalue()
