@@ -290,6 +290,7 @@ class MsgIdGenerator:
         self._default_dir = state_dir is None
         self._state_dir = _default_state_dir() if state_dir is None else Path(state_dir)
         self._lock = threading.Lock()
+        self._fork_locked = False
         self._institutions: dict[str, _Institution] = {}
         self._issued = self._waits = self._ahead = self._failures = 0
         self._warned_at = -_WARN_EVERY
@@ -414,14 +415,18 @@ class MsgIdGenerator:
             )
 
     def _fork_prepare(self) -> None:
-        self._lock.acquire()
+        self._lock.acquire()  # no block is half taken when the process is copied
+        self._fork_locked = True
 
     def _fork_parent(self) -> None:
-        self._lock.release()
+        if self._fork_locked:
+            self._fork_locked = False
+            self._lock.release()
 
     def _fork_child(self) -> None:
         """Drop the blocks inherited from the parent: it goes on using them."""
         self._lock = threading.Lock()
+        self._fork_locked = False
         for institution in self._institutions.values():
             institution.drop_block()
             institution.second = -1

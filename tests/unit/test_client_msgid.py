@@ -168,6 +168,26 @@ def test_state_dir_removed_while_in_use_is_made_again(tmp_path: Path) -> None:
     assert (state / f"{ORG}.seq").exists()
 
 
+def test_a_state_file_unusable_mid_second_never_repeats_an_id(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The state file turns unusable: the process goes on alone from the next second."""
+    clock = SteppingClock()
+    generator = make(tmp_path, clock)
+    first = [generator.next(ORG) for _ in range(3)]  # a block of 1, then 2: all used
+    state = tmp_path / f"{ORG}.seq"
+    state.unlink()
+    state.mkdir()  # opening it for writing now fails
+    later = [generator.next(ORG) for _ in range(1200)]
+    ids = first + later
+    assert len(set(ids)) == len(ids)
+    assert {msgid[12:26] for msgid in later} == {
+        time.strftime("%Y%m%d%H%M%S", time.localtime(T0 + n)) for n in (1, 2)
+    }
+    assert generator.stats().shared is False
+    assert any("not shared" in r.getMessage() for r in caplog.records)
+
+
 # -- processes ---------------------------------------------------------------------------
 
 WORKER = """
