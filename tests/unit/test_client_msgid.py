@@ -10,11 +10,12 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from medical_insurance_sdk.client.msgid import MsgIdGenerator, resolve_node_id
+from medical_insurance_sdk.client.msgid import MsgIdGenerator, next_msgid, resolve_node_id
 
 ORG = "H43010500001"
 T0 = 1_700_000_000.0  # a whole second
@@ -258,35 +259,49 @@ def test_a_restart_within_the_same_second_continues_the_sequence(tmp_path: Path)
     assert len(set(ids)) == 200
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
-def test_forked_child_and_parent_never_repeat_each_other(tmp_path: Path) -> None:
-    """After a fork both go on drawing ids in the same second: none is shared."""
-    clock = SteppingClock()
-    generator = make(tmp_path, clock)
-    before = [generator.next(ORG) for _ in range(5)]  # the parent holds a block now
+def _fork_and_draw(draw: Callable[[], str], count: int) -> tuple[list[str], list[str]]:
+    """Fork; parent and child each draw ``count`` ids at once; return (parent's, child's)."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
         code = 1
         try:
             os.close(read)
-            os.write(write, json.dumps([generator.next(ORG) for _ in range(200)]).encode())
+            os.write(write, json.dumps([draw() for _ in range(count)]).encode())
             code = 0
         finally:
             os._exit(code)
     os.close(write)
-    parent = [generator.next(ORG) for _ in range(200)]
+    parent = [draw() for _ in range(count)]
     chunks = []
     while chunk := os.read(read, 65536):
         chunks.append(chunk)
     os.close(read)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    child = json.loads(b"".join(chunks))
+    return parent, json.loads(b"".join(chunks))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
+def test_forked_child_and_parent_never_repeat_each_other(tmp_path: Path) -> None:
+    """After a fork both go on drawing ids in the same second: none is shared."""
+    generator = make(tmp_path, SteppingClock())
+    before = [generator.next(ORG) for _ in range(5)]  # the parent holds a block now
+    parent, child = _fork_and_draw(lambda: generator.next(ORG), 200)
     ids = before + parent + child
     assert len(child) == 200
     assert {msgid[12:26] for msgid in ids} == {STAMP}
     assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
+def test_the_process_wide_generator_survives_a_fork() -> None:
+    """next_msgid (what the clients use), forked as gunicorn does: no id repeats."""
+    before = [next_msgid(ORG) for _ in range(5)]
+    parent, child = _fork_and_draw(lambda: next_msgid(ORG), 300)
+    ids = before + parent + child
+    assert len(set(ids)) == len(ids) == 605
+    assert all(len(msgid) == 30 and msgid.startswith(ORG) for msgid in ids)
 
 
 # -- node ids ------------------------------------------------------------------------------
