@@ -29,7 +29,7 @@ __all__ = [
     "is_loopback",
 ]
 
-logger = logging.getLogger("medical_insurance_sdk.client")
+logger = logging.getLogger(__name__)
 
 #: The institution code ``for_simulator`` uses when none is given (12 characters).
 SIMULATOR_ORG_CODE = "H43010500001"
