@@ -148,7 +148,7 @@ def _drive(
     stop = threading.Event()
     timeouts = Timeouts(per_category={**Timeouts().per_category, Category.OUTPATIENT: 2.0})
     clients = [
-        MedicalInsuranceClient(
+        MedicalInsuranceClient.for_simulator(
             sim.base_url,
             ORGS[k % len(ORGS)],
             org_name=f"演示医院{k % len(ORGS) + 1}",

@@ -13,19 +13,23 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from medical_insurance_sdk.client.auth import (
-    DEFAULT_ACCESS_KEY,
     DEFAULT_API_VERSION,
-    DEFAULT_SECRET_KEY,
     ApiSignatureAuth,
     GatewayAuth,
+    auth_identity,
 )
 from medical_insurance_sdk.client.cache import ResponseCache
 from medical_insurance_sdk.client.catalog import Category, Interface, Kind, find_interface
+from medical_insurance_sdk.client.deployment import (
+    SIMULATOR_ORG_CODE,
+    SIMULATOR_SETTINGS,
+    fill_site_settings,
+)
 from medical_insurance_sdk.client.envelope import (
     ENVELOPE_FIELDS,
     MAX_INPUT_CHARS,
@@ -42,6 +46,7 @@ from medical_insurance_sdk.client.errors import (
 )
 from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor, describe_error
+from medical_insurance_sdk.client.msgid import resolve_node_id
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.client.retry import RetryPolicy
 from medical_insurance_sdk.client.timeouts import Timeouts
@@ -71,6 +76,9 @@ DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"
 #: Default limit on a response body (bytes).
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 _SIGN_IN, _SIGN_OUT = "9001", "9002"
+_Client = TypeVar("_Client", bound="ClientBase")
+#: Envelope fields that are part of every response cache key (with the URL and account).
+_SCOPE_FIELDS = ("fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code", "infver")
 
 
 def _input_chars(input_data: Any) -> int:
@@ -106,16 +114,16 @@ class ClientBase:
         org_code: str,
         *,
         org_name: str | None = None,
-        access_key: str = DEFAULT_ACCESS_KEY,
-        secret_key: str = DEFAULT_SECRET_KEY,
+        access_key: str | None = None,
+        secret_key: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         auth: GatewayAuth | None = None,
-        region: str = "430299",
+        region: str | None = None,
         insured_region: str = "",
         recer_sys_code: str = "MBS_LOCAL",
         infver: str = "V1.0",
-        operator: str = "SDK001",
-        operator_name: str = "SDK",
+        operator: str | None = None,
+        operator_name: str | None = None,
         operator_type: str = "1",
         path: str = DEFAULT_PATH,
         collector: CallMonitor | None = None,
@@ -132,12 +140,28 @@ class ClientBase:
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
         content_type: str = "text/plain; charset=utf-8",
         interfaces: Mapping[str, Interface] | None = None,
-        mac: str = "00-00-00-00-00-00",
+        mac: str | None = None,
         ip: str = "127.0.0.1",
         security: EnvelopeSecurity | None = None,
+        node_id: int | str | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url must not be empty")
+        site = fill_site_settings(
+            base_url,
+            {
+                "access_key": access_key,
+                "secret_key": secret_key,
+                "region": region,
+                "operator": operator,
+                "operator_name": operator_name,
+                "mac": mac,
+            },
+            credentials=auth is None,
+            client=type(self).__name__,
+        )
+        #: The msgid's node digit (``node_id``, else ``MISDK_NODE_ID``, else 0).
+        self.node_id = resolve_node_id(node_id)
         if max_response_bytes < 1:
             raise ValueError("max_response_bytes must be positive")
         if max_upload_bytes < 1 or max_download_bytes < 1:
@@ -148,15 +172,17 @@ class ClientBase:
         self.defaults = EnvelopeDefaults(
             fixmedins_code=org_code,
             fixmedins_name=org_name or org_code,
-            mdtrtarea_admvs=region,
+            mdtrtarea_admvs=site["region"],
             insuplc_admdvs=insured_region,
             recer_sys_code=recer_sys_code,
             infver=infver,
             opter_type=operator_type,
-            opter=operator,
-            opter_name=operator_name,
+            opter=site["operator"],
+            opter_name=site["operator_name"],
         )
-        self.auth: GatewayAuth = auth or ApiSignatureAuth(access_key, secret_key, api_version)
+        self.auth: GatewayAuth = auth or ApiSignatureAuth(
+            site["access_key"], site["secret_key"], api_version
+        )
         if isinstance(timeout, Timeouts):
             self.timeouts = timeout
         elif timeout is None:
@@ -170,6 +196,13 @@ class ClientBase:
             self.cache = None
         else:
             self.cache = cache
+        # Whatever selects the platform, the account and the envelope's fixed fields: one
+        # shared cache never serves one platform's, region's or account's answer to another.
+        self._cache_scope = (
+            f"{self.base_url}{self.path}",
+            auth_identity(self.auth),
+            *(self.defaults.fields[name] for name in _SCOPE_FIELDS),
+        )
         self.tracer = Tracer(tracing, tracer_provider)
         self.validate = validate
         self.auto_sign_in = auto_sign_in
@@ -180,7 +213,9 @@ class ClientBase:
         #: SM4 encryption and SM2 signing of the envelope, where the province asks for them.
         self.security = security
         self._interfaces = dict(interfaces or {})
-        self._sign_in_input = {"signIn": {"opter_no": operator, "mac": mac, "ip": ip}}
+        self._sign_in_input = {
+            "signIn": {"opter_no": site["operator"], "mac": site["mac"], "ip": ip}
+        }
         self._sign_no: str | None = None
         self._monitor: GuardedMonitor | None = None
         self._channel: CallChannel | None = None
@@ -191,6 +226,15 @@ class ClientBase:
                 self.monitor = GuardedMonitor(get_metrics_collector())
             else:
                 self.monitor = GuardedMonitor(collector)
+
+    @classmethod
+    def for_simulator(
+        cls: type[_Client], base_url: str, org_code: str = SIMULATOR_ORG_CODE, **options: Any
+    ) -> _Client:
+        """A client of the simulator (``misdk simulate``, ``running_simulator``) at any
+        address: its demo credentials, region, operator and MAC fill what ``options``
+        leave out, without the loopback warning."""
+        return cls(base_url, org_code, **{**SIMULATOR_SETTINGS, **options})
 
     @property
     def monitor(self) -> GuardedMonitor | None:
@@ -237,7 +281,7 @@ class ClientBase:
     ) -> str | None:
         if self.cache is None or not use_cache or not interface.cacheable:
             return None
-        return self.cache.key(self.org_code, interface.code, input_data, overrides)
+        return self.cache.key(self._cache_scope, interface.code, input_data, overrides)
 
     def _cache_get(self, key: str) -> dict[str, Any] | None:
         assert self.cache is not None
@@ -259,7 +303,7 @@ class ClientBase:
 
         A validation failure is recorded (error_code VALIDATION) and raised.
         """
-        msgid = next_msgid(self.org_code)
+        msgid = next_msgid(self.org_code, self.node_id)
         trace = self.tracer.start(interface.code, self.org_code, msgid)
         state = CallState(
             interface=interface,

@@ -27,8 +27,10 @@ class AsyncMedicalInsuranceClient(FileClientBase):
 
     The same surface as :class:`MedicalInsuranceClient`, with coroutines::
 
-        async with AsyncMedicalInsuranceClient("http://127.0.0.1:8080", "H43010500001") as c:
+        async with AsyncMedicalInsuranceClient.for_simulator("http://127.0.0.1:8080") as c:
             person = await c.call("1101", {"data": {"mdtrt_cert_type": "02", ...}})
+
+    Site settings as for :class:`MedicalInsuranceClient` (explicit, or the simulator's).
     """
 
     def __init__(

@@ -28,8 +28,16 @@ class MedicalInsuranceClient(FileClientBase):
 
     Example::
 
-        with MedicalInsuranceClient("http://127.0.0.1:8080", "H43010500001") as client:
+        with MedicalInsuranceClient(
+            "https://<gateway>:<port>", "H43010500001",
+            access_key="...", secret_key="...", region="430105",
+            operator="SF0001", operator_name="...", mac="3C-97-0E-..",
+        ) as client:
             person = client.call("1101", {"data": {"mdtrt_cert_type": "02", ...}})
+
+    The site settings (AK/SK, region, operator, MAC) must be given; the simulator's demo
+    values fill them only with :meth:`for_simulator` or for a loopback ``base_url`` (with a
+    WARNING). ``node_id`` (0-9, or ``MISDK_NODE_ID``) keeps msgids of several hosts apart.
 
     Every call is monitored, traced and logged without user code; see the README section
     "SDK client and simulator" for the options (all keyword-only, shared with

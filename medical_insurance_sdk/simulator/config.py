@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from medical_insurance_sdk.client.auth import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+from medical_insurance_sdk.client.auth import SIMULATOR_ACCESS_KEY, SIMULATOR_SECRET_KEY
 
 __all__ = [
     "DEFAULT_LATENCY",
@@ -173,7 +173,7 @@ class AuthConfig:
 
     scheme: str = "api"
     keys: Mapping[str, str] = field(
-        default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
+        default_factory=lambda: {SIMULATOR_ACCESS_KEY: SIMULATOR_SECRET_KEY}
     )
     window_seconds: float = 30 * 60
     tokens: tuple[str, ...] = ()

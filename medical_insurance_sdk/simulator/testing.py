@@ -1,7 +1,7 @@
 """Run the simulator in a background thread, for tests and load tests.
 
     with running_simulator(SimulatorConfig(seed=1, latency_scale=0)) as sim:
-        with MedicalInsuranceClient(sim.base_url, "H43010500001") as client:
+        with MedicalInsuranceClient.for_simulator(sim.base_url) as client:
             client.call("1101", {...})
         assert sim.stats()["received"]["1101"] == 1
 

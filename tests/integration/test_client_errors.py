@@ -202,7 +202,7 @@ def test_connection_refused(collector: MetricsCollector) -> None:
     [
         (ApiSignatureAuth("misdk-demo-ak", "wrong-secret"), GatewaySignatureError),
         (ApiSignatureAuth("nobody", "x"), GatewayUnknownKeyError),
-        (ApiSignatureAuth(clock=lambda: time.time() - 3600), GatewayClockSkewError),
+        (ApiSignatureAuth.for_simulator(clock=lambda: time.time() - 3600), GatewayClockSkewError),
         (BearerTokenAuth("token"), GatewayHeadersMissingError),
     ],
     ids=["bad-signature", "unknown-key", "clock-skew", "missing-headers"],

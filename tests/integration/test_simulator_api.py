@@ -45,7 +45,7 @@ def post(
             api_code = str(json.loads(body).get("infno") or "1101")
         except ValueError:
             api_code = "1101"
-    sent = ApiSignatureAuth().headers(api_code) if headers is None else headers
+    sent = ApiSignatureAuth.for_simulator().headers(api_code) if headers is None else headers
     return httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=sent, timeout=5)
 
 
@@ -62,7 +62,10 @@ def envelope(api_code: str = "1101", input_data: Any = PERSON, **fields: Any) ->
     ("headers", "message"),
     [
         ({}, "缺少服务网关的请求头!"),
-        (ApiSignatureAuth(clock=lambda: time.time() - 31 * 60).headers("1101"), "签名时间戳超时!"),
+        (
+            ApiSignatureAuth.for_simulator(clock=lambda: time.time() - 31 * 60).headers("1101"),
+            "签名时间戳超时!",
+        ),
         (ApiSignatureAuth("stranger", "x").headers("1101"), "非法用户!"),
         (ApiSignatureAuth("misdk-demo-ak", "wrong").headers("1101"), "签名不一致!"),
     ],
