@@ -27,7 +27,10 @@ medical_insurance_store_calls                  gauge
 medical_insurance_process_* / system_*         gauge      (psutil figures)
 =============================================  =========  ================================
 
-The duration histogram carries OpenMetrics exemplars ``{trace_id="..."}``.
+The duration histogram carries OpenMetrics exemplars ``{trace_id="..."}``. The collector
+keeps only W3C trace ids (32 lowercase hex digits); a channel's caller is trusted to, and
+an exemplar whose trace id is not one is discarded here, before it could break the
+exposition, and counted once (``invalid_trace_id``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from prometheus_client.samples import Exemplar as PromExemplar
 from medical_insurance_sdk.core.aggregates import ApiAggregates
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labels import is_trace_id
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
 
@@ -137,6 +141,10 @@ class SdkMetricsCollector:
                     buckets: list[tuple[str, float] | tuple[str, float, PromExemplar]] = []
                     for b, le in enumerate(self._les):
                         ex = agg.exemplars.get((i, b))
+                        if ex is not None and not is_trace_id(ex.trace_id):
+                            del agg.exemplars[(i, b)]  # a trusted caller's bad id
+                            self._s.health.drop("invalid_trace_id")
+                            ex = None
                         if ex is None:
                             buckets.append((le, float(cumulative[b])))
                         else:
