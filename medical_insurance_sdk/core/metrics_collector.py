@@ -68,8 +68,6 @@ logger = logging.getLogger(__name__)
 #: The statuses a call can end with.
 STATUSES = ("success", "error")
 
-_HEX = "0123456789abcdef"  # a trace id is 32 of these (labels.is_trace_id, inlined)
-
 
 class MetricsCollector:
     """Records API calls and custom metrics; exports them; answers statistics queries."""
@@ -202,8 +200,9 @@ class MetricsCollector:
     ) -> int:
         """Start timing a call; return its id for :meth:`record_api_call_end`. Never raises.
 
-        ``trace_id`` becomes the call's exemplar when it is a W3C trace id (32 lowercase
-        hex digits); any other is dropped and counted (``invalid_trace_id``). With
+        ``trace_id`` may become the call's exemplar; only a W3C trace id (32 lowercase hex
+        digits) is ever exposed: the exporter drops an exemplar with any other and counts
+        it (``invalid_trace_id``), so this path does no per-call check. With
         ``connection_type`` the call counts in ``active_connections{connection_type}``
         while it is in flight (computed when read, so it costs nothing here); the value
         is sanitised like every label, once per distinct value (see ``PendingCalls.kinds``).
@@ -216,11 +215,6 @@ class MetricsCollector:
                     connection_type = self._kinds[connection_type]
                 except (KeyError, TypeError):  # first sight (or unhashable): sanitise
                     connection_type = self.pending.connection_type(connection_type)
-            if trace_id is not None and (
-                type(trace_id) is not str or len(trace_id) != 32 or trace_id.strip(_HEX)
-            ):
-                trace_id = None
-                self.health.drop("invalid_trace_id")
             call_id = next(self._ids)
             pending = self._pending
             pending[call_id] = (
