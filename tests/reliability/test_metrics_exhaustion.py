@@ -59,6 +59,20 @@ CHILD = textwrap.dedent(
             before = time.process_time()
             time.sleep(float(args[0]))  # the measurement window
             answer = {"cpu": time.process_time() - before}
+        elif command == "hog":  # the business takes every descriptor but args[0]
+            hogged = []
+            try:
+                while True:
+                    hogged.append(open("/dev/null", "rb"))
+            except OSError:
+                pass
+            for _ in range(int(args[0])):
+                hogged.pop().close()
+            answer = {"hogged": len(hogged)}
+        elif command == "unhog":
+            for f in hogged:
+                f.close()
+            answer = {"hogged": 0}
         elif command == "dropped":
             answer = collector.monitoring_health()["dropped"]
         else:
@@ -136,6 +150,31 @@ def test_500_idle_peers_block_neither_scrapes_nor_business_calls(child):
         evicted = dropped.get("metrics_http_evicted", 0)
         assert isinstance(evicted, int)
         assert evicted >= IDLE_PEERS - 32  # at most the cap's worth are kept
+    finally:
+        for peer in peers:
+            peer.close()
+
+
+def test_no_descriptor_left_pauses_the_accept_loop_instead_of_spinning(child):
+    """With every descriptor taken, pending peers cost no CPU; once freed, scrapes answer."""
+    assert child.process.stdout is not None
+    port = json.loads(child.process.stdout.readline())["port"]
+    assert isinstance(port, int)
+    hogged = child.ask("hog 0")["hogged"]
+    assert isinstance(hogged, int)
+    assert hogged > 100
+    peers = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+    try:
+        cpu = child.ask("cpu 2")["cpu"]
+        assert isinstance(cpu, float)
+        assert cpu < 0.3, f"the accept loop used {cpu:.2f} s of CPU in 2 s"
+        assert child.ask("dropped").get("metrics_http_accept_failed", 0) > 0
+        child.ask("unhog")
+        started = time.monotonic()
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        assert r.status_code == 200
+        assert time.monotonic() - started < 2
+        assert child.ask("call") == {"ok": True}
     finally:
         for peer in peers:
             peer.close()
