@@ -372,6 +372,10 @@ def _check_tls_files(certfile: str, keyfile: str | None) -> None:
         ) from None
 
 
+#: Fields whose empty environment value would turn a protection off: an error instead.
+_SECURITY_FILES = ("prometheus_certfile", "prometheus_keyfile")
+
+
 def _parse_env(name: str, raw: str, annotation: str) -> Any:
     """Convert one environment string to the field's annotated type."""
     text = raw.strip()
@@ -385,6 +389,9 @@ def _parse_env(name: str, raw: str, annotation: str) -> Any:
                 f"{problem}. Unset {where} to serve /metrics without auth."
             )
         return (user, password)
+    if name in _SECURITY_FILES and text.lower() in ("", "none", "null"):
+        # fail closed: an empty template value must not quietly turn TLS off
+        raise ValueError(f"{where} must be a file path; unset {where} to serve without TLS.")
     if "None" in annotation and text.lower() in ("", "none", "null"):
         return None
     try:

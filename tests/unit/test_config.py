@@ -138,6 +138,14 @@ def test_empty_or_none_basic_auth_fails_closed(value):
         MetricConfig.from_env({"MISDK_PROMETHEUS_BASIC_AUTH": value})
 
 
+@pytest.mark.parametrize("field", ["PROMETHEUS_CERTFILE", "PROMETHEUS_KEYFILE"])
+@pytest.mark.parametrize("value", ["", "none", "NULL"])
+def test_empty_tls_file_variable_fails_closed(field, value):
+    """An empty or 'none' TLS file variable is an error naming it, not "no TLS"."""
+    with pytest.raises(ValueError, match=f"MISDK_{field} must be a file path"):
+        MetricConfig.from_env({f"MISDK_{field}": value})
+
+
 def test_basic_auth_from_env_and_its_errors_never_show_the_password():
     """user:password is parsed (':' allowed in the password); no error quotes the value."""
     c = MetricConfig.from_env({"MISDK_PROMETHEUS_BASIC_AUTH": "prom:pa:ss"})
