@@ -27,7 +27,12 @@ medical_insurance_store_calls                  gauge
 medical_insurance_process_* / system_*         gauge      (psutil figures)
 =============================================  =========  ================================
 
-The duration histogram carries OpenMetrics exemplars ``{trace_id="..."}``.
+The duration histogram carries OpenMetrics exemplars ``{trace_id="..."}``. Only W3C trace
+ids (32 lowercase hex digits) are exposed: the hot path records whatever trace id it is
+given, and here, the first time an exemplar is exposed, one whose trace id is anything
+else (too long, a newline, upper case...) is discarded, before it could break the
+exposition, and counted once (``invalid_trace_id`` in the monitoring health). Each
+exemplar is checked once, not at every scrape.
 """
 
 from __future__ import annotations
@@ -45,9 +50,10 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.samples import Exemplar as PromExemplar
 
-from medical_insurance_sdk.core.aggregates import ApiAggregates
+from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labels import is_trace_id
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
 
@@ -82,6 +88,8 @@ class SdkMetricsCollector:
 
     def __init__(self, sources: ExportSources) -> None:
         self._s = sources
+        #: The exemplar last checked in each (series, bucket): checked once, not per scrape.
+        self._checked: dict[tuple[int, int], Exemplar] = {}
         self._les = [_go_float(float(b)) for b in sources.aggregates.bounds] + ["+Inf"]
 
     def describe(self) -> Iterator[Metric]:
@@ -137,6 +145,8 @@ class SdkMetricsCollector:
                     buckets: list[tuple[str, float] | tuple[str, float, PromExemplar]] = []
                     for b, le in enumerate(self._les):
                         ex = agg.exemplars.get((i, b))
+                        if ex is not None and ex is not self._checked.get((i, b)):
+                            ex = self._checked_exemplar(agg, (i, b), ex)
                         if ex is None:
                             buckets.append((le, float(cumulative[b])))
                         else:
@@ -151,6 +161,17 @@ class SdkMetricsCollector:
                     req.add_metric([apis[a]], count, float(agg.request_bytes[i]))
                     resp.add_metric([apis[a]], count, float(agg.response_bytes[i]))
         yield from (calls, duration, errors, req, resp)
+
+    def _checked_exemplar(
+        self, agg: ApiAggregates, key: tuple[int, int], ex: Exemplar
+    ) -> Exemplar | None:
+        """``ex`` if its trace id may be exposed; else drop it and count (lock held)."""
+        if is_trace_id(ex.trace_id):
+            self._checked[key] = ex
+            return ex
+        del agg.exemplars[key]
+        self._s.health.drop("invalid_trace_id")
+        return None
 
     # -- gauges, rare counters, self-monitoring ------------------------------------------
     def _state_families(self) -> Iterator[Metric]:

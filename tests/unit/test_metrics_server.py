@@ -6,12 +6,18 @@ import datetime
 import ipaddress
 import socket
 import ssl
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
+from medical_insurance_sdk.core.metrics_server import start_metrics_server
 
 
 def _free_port(family: socket.AddressFamily = socket.AF_INET, host: str = "127.0.0.1") -> int:
@@ -147,3 +153,187 @@ def test_gzip_and_openmetrics_negotiation():
     assert r.headers["content-type"].startswith("application/openmetrics-text")
     assert r.text.rstrip().endswith("# EOF")
     c.shutdown()
+
+
+# -- bounds: no peer can block /metrics -----------------------------------------------------
+
+
+class _BlockingCollector:
+    """A prometheus_client collector whose collect() waits until released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def collect(self) -> list[object]:
+        self.entered.release()
+        self.release.wait(10)
+        return []
+
+
+def _server(registry: CollectorRegistry | None = None, **kwargs: Any) -> tuple[Any, list[str]]:
+    drops: list[str] = []
+    server = start_metrics_server(
+        registry if registry is not None else CollectorRegistry(),
+        0,
+        "127.0.0.1",
+        on_drop=drops.append,
+        **kwargs,
+    )
+    assert server is not None
+    return server, drops
+
+
+def _idle(port: int) -> socket.socket:
+    """A TCP connection that never sends anything."""
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """True when the server closes ``sock`` (EOF or reset) within ``within`` seconds."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_idle_connection_is_closed_after_the_request_timeout():
+    """A peer that never sends its request is closed after request_timeout, and counted."""
+    server, drops = _server(request_timeout=0.3)
+    sock = _idle(server.port)
+    started = time.monotonic()
+    assert _closed_by_server(sock, within=3)
+    assert 0.25 < time.monotonic() - started < 2.5
+    _wait_for(lambda: drops == ["metrics_http_timeout"])
+    sock.close()
+    server.close()
+
+
+def test_request_deadline_bounds_a_slow_drip_of_headers():
+    """Sending one header byte at a time does not extend the deadline (slowloris)."""
+    server, drops = _server(request_timeout=0.5)
+    sock = _idle(server.port)
+    started = time.monotonic()
+    closed = False
+    for byte in b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+        try:
+            sock.sendall(bytes([byte]))
+        except OSError:
+            closed = True
+            break
+        if _closed_by_server(sock, within=0.05):
+            closed = True
+            break
+    assert closed
+    assert time.monotonic() - started < 2.0
+    _wait_for(lambda: "metrics_http_timeout" in drops)
+    sock.close()
+    server.close()
+
+
+def test_oldest_idle_connection_is_evicted_at_the_cap():
+    """At the cap, a new connection closes the oldest idle one (counted); a scrape gets in."""
+    server, drops = _server(max_connections=2)
+    first, second = _idle(server.port), _idle(server.port)
+    _wait_for(lambda: server.server.open_connections == 2)
+    third = _idle(server.port)
+    assert _closed_by_server(first, within=2)
+    assert not _closed_by_server(second, within=0.1)
+    r = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=2)
+    assert r.status_code == 200
+    assert drops.count("metrics_http_evicted") == 2  # `first`, then `second` for the scrape
+    for s in (first, second, third):
+        s.close()
+    server.close()
+
+
+def test_connection_is_rejected_at_once_when_every_slot_is_busy():
+    """With every slot serving a request, a new connection is closed at once and counted."""
+    registry = CollectorRegistry()
+    blocking = _BlockingCollector()
+    registry.register(blocking)  # type: ignore[arg-type]
+    server, drops = _server(registry, max_connections=2)
+    url = f"http://127.0.0.1:{server.port}/metrics"
+    results: list[int] = []
+    scrapes = [
+        threading.Thread(target=lambda: results.append(httpx.get(url, timeout=10).status_code))
+        for _ in range(2)
+    ]
+    for t in scrapes:
+        t.start()
+    for _ in range(2):
+        assert blocking.entered.acquire(timeout=5)
+    extra = _idle(server.port)
+    assert _closed_by_server(extra, within=2)
+    _wait_for(lambda: drops == ["metrics_http_rejected"])
+    blocking.release.set()
+    for t in scrapes:
+        t.join(10)
+    assert results == [200, 200]
+    extra.close()
+    server.close()
+
+
+def test_tls_silent_peer_blocks_neither_scrapes_nor_shutdown(tmp_path):
+    """A TCP peer that never starts its TLS handshake: scrapes answer, close() returns."""
+    certfile, keyfile = _self_signed(tmp_path)
+    c = _collector(prometheus_certfile=certfile, prometheus_keyfile=keyfile)
+    port = c.metrics_port
+    assert port is not None
+    silent = [_idle(port) for _ in range(3)]
+    trust = ssl.create_default_context(cafile=certfile)
+    started = time.monotonic()
+    r = httpx.get(f"https://127.0.0.1:{port}/metrics", verify=trust, timeout=2)
+    assert r.status_code == 200
+    assert "medical_insurance_api_calls_total" in r.text
+    assert time.monotonic() - started < 2
+    started = time.monotonic()
+    c.shutdown()
+    assert time.monotonic() - started < 2
+    for s in silent:
+        assert _closed_by_server(s, within=2)
+        s.close()
+
+
+def test_tls_handshake_has_a_deadline(tmp_path):
+    """A silent TLS peer is closed after request_timeout and counted as a timeout."""
+    certfile, keyfile = _self_signed(tmp_path)
+    c = _collector(
+        prometheus_certfile=certfile, prometheus_keyfile=keyfile, prometheus_request_timeout=0.3
+    )
+    assert c.metrics_port is not None
+    silent = _idle(c.metrics_port)
+    assert _closed_by_server(silent, within=3)
+    _wait_for(lambda: c.monitoring_health()["dropped"].get("metrics_http_timeout") == 1)
+    silent.close()
+    c.shutdown()
+
+
+def test_close_returns_promptly_whatever_peers_do(tmp_path):
+    """close() returns within 2 s with idle, half-sent and never-reading peers connected."""
+    server, _ = _server(request_timeout=30)
+    url = f"http://127.0.0.1:{server.port}/metrics"
+    idle = _idle(server.port)
+    half = _idle(server.port)
+    half.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+    assert httpx.get(url, timeout=2).status_code == 200
+    _wait_for(lambda: server.server.open_connections == 2)
+    started = time.monotonic()
+    server.close()
+    assert time.monotonic() - started < 2
+    assert _closed_by_server(idle, within=2)
+    assert _closed_by_server(half, within=2)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url, timeout=1)
+    idle.close()
+    half.close()
