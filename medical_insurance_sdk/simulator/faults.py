@@ -30,6 +30,10 @@ class Fault(str, enum.Enum):
     TRUNCATED = "truncated"
     HUGE_BODY = "huge_body"
     WRONG_CONTENT_TYPE = "wrong_content_type"
+    HTML_200 = "html_200"
+    JSON_LIST = "json_list"
+    DEEP_JSON = "deep_json"
+    DRIP = "drip"
 
     @property
     def rate_field(self) -> str:
