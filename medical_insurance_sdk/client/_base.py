@@ -424,6 +424,18 @@ class ClientBase:
                 trace_id=state.trace.trace_id,
             ) from exc
 
+    def _body(
+        self, state: CallState, response: httpx.Response, limit: int
+    ) -> tuple[BodyDecoder, bytes | None]:
+        """The answer's decoder, and its body when httpx has read it already.
+
+        A response built with ``content=`` (an ``httpx.MockTransport`` answer) arrives
+        read and decoded: it is taken as it is. Any other is read raw and decoded here.
+        """
+        if response.is_stream_consumed:
+            return BodyDecoder(None, limit), response.content
+        return self._decoder(state, response.headers, limit), None
+
     def _corrupt(self, state: CallState, exc: BodyDecodeError) -> ResponseParseError:
         return ResponseParseError(
             f"响应解压失败 ({type(exc).__name__})",

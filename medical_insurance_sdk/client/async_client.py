@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, overload
@@ -26,6 +26,11 @@ from medical_insurance_sdk.client.outcomes import ReversalResult
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
 
 __all__ = ["AsyncMedicalInsuranceClient"]
+
+
+async def _already(body: bytes) -> AsyncIterator[bytes]:
+    """A body httpx read already, as the raw stream it replaces."""
+    yield body
 
 
 class AsyncMedicalInsuranceClient(FileClientBase):
@@ -255,14 +260,14 @@ class AsyncMedicalInsuranceClient(FileClientBase):
                 headers=headers,
                 timeout=self._attempt_timeout(state),
             ) as response:
-                decoder = self._decoder(state, response.headers, limit)
+                decoder, read = self._body(state, response, limit)
                 if decoder.identity:
                     self._check_length(state, response.headers.get("content-length"))
                 extensions = None if state.deadline_at is None else response.request.extensions
                 chunks: list[bytes] = []
                 size = 0
                 try:
-                    async for raw in response.aiter_raw():
+                    async for raw in response.aiter_raw() if read is None else _already(read):
                         for chunk in decoder.decode(raw):
                             size += len(chunk)
                             if size > limit:
@@ -332,10 +337,10 @@ class AsyncMedicalInsuranceClient(FileClientBase):
             ) as response:
                 status = response.status_code
                 reader = self._reader(state, status, response.headers, sink)
-                decoder = self._decoder(state, response.headers, reader.limit)
+                decoder, read = self._body(state, response, reader.limit)
                 extensions = None if state.deadline_at is None else response.request.extensions
                 try:
-                    async for raw in response.aiter_raw():
+                    async for raw in response.aiter_raw() if read is None else _already(read):
                         for chunk in decoder.decode(raw):
                             reader.feed(chunk)
                         if extensions is not None:

@@ -12,6 +12,7 @@ decodes (:data:`ACCEPT_ENCODING`); any other encoding is refused (``ValueError``
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Iterator
 
 __all__ = ["ACCEPT_ENCODING", "PIECE", "BodyDecodeError", "BodyDecoder", "BodyTooLarge"]
 
@@ -61,15 +62,19 @@ class BodyDecoder:
         wbits = zlib.MAX_WBITS | 16 if self._kind == _GZIP else zlib.MAX_WBITS
         self._zlib = zlib.decompressobj(wbits)
 
-    def decode(self, data: bytes) -> list[bytes]:
-        """The decoded pieces of the next raw chunk (each at most :data:`PIECE` bytes).
+    def decode(self, data: bytes) -> Iterable[bytes]:
+        """The decoded pieces of the next raw chunk (each at most :data:`PIECE` bytes),
+        inflated one at a time as they are consumed.
 
         Raises :class:`BodyTooLarge` past the limit, :class:`BodyDecodeError` on corrupt data.
         """
+        if self._zlib is None:
+            return (data,)
+        return self._inflate(data)
+
+    def _inflate(self, data: bytes) -> Iterator[bytes]:
         inflater = self._zlib
-        if inflater is None:
-            return [data]
-        pieces: list[bytes] = []
+        assert inflater is not None
         pending = data
         while True:
             try:
@@ -85,13 +90,13 @@ class BodyDecoder:
                 self._size += len(out)
                 if self._size > self._limit:
                     raise BodyTooLarge(self._size)
-                pieces.append(out)
+                yield out
             pending = inflater.unconsumed_tail
             if (not pending and len(out) < PIECE) or inflater.eof:
-                return pieces
+                return
 
-    def flush(self) -> list[bytes]:
+    def flush(self) -> Iterable[bytes]:
         """What is left once the raw body ended (nothing for a complete stream)."""
         if self._zlib is None:
-            return []
-        return self.decode(b"")
+            return ()
+        return self._inflate(b"")

@@ -269,14 +269,14 @@ class MedicalInsuranceClient(FileClientBase):
                 headers=headers,
                 timeout=self._attempt_timeout(state),
             ) as response:
-                decoder = self._decoder(state, response.headers, limit)
+                decoder, read = self._body(state, response, limit)
                 if decoder.identity:
                     self._check_length(state, response.headers.get("content-length"))
                 extensions = None if state.deadline_at is None else response.request.extensions
                 chunks: list[bytes] = []
                 size = 0
                 try:
-                    for raw in response.iter_raw():
+                    for raw in response.iter_raw() if read is None else (read,):
                         for chunk in decoder.decode(raw):
                             size += len(chunk)
                             if size > limit:
@@ -344,10 +344,10 @@ class MedicalInsuranceClient(FileClientBase):
             ) as response:
                 status = response.status_code
                 reader = self._reader(state, status, response.headers, sink)
-                decoder = self._decoder(state, response.headers, reader.limit)
+                decoder, read = self._body(state, response, reader.limit)
                 extensions = None if state.deadline_at is None else response.request.extensions
                 try:
-                    for raw in response.iter_raw():
+                    for raw in response.iter_raw() if read is None else (read,):
                         for chunk in decoder.decode(raw):
                             reader.feed(chunk)
                         if extensions is not None:

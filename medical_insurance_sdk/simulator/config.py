@@ -146,6 +146,8 @@ class FaultConfig:
     hang_seconds: float = 30.0
     huge_body_bytes: int = 11 * 1024 * 1024
     deep_json_depth: int = 100_000
+    #: The err_msg of an injected business error ("" for the simulator's own texts).
+    business_error_message: str = ""
     drip_interval: float = 0.25
 
     def __post_init__(self) -> None:

@@ -191,7 +191,9 @@ class Simulator:
             self.recorder.outcome(infno, fault.value)
             return web.Response(status=502, body=_HTML_502, content_type="text/html")
         if fault is Fault.BUSINESS_ERROR:
-            reply = self.platform.random_business_error(infno, envelope)
+            reply = self.platform.random_business_error(
+                infno, envelope, faults.business_error_message
+            )
         else:
             reply = self._process(infno, envelope, attachment)
         self.recorder.outcome(infno, "ok" if reply.infcode == 0 else "business_error")
