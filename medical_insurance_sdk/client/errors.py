@@ -216,26 +216,38 @@ def http_status_error(
     )
 
 
-#: What each cause is called in messages and logs (Chinese, then the usual English words).
-_CAUSE_TEXT: dict[NetworkCause, str] = {
-    NetworkCause.CONNECTION_REFUSED: "连接被拒绝 (connection refused)：检查地址、端口与前置机服务",
-    NetworkCause.NAME_NOT_RESOLVED: "域名无法解析 (name not resolved)：检查主机名与 DNS",
-    NetworkCause.TLS_CERTIFICATE: "TLS 证书校验失败 (certificate verify failed)：检查证书与主机名",
-    NetworkCause.TLS: "TLS 握手失败 (TLS error)：检查 http/https 与 TLS 配置",
-    NetworkCause.CONNECT: "无法建立连接 (connect failed)",
-    NetworkCause.RESET: "连接被重置 (connection reset)",
-    NetworkCause.PROTOCOL: "连接在应答完成前中断 (connection closed or bad HTTP)",
+#: What each cause is called in messages and logs (Chinese, the usual English words), and
+#: what to check.
+_CAUSE_TEXT: dict[NetworkCause, tuple[str, str]] = {
+    NetworkCause.CONNECTION_REFUSED: (
+        "连接被拒绝 (connection refused)",
+        "检查地址、端口与前置机/网关服务是否在运行",
+    ),
+    NetworkCause.NAME_NOT_RESOLVED: ("域名无法解析 (name not resolved)", "检查主机名与 DNS"),
+    NetworkCause.TLS_CERTIFICATE: (
+        "TLS 证书校验失败 (certificate verify failed)",
+        "检查服务端证书、CA 与主机名",
+    ),
+    NetworkCause.TLS: ("TLS 握手失败 (TLS error)", "检查 http/https 是否与服务端一致"),
+    NetworkCause.CONNECT: ("无法建立连接 (connect failed)", "检查网络与专线"),
+    NetworkCause.RESET: ("连接被重置 (connection reset)", ""),
+    NetworkCause.PROTOCOL: ("连接在应答完成前中断 (connection closed early)", ""),
 }
 _DNS_WORDS = ("name or service not known", "nodename nor servname", "name resolution")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, its causes and contexts, and exceptions wrapped in their ``args``."""
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        todo += [arg for arg in current.args if isinstance(arg, BaseException)]
+        todo += [link for link in (current.__cause__, current.__context__) if link is not None]
 
 
 def network_cause(exc: httpx.TransportError) -> NetworkCause:
@@ -298,4 +310,6 @@ def transport_error(
         what = "发送请求超时" if phase == "write" else "读取响应超时"
         return ReadTimeoutError(f"{what}{where} ({detail})", phase=phase, **common)
     cause = network_cause(exc)
-    return NetworkError(f"{_CAUSE_TEXT[cause]}{where} ({detail})", cause=cause, **common)
+    what, advice = _CAUSE_TEXT[cause]
+    text = f"{what}:{where}" + (f"；{advice}" if advice else "") + f" ({detail})"
+    return NetworkError(text, cause=cause, **common)
