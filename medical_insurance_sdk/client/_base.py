@@ -26,7 +26,7 @@ from medical_insurance_sdk.client.auth import (
 )
 from medical_insurance_sdk.client.cache import ResponseCache
 from medical_insurance_sdk.client.catalog import Category, Interface, Kind, find_interface
-from medical_insurance_sdk.client.decoding import BodyDecodeError, BodyDecoder
+from medical_insurance_sdk.client.decoding import IDENTITY, BodyDecodeError, BodyDecoder
 from medical_insurance_sdk.client.envelope import (
     ENVELOPE_FIELDS,
     MAX_INPUT_CHARS,
@@ -414,6 +414,8 @@ class ClientBase:
     def _decoder(self, state: CallState, headers: httpx.Headers, limit: int) -> BodyDecoder:
         """The body's decoder (Content-Encoding), bounded by ``limit`` decoded bytes."""
         encoding = headers.get("content-encoding")
+        if encoding is None:
+            return IDENTITY
         try:
             return BodyDecoder(encoding, limit)
         except ValueError as exc:
@@ -433,7 +435,7 @@ class ClientBase:
         read and decoded: it is taken as it is. Any other is read raw and decoded here.
         """
         if response.is_stream_consumed:
-            return BodyDecoder(None, limit), response.content
+            return IDENTITY, response.content
         return self._decoder(state, response.headers, limit), None
 
     def _corrupt(self, state: CallState, exc: BodyDecodeError) -> ResponseParseError:

@@ -14,7 +14,14 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator
 
-__all__ = ["ACCEPT_ENCODING", "PIECE", "BodyDecodeError", "BodyDecoder", "BodyTooLarge"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "IDENTITY",
+    "PIECE",
+    "BodyDecodeError",
+    "BodyDecoder",
+    "BodyTooLarge",
+]
 
 #: The ``Accept-Encoding`` the clients send: only what :class:`BodyDecoder` bounds.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -100,3 +107,7 @@ class BodyDecoder:
         if self._zlib is None:
             return ()
         return self._inflate(b"")
+
+
+#: The decoder of every unencoded answer (it keeps no state).
+IDENTITY = BodyDecoder(None, 0)

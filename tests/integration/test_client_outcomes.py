@@ -283,7 +283,8 @@ def test_validation_row(sim: RunningSimulator, collector: MetricsCollector) -> N
 
 
 def test_every_failure_class_has_a_row_or_its_own_test() -> None:
-    """The table's rows are all exercised here (or in the deadline and validation tests)."""
+    """The table's rows are all exercised: here, in test_client_deadline.py (before
+    sending) and in test_client_async.py (a W$ call cancelled after sending: OTHER)."""
     covered = {row.failure for row in ROWS.values()}
     covered |= {Failure.VALIDATION, Failure.DEADLINE_NOT_SENT, Failure.OTHER}
     assert covered == set(Failure)
