@@ -40,6 +40,8 @@ from medical_insurance_sdk.client.errors import (
     DEFAULT_SESSION_ANSWERS,
     SessionAnswers,
     http_status_error,
+    service_url,
+    status_hint,
     transport_error,
 )
 from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
@@ -48,13 +50,17 @@ from medical_insurance_sdk.client.outcomes import (
     NOTHING_REVERSED,
     RULES,
     Failure,
-    ReversalResult,
     is_nothing_to_reverse,
     mark_outcome,
 )
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.client.retry import RetryPolicy
-from medical_insurance_sdk.client.timeouts import Timeouts
+from medical_insurance_sdk.client.timeouts import (
+    Timeouts,
+    check_deadline,
+    cut_to_deadline,
+    shorten_read,
+)
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
 from medical_insurance_sdk.client.validation import validate_input
 from medical_insurance_sdk.core.channel import CallChannel
@@ -93,12 +99,6 @@ _PHASES: dict[type[httpx.TimeoutException], str] = {
 
 def _input_chars(input_data: Any) -> int:
     return len(json.dumps(input_data, ensure_ascii=False, separators=(",", ":")))
-
-
-def _check_deadline(deadline: float | None) -> float | None:
-    if deadline is not None and not deadline > 0:
-        raise ValueError(f"deadline must be a positive number of seconds (got {deadline!r})")
-    return deadline
 
 
 @dataclass(slots=True)
@@ -174,7 +174,7 @@ class ClientBase:
         if max_upload_bytes < 1 or max_download_bytes < 1:
             raise ValueError("max_upload_bytes and max_download_bytes must be positive")
         #: Seconds a whole call may take (connect, send, every byte of the answer, retries).
-        self.deadline = _check_deadline(deadline)
+        self.deadline = check_deadline(deadline)
         self.base_url = base_url.rstrip("/")
         self.org_code = org_code
         self.path = path
@@ -282,12 +282,6 @@ class ClientBase:
             extra=self._extra(state, None),
         )
         return NOTHING_REVERSED
-
-    @staticmethod
-    def _reversal_result(omsgid: str, oinfno: str, output: dict[str, Any]) -> ReversalResult:
-        if output is NOTHING_REVERSED:
-            return ReversalResult(omsgid, oinfno, reversed=False)
-        return ReversalResult(omsgid, oinfno, reversed=True, output=output)
 
     # -- cache ---------------------------------------------------------------------------
 
@@ -450,7 +444,7 @@ class ClientBase:
 
     def _deadline_at(self, deadline: float | None) -> float | None:
         """The monotonic time a call started now must end by (None: no deadline)."""
-        seconds = self.deadline if deadline is None else _check_deadline(deadline)
+        seconds = self.deadline if deadline is None else check_deadline(deadline)
         return None if seconds is None else time.monotonic() + seconds
 
     def _attempt_timeout(self, state: CallState) -> httpx.Timeout:
@@ -461,16 +455,7 @@ class ClientBase:
         left = state.deadline_at - time.monotonic()
         if left <= 0:
             raise self._deadline_error(state, "connect")
-
-        def cut(value: float | None) -> float:
-            return left if value is None else min(value, left)
-
-        return httpx.Timeout(
-            connect=cut(timeout.connect),
-            read=cut(timeout.read),
-            write=cut(timeout.write),
-            pool=cut(timeout.pool),
-        )
+        return cut_to_deadline(timeout, left)
 
     def _keep_deadline(self, state: CallState, extensions: dict[str, Any]) -> None:
         """Between two chunks of an answer: stop at the deadline, else wait no longer
@@ -480,10 +465,7 @@ class ClientBase:
         left = state.deadline_at - time.monotonic()
         if left <= 0:
             raise self._deadline_error(state, "read")
-        timeouts = extensions.get("timeout")
-        if isinstance(timeouts, dict):
-            read = state.timeout.read
-            timeouts["read"] = left if read is None else min(read, left)
+        shorten_read(extensions, state.timeout.read, left)
 
     def _deadline_error(self, state: CallState, phase: str) -> DeadlineExceededError:
         assert state.deadline_at is not None
@@ -494,23 +476,6 @@ class ClientBase:
             msgid=state.msgid,
             trace_id=state.trace.trace_id,
         )
-
-    def _url(self) -> str:
-        """The service URL without credentials, query or fragment (safe for messages)."""
-        url = httpx.URL(self.base_url + self.path)
-        return str(url.copy_with(username=None, password=None, query=None, fragment=None))
-
-    def _status_hint(self, status_code: int) -> str:
-        """What to check after a non-200 status (a 404: the base_url and path)."""
-        if status_code != 404:
-            return ""
-        base_path = httpx.URL(self.base_url).path.rstrip("/")
-        if base_path:
-            return (
-                f"：base_url 已包含路径 {base_path}，base_url 只应写 http(s)://主机:端口，"
-                f"服务路径用 path= 指定（当前 path={self.path}）"
-            )
-        return f"：服务路径不存在，请用 path= 指定现场提供的路径（当前 path={self.path}）"
 
     def _too_large(self, state: CallState) -> ResponseTooLargeError:
         return ResponseTooLargeError(
@@ -534,7 +499,7 @@ class ClientBase:
         ):
             return self._deadline_error(state, _PHASES.get(type(exc), "read"))
         if isinstance(exc, httpx.TransportError):
-            return transport_error(exc, url=self._url(), **where)
+            return transport_error(exc, url=service_url(self.base_url, self.path), **where)
         return ResponseParseError(f"响应解码失败 ({type(exc).__name__})", **where)
 
     def _outcome(self, state: CallState, status_code: int, body: bytes) -> dict[str, Any]:
@@ -547,7 +512,11 @@ class ClientBase:
         }
         if status_code != 200:
             raise http_status_error(
-                status_code, body, url=self._url(), hint=self._status_hint(status_code), **where
+                status_code,
+                body,
+                url=service_url(self.base_url, self.path),
+                hint=status_hint(status_code, self.base_url, self.path),
+                **where,
             )
         response = parse_response(
             body,

@@ -133,7 +133,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         interface, data = self._reversal(omsgid, oinfno, psn_no)
         send = self._send_reversal
         output = await self._run(interface, data, envelope_overrides, send, deadline)
-        return self._reversal_result(omsgid, oinfno, output)
+        return ReversalResult.of(omsgid, oinfno, output)
 
     async def upload_file(
         self,

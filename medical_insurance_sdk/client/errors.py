@@ -55,6 +55,8 @@ __all__ = [
     "http_status_error",
     "network_cause",
     "normalise_err_msg",
+    "service_url",
+    "status_hint",
     "transport_error",
 ]
 
@@ -187,6 +189,25 @@ def gateway_error(
         msgid=msgid,
         trace_id=trace_id,
     )
+
+
+def service_url(base_url: str, path: str) -> str:
+    """The service URL without credentials, query or fragment (safe for messages)."""
+    url = httpx.URL(base_url + path)
+    return str(url.copy_with(username=None, password=None, query=None, fragment=None))
+
+
+def status_hint(status_code: int, base_url: str, path: str) -> str:
+    """What to check after a non-200 status: for a 404, the base_url and ``path=``."""
+    if status_code != 404:
+        return ""
+    base_path = httpx.URL(base_url).path.rstrip("/")
+    if base_path:
+        return (
+            f"：base_url 已包含路径 {base_path}，base_url 只应写 http(s)://主机:端口，"
+            f"服务路径用 path= 指定（当前 path={path}）"
+        )
+    return f"：服务路径不存在，请用 path= 指定现场提供的路径（当前 path={path}）"
 
 
 def http_status_error(

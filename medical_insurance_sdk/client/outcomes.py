@@ -183,3 +183,10 @@ class ReversalResult:
     reversed: bool
     #: 2601's output (empty when there was nothing to reverse).
     output: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, omsgid: str, oinfno: str, output: dict[str, Any]) -> ReversalResult:
+        """The result of a client's 2601 exchange (:data:`NOTHING_REVERSED` or an output)."""
+        if output is NOTHING_REVERSED:
+            return cls(omsgid, oinfno, reversed=False)
+        return cls(omsgid, oinfno, reversed=True, output=output)

@@ -135,7 +135,7 @@ class MedicalInsuranceClient(FileClientBase):
         """
         interface, data = self._reversal(omsgid, oinfno, psn_no)
         output = self._run(interface, data, envelope_overrides, self._send_reversal, deadline)
-        return self._reversal_result(omsgid, oinfno, output)
+        return ReversalResult.of(omsgid, oinfno, output)
 
     def upload_file(
         self,
