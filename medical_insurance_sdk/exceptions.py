@@ -10,10 +10,11 @@ The hierarchy (error codes in brackets)::
 
     MedicalInsuranceError                 [SDK_ERROR]
     ├── ValidationError                   [VALIDATION]        bad input, caught before sending
-    ├── NetworkError                      [NETWORK]           DNS, refused, reset, TLS
-    │   └── RequestTimeoutError           [TIMEOUT]           .phase, .outcome_unknown
+    ├── NetworkError                      [NETWORK]           DNS, refused, reset, TLS: .cause
+    │   └── RequestTimeoutError           [TIMEOUT]           .phase
     │       ├── ConnectTimeoutError       [TIMEOUT_CONNECT]   not sent: safe to retry
-    │       └── ReadTimeoutError          [TIMEOUT_READ]      sent: outcome unknown on W$
+    │       ├── ReadTimeoutError          [TIMEOUT_READ]      sent: outcome unknown on W$
+    │       └── DeadlineExceededError     [TIMEOUT_DEADLINE]  the call's overall deadline
     ├── HTTPStatusError                   [HTTP_STATUS]       non-200 status, .status_code
     ├── GatewayAuthError                  [GATEWAY_AUTH]      401 from the gateway, .reason
     │   ├── GatewayHeadersMissingError    [GATEWAY_AUTH_HEADERS]
@@ -31,9 +32,11 @@ derives its code from the platform's answer, either the exception class named by
 ``BIZ_MBS_HygeiaException``) or the infcode (``INFCODE_-1``). Both come from a bounded,
 sanitised alphabet; the free text is never used.
 
-``outcome_unknown`` is True when a W$ transaction (one that moves money) may have reached
-the platform but no answer came back: the caller must not resend it, and recovers with
-2601 冲正 (:meth:`MedicalInsuranceClient.reverse`) or 3201/3202 reconciliation.
+``outcome_unknown`` (on every error, False by default) is True when a W$ transaction (one
+that moves money) may have reached the platform and the answer does not prove it was
+refused: the caller must not resend it, and recovers with 2601 冲正
+(:meth:`MedicalInsuranceClient.reverse`) or 3201/3202 reconciliation. The client decides it
+in one place, :mod:`medical_insurance_sdk.client.outcomes`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from medical_insurance_sdk.core.redaction import mask_text
 __all__ = [
     "BusinessError",
     "ConnectTimeoutError",
+    "DeadlineExceededError",
     "GatewayAuthError",
     "GatewayAuthReason",
     "GatewayClockSkewError",
@@ -53,6 +57,7 @@ __all__ = [
     "GatewayUnknownKeyError",
     "HTTPStatusError",
     "MedicalInsuranceError",
+    "NetworkCause",
     "NetworkError",
     "ReadTimeoutError",
     "RequestTimeoutError",
@@ -71,6 +76,9 @@ class MedicalInsuranceError(Exception):
 
     #: The stable code used as the ``error_code`` metric label.
     code: str = "SDK_ERROR"
+    #: True when a W$ call may have been processed and nothing proves it was refused:
+    #: never resend it; reverse (2601) or reconcile. Set by the client when the call fails.
+    outcome_unknown: bool = False
 
     def __init__(
         self,
@@ -119,8 +127,26 @@ class ValidationError(MedicalInsuranceError):
         self.field = field
 
 
+class NetworkCause(str, enum.Enum):
+    """What broke at the network level (``NetworkError.cause``)."""
+
+    CONNECTION_REFUSED = "connection_refused"
+    NAME_NOT_RESOLVED = "name_not_resolved"
+    TLS_CERTIFICATE = "tls_certificate"
+    TLS = "tls"
+    CONNECT = "connect"  # any other failure to connect: nothing was sent
+    RESET = "reset"  # the connection broke after the request went out
+    PROTOCOL = "protocol"  # the peer broke HTTP (closed early, bad framing) after sending
+    TIMEOUT = "timeout"
+
+    @property
+    def sent(self) -> bool:
+        """True when the request may have reached the peer."""
+        return self in (NetworkCause.RESET, NetworkCause.PROTOCOL)
+
+
 class NetworkError(MedicalInsuranceError):
-    """The request failed at the network level (refused, reset, DNS, TLS).
+    """The request failed at the network level (refused, reset, DNS, TLS): ``cause``.
 
     ``outcome_unknown`` is True when a W$ request may have been delivered (the connection
     broke after sending): do not resend it.
@@ -133,10 +159,12 @@ class NetworkError(MedicalInsuranceError):
         message: str,
         *,
         outcome_unknown: bool = False,
+        cause: NetworkCause = NetworkCause.CONNECT,
         **kwargs: str | None,
     ) -> None:
         super().__init__(message, **kwargs)
         self.outcome_unknown = outcome_unknown
+        self.cause = cause
 
 
 class RequestTimeoutError(NetworkError):
@@ -152,7 +180,9 @@ class RequestTimeoutError(NetworkError):
         outcome_unknown: bool = False,
         **kwargs: str | None,
     ) -> None:
-        super().__init__(message, outcome_unknown=outcome_unknown, **kwargs)
+        super().__init__(
+            message, outcome_unknown=outcome_unknown, cause=NetworkCause.TIMEOUT, **kwargs
+        )
         self.phase = phase
 
 
@@ -166,6 +196,18 @@ class ReadTimeoutError(RequestTimeoutError):
     """Sent, but no complete answer in time: the platform's state is unknown."""
 
     code = "TIMEOUT_READ"
+
+
+class DeadlineExceededError(RequestTimeoutError):
+    """The call's overall ``deadline`` passed; ``phase`` says where (``connect``, ``pool``:
+    not sent; ``write``, ``read``: sent, so the outcome of a W$ call is unknown)."""
+
+    code = "TIMEOUT_DEADLINE"
+
+    @property
+    def sent(self) -> bool:
+        """True when the request may have reached the platform."""
+        return self.phase not in ("connect", "pool")
 
 
 class HTTPStatusError(MedicalInsuranceError):

@@ -122,7 +122,9 @@ def run_demo(
     print(_table(overview, analyzer))
     print(
         f"平台共收到 {received} 个请求；结算 {stats.settled} 笔，结果未知 "
-        f"{stats.outcome_unknown} 笔，已冲正 {stats.reversed} 笔。综合评分 {overview.overall_score}"
+        f"{stats.outcome_unknown} 笔（已冲正 {stats.reversed} 笔，无需冲正 "
+        f"{stats.nothing_to_reverse} 笔，待对账 {stats.unreversed} 笔）。"
+        f"综合评分 {overview.overall_score}"
     )
     try:
         written = _write_reports(out, collector, analyzer, minutes)

@@ -25,6 +25,7 @@ from medical_insurance_sdk.client.auth import (
 )
 from medical_insurance_sdk.client.cache import ResponseCache
 from medical_insurance_sdk.client.catalog import Category, Interface, Kind, find_interface
+from medical_insurance_sdk.client.decoding import IDENTITY, BodyDecodeError, BodyDecoder
 from medical_insurance_sdk.client.deployment import (
     SIMULATOR_ORG_CODE,
     SIMULATOR_SETTINGS,
@@ -40,22 +41,37 @@ from medical_insurance_sdk.client.envelope import (
 )
 from medical_insurance_sdk.client.envelope_security import EnvelopeSecurity
 from medical_insurance_sdk.client.errors import (
-    DEFAULT_SESSION_MARKERS,
+    DEFAULT_SESSION_ANSWERS,
+    SessionAnswers,
     http_status_error,
+    service_url,
+    status_hint,
     transport_error,
 )
 from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor, describe_error
 from medical_insurance_sdk.client.msgid import resolve_node_id
+from medical_insurance_sdk.client.outcomes import (
+    NOTHING_REVERSED,
+    RULES,
+    Failure,
+    is_nothing_to_reverse,
+    mark_outcome,
+)
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.client.retry import RetryPolicy
-from medical_insurance_sdk.client.timeouts import Timeouts
+from medical_insurance_sdk.client.timeouts import (
+    Timeouts,
+    check_deadline,
+    cut_to_deadline,
+    shorten_read,
+)
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
 from medical_insurance_sdk.client.validation import validate_input
 from medical_insurance_sdk.core.channel import CallChannel
 from medical_insurance_sdk.exceptions import (
+    DeadlineExceededError,
     MedicalInsuranceError,
-    NetworkError,
     ResponseParseError,
     ResponseTooLargeError,
     ValidationError,
@@ -75,10 +91,18 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100
 DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"
 #: Default limit on a response body (bytes).
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-_SIGN_IN, _SIGN_OUT = "9001", "9002"
 _Client = TypeVar("_Client", bound="ClientBase")
 #: Envelope fields that are part of every response cache key (with the URL and account).
 _SCOPE_FIELDS = ("fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code", "infver")
+_SIGN_IN, _SIGN_OUT, _REVERSAL = "9001", "9002", "2601"
+#: A timeout firing this close to the call's deadline is the deadline's (seconds).
+_DEADLINE_SLACK = 0.05
+_PHASES: dict[type[httpx.TimeoutException], str] = {
+    httpx.ConnectTimeout: "connect",
+    httpx.PoolTimeout: "pool",
+    httpx.WriteTimeout: "write",
+    httpx.ReadTimeout: "read",
+}
 
 
 def _input_chars(input_data: Any) -> int:
@@ -96,6 +120,7 @@ class CallState:
     trace: CallTrace
     started: float
     tracked: int | None = None  # the collector's call id (through ``monitor``)
+    deadline_at: float | None = None  # time.monotonic() by which the call must end
     monitor: GuardedMonitor | None = None  # the monitor the call started on, if any
     channel: CallChannel | None = None  # the channel recording it (from start_ns), if any
     start_ns: int = 0
@@ -107,6 +132,11 @@ class CallState:
 
 class ClientBase:
     """Configuration and protocol logic shared by the sync and async clients."""
+
+    #: The platform's exact "not signed in" answers (texts or infcodes): a match raises
+    #: SessionError, which ``auto_sign_in`` answers with a 9001 and one resend. Assign a
+    #: :class:`~medical_insurance_sdk.client.errors.SessionAnswers` to change them.
+    session_answers: SessionAnswers = DEFAULT_SESSION_ANSWERS
 
     def __init__(
         self,
@@ -144,6 +174,7 @@ class ClientBase:
         ip: str = "127.0.0.1",
         security: EnvelopeSecurity | None = None,
         node_id: int | str | None = None,
+        deadline: float | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url must not be empty")
@@ -166,6 +197,8 @@ class ClientBase:
             raise ValueError("max_response_bytes must be positive")
         if max_upload_bytes < 1 or max_download_bytes < 1:
             raise ValueError("max_upload_bytes and max_download_bytes must be positive")
+        #: Seconds a whole call may take (connect, send, every byte of the answer, retries).
+        self.deadline = check_deadline(deadline)
         self.base_url = base_url.rstrip("/")
         self.org_code = org_code
         self.path = path
@@ -273,6 +306,26 @@ class ClientBase:
 
     def _sign_out_input(self) -> dict[str, Any]:
         return {"signOut": {"sign_no": self._sign_no or "", "opter_no": self.defaults.opter}}
+
+    # -- 2601 reversal -------------------------------------------------------------------
+
+    def _reversal(self, omsgid: str, oinfno: str, psn_no: str) -> tuple[Interface, dict[str, Any]]:
+        data = {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}}
+        return self.interface(_REVERSAL), data
+
+    def _nothing_reversed(self, state: CallState, error: MedicalInsuranceError) -> dict[str, Any]:
+        """:data:`NOTHING_REVERSED` when 2601 failed only because the original transaction
+        does not exist (the reversal is complete); else ``error`` goes on."""
+        if not is_nothing_to_reverse(error):
+            raise error
+        logger.info(
+            "reversal found nothing to reverse infno=%s msgid=%s trace_id=%s",
+            state.interface.code,
+            state.msgid,
+            state.trace.trace_id,
+            extra=self._extra(state, None),
+        )
+        return NOTHING_REVERSED
 
     # -- cache ---------------------------------------------------------------------------
 
@@ -396,6 +449,78 @@ class ClientBase:
         if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
             raise self._too_large(state)
 
+    def _decoder(self, state: CallState, headers: httpx.Headers, limit: int) -> BodyDecoder:
+        """The body's decoder (Content-Encoding), bounded by ``limit`` decoded bytes."""
+        encoding = headers.get("content-encoding")
+        if encoding is None:
+            return IDENTITY
+        try:
+            return BodyDecoder(encoding, limit)
+        except ValueError as exc:
+            raise ResponseParseError(
+                f"不支持的响应压缩编码 ({encoding})",
+                api_code=state.interface.code,
+                msgid=state.msgid,
+                trace_id=state.trace.trace_id,
+            ) from exc
+
+    def _body(
+        self, state: CallState, response: httpx.Response, limit: int
+    ) -> tuple[BodyDecoder, bytes | None]:
+        """The answer's decoder, and its body when httpx has read it already.
+
+        A response built with ``content=`` (an ``httpx.MockTransport`` answer) arrives
+        read and decoded: it is taken as it is. Any other is read raw and decoded here.
+        """
+        if response.is_stream_consumed:
+            return IDENTITY, response.content
+        return self._decoder(state, response.headers, limit), None
+
+    def _corrupt(self, state: CallState, exc: BodyDecodeError) -> ResponseParseError:
+        return ResponseParseError(
+            f"响应解压失败 ({type(exc).__name__})",
+            api_code=state.interface.code,
+            msgid=state.msgid,
+            trace_id=state.trace.trace_id,
+        )
+
+    # -- deadline ------------------------------------------------------------------------
+
+    def _deadline_at(self, deadline: float | None) -> float | None:
+        """The monotonic time a call started now must end by (None: no deadline)."""
+        seconds = self.deadline if deadline is None else check_deadline(deadline)
+        return None if seconds is None else time.monotonic() + seconds
+
+    def _attempt_timeout(self, state: CallState) -> httpx.Timeout:
+        """The attempt's httpx timeouts: the category's, cut to what the deadline leaves."""
+        timeout = state.timeout
+        if state.deadline_at is None:
+            return timeout
+        left = state.deadline_at - time.monotonic()
+        if left <= 0:
+            raise self._deadline_error(state, "connect")
+        return cut_to_deadline(timeout, left)
+
+    def _keep_deadline(self, state: CallState, extensions: dict[str, Any]) -> None:
+        """Between two chunks of an answer: stop at the deadline, else wait no longer
+        for the next chunk than it leaves (httpcore reads the request's ``timeout``
+        extension before each read)."""
+        assert state.deadline_at is not None
+        left = state.deadline_at - time.monotonic()
+        if left <= 0:
+            raise self._deadline_error(state, "read")
+        shorten_read(extensions, state.timeout.read, left)
+
+    def _deadline_error(self, state: CallState, phase: str) -> DeadlineExceededError:
+        assert state.deadline_at is not None
+        return DeadlineExceededError(
+            f"调用超过截止时间 (deadline，阶段 {phase})",
+            phase=phase,
+            api_code=state.interface.code,
+            msgid=state.msgid,
+            trace_id=state.trace.trace_id,
+        )
+
     def _too_large(self, state: CallState) -> ResponseTooLargeError:
         return ResponseTooLargeError(
             f"响应超过大小上限 {self.max_response_bytes} 字节",
@@ -411,8 +536,14 @@ class ClientBase:
             "msgid": state.msgid,
             "trace_id": state.trace.trace_id,
         }
+        if (
+            isinstance(exc, httpx.TimeoutException)
+            and state.deadline_at is not None
+            and time.monotonic() >= state.deadline_at - _DEADLINE_SLACK
+        ):
+            return self._deadline_error(state, _PHASES.get(type(exc), "read"))
         if isinstance(exc, httpx.TransportError):
-            return transport_error(exc, kind=state.interface.kind, **where)
+            return transport_error(exc, url=service_url(self.base_url, self.path), **where)
         return ResponseParseError(f"响应解码失败 ({type(exc).__name__})", **where)
 
     def _outcome(self, state: CallState, status_code: int, body: bytes) -> dict[str, Any]:
@@ -424,11 +555,17 @@ class ClientBase:
             "trace_id": state.trace.trace_id,
         }
         if status_code != 200:
-            raise http_status_error(status_code, body, **where)
+            raise http_status_error(
+                status_code,
+                body,
+                url=service_url(self.base_url, self.path),
+                hint=status_hint(status_code, self.base_url, self.path),
+                **where,
+            )
         response = parse_response(
             body,
             list_fields=state.interface.list_fields,
-            session_markers=DEFAULT_SESSION_MARKERS,
+            session_answers=self.session_answers,
             open_output=None if self.security is None else self.security.open_output,
             **where,
         )
@@ -439,6 +576,8 @@ class ClientBase:
         if not self.retry.should_retry(state.interface.kind, error, state.attempt):
             return None
         delay = self.retry.delay(state.attempt)
+        if state.deadline_at is not None and time.monotonic() + delay >= state.deadline_at:
+            return None  # no time left for another attempt: the error stands
         logger.info(
             "retrying infno=%s msgid=%s trace_id=%s after %s (attempt %d/%d, wait %.3fs)",
             state.interface.code,
@@ -536,7 +675,11 @@ class ClientBase:
         if state.ended:
             return
         try:
-            unknown = state.interface.kind is Kind.WRITE_MONEY and state.attempt > 0
+            unknown = (
+                state.interface.kind is Kind.WRITE_MONEY
+                and state.attempt > 0
+                and RULES[Failure.OTHER].unknown
+            )
             code = self._record_failure(state, exc, unknown)
             if unknown:
                 self._log_outcome_unknown(state, code)
@@ -556,7 +699,7 @@ class ClientBase:
                 logger.debug("recording an interrupted call failed", exc_info=failure)
 
     def _fail(self, state: CallState, error: MedicalInsuranceError) -> None:
-        unknown = isinstance(error, NetworkError) and error.outcome_unknown
+        unknown = mark_outcome(error, state.interface.kind)  # the one rule: .outcomes
         self._record_failure(state, error, unknown)
         if unknown:
             self._log_outcome_unknown(state, error.error_code)

@@ -21,6 +21,8 @@ A config file is YAML or JSON::
     faults:                     # per interface; "*" applies to all, per-code keys override it
       "*": {business_error_rate: 0.01}
       "2207": {slowdown: 5, http_5xx_rate: 0.05, hang_rate: 0.01, hang_seconds: 30}
+      "2304": {html_200_rate: 0.01, json_list_rate: 0.01, deep_json_rate: 0.01}
+      "2208": {drip_rate: 0.01, drip_interval: 0.25}   # one byte every 0.25 s
     sm4_key: 0123456789abcdeffedcba9876543210   # opens enc_type "SM4" requests (optional)
     sm4_encoding: base64        # or hex: the ciphertext's text form
     sm2_public_key: 09f9df31...  # the HIS's SM2 public key, 128 hex: verifies cainfo (optional)
@@ -110,6 +112,10 @@ _RATES = (
     "truncated_rate",
     "huge_body_rate",
     "wrong_content_type_rate",
+    "html_200_rate",
+    "json_list_rate",
+    "deep_json_rate",
+    "drip_rate",
 )
 
 
@@ -119,9 +125,12 @@ class FaultConfig:
 
     Each request draws once per fault in the order of the fields; the first that fires
     applies. ``business_error``, ``http_5xx``, ``html_502`` answer without processing;
-    ``reset`` (mid-response), ``hang``, ``truncated``, ``huge_body`` and
-    ``wrong_content_type`` process the request first, so state changes as it would on a
-    platform whose answer got lost.
+    ``reset`` (mid-response), ``hang``, ``truncated``, ``huge_body``,
+    ``wrong_content_type``, ``html_200`` (a proxy's HTML page with status 200),
+    ``json_list`` (the envelope inside a JSON list), ``deep_json`` (an envelope whose
+    output nests ``deep_json_depth`` levels) and ``drip`` (the answer one byte every
+    ``drip_interval`` seconds) process the request first, so state changes as it would
+    on a platform whose answer got lost.
     """
 
     business_error_rate: float = 0.0
@@ -132,11 +141,19 @@ class FaultConfig:
     truncated_rate: float = 0.0
     huge_body_rate: float = 0.0
     wrong_content_type_rate: float = 0.0
+    html_200_rate: float = 0.0
+    json_list_rate: float = 0.0
+    deep_json_rate: float = 0.0
+    drip_rate: float = 0.0
     #: Latency multiplier (an incident: 5 means five times slower).
     slowdown: float = 1.0
     http_status: int = 503
     hang_seconds: float = 30.0
     huge_body_bytes: int = 11 * 1024 * 1024
+    deep_json_depth: int = 100_000
+    #: The err_msg of an injected business error ("" for the simulator's own texts).
+    business_error_message: str = ""
+    drip_interval: float = 0.25
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -145,6 +162,8 @@ class FaultConfig:
                 raise ValueError(f"fault {name} must be within 0..1 (got {value!r})")
         if self.slowdown <= 0 or self.hang_seconds < 0 or self.huge_body_bytes < 0:
             raise ValueError("slowdown must be > 0; hang_seconds and huge_body_bytes >= 0")
+        if self.deep_json_depth < 1 or self.drip_interval < 0:
+            raise ValueError("deep_json_depth must be >= 1 and drip_interval >= 0")
         if not 500 <= self.http_status <= 599:
             raise ValueError("http_status must be a 5xx status")
 

@@ -67,7 +67,7 @@ from medical_insurance_sdk.client.catalog import find_interface
 from medical_insurance_sdk.client.envelope import encode_json
 from medical_insurance_sdk.client.envelope_security import ENC_TYPE_SM4
 from medical_insurance_sdk.exceptions import GatewayAuthReason
-from medical_insurance_sdk.simulator.config import LatencyModel, SimulatorConfig
+from medical_insurance_sdk.simulator.config import FaultConfig, LatencyModel, SimulatorConfig
 from medical_insurance_sdk.simulator.faults import Fault, FaultPlan
 from medical_insurance_sdk.simulator.platform import Platform, Reply
 from medical_insurance_sdk.simulator.recorder import Recorder
@@ -94,6 +94,11 @@ _HTML_502 = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     b"</body>\r\n</html>\r\n"
 )
+#: What a proxy or WAF in front of the platform answers with status 200.
+_HTML_200 = (
+    '<!DOCTYPE html>\r\n<html><head><meta charset="utf-8"><title>系统提示</title></head>'
+    "<body><h1>系统维护中，请稍后再试</h1></body></html>\r\n"
+).encode()
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -220,7 +225,9 @@ class Simulator:
             self.recorder.outcome(infno, fault.value)
             return web.Response(status=502, body=_HTML_502, content_type="text/html")
         if fault is Fault.BUSINESS_ERROR:
-            reply = self.platform.random_business_error(infno, envelope)
+            reply = self.platform.random_business_error(
+                infno, envelope, faults.business_error_message
+            )
         else:
             reply = self._process(infno, envelope, attachment)
         self.recorder.outcome(infno, "ok" if reply.infcode == 0 else "business_error")
@@ -229,9 +236,7 @@ class Simulator:
         reply = self.security.seal(envelope, reply)
         if fault is None or fault is Fault.BUSINESS_ERROR:
             return self._respond(reply, msgid, infno)
-        return await self._mangle(
-            request, fault, faults.hang_seconds, faults.huge_body_bytes, reply, msgid, infno
-        )
+        return await self._mangle(request, fault, faults, reply, msgid, infno)
 
     def _refusal(
         self, request: web.Request, envelope: dict[str, Any], infno: str, too_large: bool
@@ -285,14 +290,13 @@ class Simulator:
         self,
         request: web.Request,
         fault: Fault,
-        hang_seconds: float,
-        huge_bytes: int,
+        faults: FaultConfig,
         reply: Reply,
         msgid: str,
         infno: str,
     ) -> web.StreamResponse:
         if fault is Fault.HANG:
-            await asyncio.sleep(hang_seconds)
+            await asyncio.sleep(faults.hang_seconds)
             return self._respond(reply, msgid, infno)
         if reply.content is not None:
             body, content_type = reply.content, _OCTET
@@ -303,7 +307,19 @@ class Simulator:
         if fault is Fault.WRONG_CONTENT_TYPE:
             return web.Response(body=body, content_type="text/html")
         if fault is Fault.HUGE_BODY:
-            return web.Response(body=self._huge_body(huge_bytes), content_type="text/plain")
+            return web.Response(
+                body=self._huge_body(faults.huge_body_bytes), content_type="text/plain"
+            )
+        if fault is Fault.HTML_200:
+            return web.Response(body=_HTML_200, content_type="text/html")
+        if fault is Fault.JSON_LIST and reply.content is None:
+            return web.Response(body=b"[" + body + b"]", content_type="text/plain")
+        if fault is Fault.DEEP_JSON and reply.content is None:
+            depth = faults.deep_json_depth
+            deep = b'{"infcode":0,"err_msg":null,"output":{"data":' + b"[" * depth
+            return web.Response(body=deep + b"]" * depth + b"}}", content_type="text/plain")
+        if fault is Fault.DRIP:
+            return await self._drip(request, body, content_type, faults.drip_interval)
         # RESET (and a truncated file): the headers and half the body, then a reset
         response = web.StreamResponse(headers={"Content-Type": content_type})
         response.content_length = len(body)
@@ -315,6 +331,22 @@ class Simulator:
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
+        return response
+
+    async def _drip(
+        self, request: web.Request, body: bytes, content_type: str, interval: float
+    ) -> web.StreamResponse:
+        """The whole answer, one byte every ``interval`` seconds (each read is quick)."""
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        response.content_length = len(body)
+        await response.prepare(request)
+        try:
+            for index in range(len(body)):
+                await response.write(body[index : index + 1])
+                await asyncio.sleep(interval)
+        except ConnectionError:  # the client gave up (its deadline): stop dripping
+            return response
+        await response.write_eof()
         return response
 
     def _huge_body(self, size: int) -> bytes:

@@ -62,7 +62,8 @@ async def test_async_outcome_unknown_and_reverse(
         assert info.value.outcome_unknown
         assert info.value.msgid is not None
         reversed_ = await client.reverse(info.value.msgid, "2207", visit.psn_no)
-    assert reversed_["data"]["omsgid"] == info.value.msgid
+    assert reversed_.reversed is True
+    assert reversed_.output["data"]["omsgid"] == info.value.msgid
     assert sim.stats()["received"]["2207"] == 1
 
 

@@ -115,7 +115,8 @@ def test_settlement_read_timeout_is_outcome_unknown_and_reversible(
         settled = sim.run(lambda: dict(sim.simulator.platform.settlements_by_msgid[error.msgid]))
         assert settled["reversed"] is False
         result = client.reverse(error.msgid, "2207", visit.psn_no)
-        assert result["data"]["rever_stas"] == "1"
+        assert result.reversed is True
+        assert result.output["data"]["rever_stas"] == "1"
         assert client.reverse(error.msgid, "2207", visit.psn_no) == result
     settled = sim.run(lambda: dict(sim.simulator.platform.settlements_by_msgid[error.msgid]))
     assert settled["reversed"] is True
