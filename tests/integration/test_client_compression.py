@@ -72,7 +72,7 @@ def platform(
 def test_gzip_bomb_stops_at_the_limit(collector: MetricsCollector) -> None:
     """A 256 MiB bomb raises ResponseTooLargeError without inflating it (peak < 8 MiB)."""
     assert len(BOMB) < LIMIT  # small on the wire: Content-Length cannot catch it
-    with MedicalInsuranceClient(
+    with MedicalInsuranceClient.for_simulator(
         "http://platform.test",
         SAMPLE_ORG,
         collector=collector,
@@ -97,7 +97,7 @@ async def test_async_gzip_bomb_stops_at_the_limit(collector: MetricsCollector) -
     async def handler(request: httpx.Request) -> httpx.Response:
         return answer(request)
 
-    async with AsyncMedicalInsuranceClient(
+    async with AsyncMedicalInsuranceClient.for_simulator(
         "http://platform.test",
         SAMPLE_ORG,
         collector=collector,
@@ -121,7 +121,7 @@ def test_download_gzip_bomb_stops_at_the_download_limit(collector: MetricsCollec
         headers = {"Content-Encoding": "gzip", "Content-Type": "application/octet-stream"}
         return httpx.Response(200, headers=headers, stream=Wire(BOMB))
 
-    with MedicalInsuranceClient(
+    with MedicalInsuranceClient.for_simulator(
         "http://platform.test",
         SAMPLE_ORG,
         collector=collector,
@@ -156,7 +156,7 @@ def test_compressed_envelopes_are_read(
 ) -> None:
     """gzip, deflate (zlib or raw) and identity envelopes give the same output, streamed
     or built with ``content=`` (read and decoded by httpx before the client sees it)."""
-    with MedicalInsuranceClient(
+    with MedicalInsuranceClient.for_simulator(
         "http://platform.test",
         SAMPLE_ORG,
         collector=collector,
@@ -175,7 +175,7 @@ def test_unreadable_encodings_are_parse_errors(
 ) -> None:
     """An encoding the client did not ask for, or a corrupt one, is a ResponseParseError."""
     with (
-        MedicalInsuranceClient(
+        MedicalInsuranceClient.for_simulator(
             "http://platform.test",
             SAMPLE_ORG,
             collector=collector,

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from medical_insurance_sdk.client import DEFAULT_PATH, MedicalInsuranceClient, RetryPolicy
@@ -127,6 +128,12 @@ def tls_server(tmp_path: Path) -> Iterator[str]:
     thread.join(5)
 
 
+def unresolvable(request: httpx.Request) -> httpx.Response:
+    """What httpcore raises for a name the resolver does not know."""
+    reason = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    raise httpx.ConnectError(f"[Errno {reason.errno}] {reason.strerror}", request=request) from reason
+
+
 @pytest.mark.parametrize(
     ("target", "cause", "words"),
     [
@@ -149,17 +156,21 @@ def test_network_errors_name_their_cause(
     caplog.set_level(logging.WARNING, logger="medical_insurance_sdk.client")
     base_url = {
         "closed": closed_port_url,
-        "dns": lambda: "http://misdk-no-such-host.invalid",
+        "dns": lambda: "http://misdk-no-such-host.invalid",  # resolved by the transport below
         "plain-http-over-tls": lambda: sim.base_url.replace("http://", "https://"),
         "untrusted-cert": lambda: request.getfixturevalue("tls_server"),
     }[target]()
+    # No test sends a DNS query (the resolver is not on loopback): the name's failure is
+    # raised as httpcore raises it, a ConnectError from socket.gaierror.
+    transport = httpx.MockTransport(unresolvable) if target == "dns" else None
     with (
-        MedicalInsuranceClient(
+        MedicalInsuranceClient.for_simulator(
             base_url,
             SAMPLE_ORG,
             collector=collector,
             retries=RetryPolicy.disabled(),
             timeout=3.0,
+            transport=transport,
         ) as client,
         pytest.raises(NetworkError) as info,
     ):
