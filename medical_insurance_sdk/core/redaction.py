@@ -122,10 +122,10 @@ _ID = re.compile(f"{_ID_ALONE}|{_ID18_PLAUSIBLE}|{_ID15_PLAUSIBLE}")
 
 #: 16–19 digits in one run (masked when alone, or after letters with a valid Luhn digit).
 _CARD_RUN = re.compile(r"(?<!\d)\d{16,19}(?!\d)")
-#: A card written in 4-digit groups; masked when its Luhn check digit is valid.
+#: A card written in 4-digit groups, not part of a longer series of groups; masked when
+#: its Luhn check digit is valid.
 _CARD_GROUPED = re.compile(
-    r"(?<![0-9A-Za-z])(?<!\d[ -])[3-6]\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?"
-    r"(?![0-9A-Za-z])(?![ -]\d)"
+    r"(?<!\d)(?<!\d[ -])[3-6]\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?(?!\d)(?![ -]\d)"
 )
 #: A mainland mobile number, with an optional country code and separators. Not after a
 #: lone capital letter: ``H13010500001`` is an institution code.
@@ -192,8 +192,9 @@ _KEYED = re.compile(
     # ASCII keys must start a word ("message" is not "age"); Chinese keys may follow text
     r"(?P<key>(?<![A-Za-z0-9_])(?:" + _ASCII_KEYS + r")"
     r"|姓名|名字|身份证号码?|证件号码?|手机号码?|电话|联系电话|住址|地址|人员编号)"
-    # the value runs to a delimiter; a number written in groups (139 1234 5678) stays whole
-    r"(?P<sep>\"?\s*[:=：\[【]\s*\"?)(?P<val>[^\s,，;；\"'}\])】）]+(?: \d+)*)",
+    # the value runs to a delimiter (the truncation marker's "…" is one); a number written
+    # in groups (139 1234 5678) stays whole
+    r"(?P<sep>\"?\s*[:=：\[【]\s*\"?)(?P<val>[^\s,，;；\"'}\])】）…]+(?: \d+)*)",
     re.IGNORECASE,
 )
 #: A value that is a field name (``人员编号[psn_no]不能为空``): not personal.
