@@ -44,9 +44,17 @@ class Secret:
         return self.clue in strip_separators(haystack)
 
 
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
 def strip_separators(text: str) -> str:
-    """``text`` without the spaces and hyphens people put inside numbers."""
-    return text.replace(" ", "").replace("-", "")
+    """``text`` without the spaces and hyphens people put inside numbers, digits in ASCII."""
+    return text.replace(" ", "").replace("-", "").translate(_FULL_WIDTH)
+
+
+def full_width(text: str) -> str:
+    """``text`` with its digits written full-width (``４４０１０６…``), as some input is."""
+    return text.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
 
 
 def _digits(n: int) -> st.SearchStrategy[str]:
@@ -181,6 +189,8 @@ def embedded(draw: st.DrawFn) -> tuple[str, Secret, str]:
     not a lone capital letter either (``H13010500001`` is an institution code).
     """
     secret = draw(secrets)
+    if secret.kind != "name" and draw(st.integers(0, 9)) == 0:
+        secret = Secret(secret.kind, full_width(secret.text), secret.clue)
     prefix, suffix = draw(surroundings), draw(surroundings)
     if secret.kind == "name":
         left = draw(st.sampled_from(NAME_EDGES))

@@ -23,6 +23,8 @@ Masking keeps enough to be useful to an operator and nothing that identifies a p
   masked shape). ASCII keys only match at a word start, so ``message: …`` is left alone,
   and a value that is itself a field name (``人员编号[psn_no]不能为空``) is left alone.
 
+Full-width digits (``４４０１０６…``) are read, and shown, as ASCII digits.
+
 Left readable on purpose: 12-character institution codes (``H43010500001``), 30-character
 msgids (institution code, 14-digit timestamp, 4-digit sequence), infcodes, amounts, dates
 and other numbers that have none of the shapes above. A number glued to other digits is
@@ -118,21 +120,23 @@ _ID15_PLAUSIBLE = f"(?<!\\d){_REGION}{_digits(2)}{_MONTH}{_DAY}{_digits(3)}(?![0
 #: Any 18/15 digits standing alone (not touching letters or digits): an ID number even
 #: when its date is not plausible (platforms echo mistyped numbers).
 _ID_ALONE = r"(?<![0-9A-Za-z])(?:\d{17}[0-9Xx]|\d{15})(?![0-9A-Za-z])"
-_ID = re.compile(f"{_ID_ALONE}|{_ID18_PLAUSIBLE}|{_ID15_PLAUSIBLE}")
+_ID = re.compile(f"{_ID_ALONE}|{_ID18_PLAUSIBLE}|{_ID15_PLAUSIBLE}", re.ASCII)
 
 #: 16–19 digits in one run (masked when alone, or after letters with a valid Luhn digit).
-_CARD_RUN = re.compile(r"(?<!\d)\d{16,19}(?!\d)")
+_CARD_RUN = re.compile(r"(?<!\d)\d{16,19}(?!\d)", re.ASCII)
 #: A card written in 4-digit groups, not part of a longer series of groups; masked when
 #: its Luhn check digit is valid.
 _CARD_GROUPED = re.compile(
-    r"(?<!\d)(?<!\d[ -])[3-6]\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?(?!\d)(?![ -]\d)"
+    r"(?<!\d)(?<!\d[ -])[3-6]\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,3})?(?!\d)(?![ -]\d)", re.ASCII
 )
 #: A mainland mobile number, with an optional country code and separators. Not after a
 #: lone capital letter: ``H13010500001`` is an institution code.
 _PHONE_BODY = r"(?P<cc>(?:\+|00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}"
-_PHONE = re.compile(rf"(?<!\d)(?<!(?<![0-9A-Za-z])[A-Z]){_PHONE_BODY}(?!\d)")
-_PHONE_ALONE = re.compile(_PHONE_BODY)
+_PHONE = re.compile(rf"(?<!\d)(?<!(?<![0-9A-Za-z])[A-Z]){_PHONE_BODY}(?!\d)", re.ASCII)
+_PHONE_ALONE = re.compile(_PHONE_BODY, re.ASCII)
 _DIGIT_CHARS = frozenset("0123456789Xx")
+#: Full-width digits (and X) are read as ASCII ones: masking sees one kind of digit.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ＋－", "0123456789Xx+-")
 
 
 def _mask_digits(text: str, head: int, tail: int) -> str:
@@ -233,7 +237,7 @@ def _mask_name(match: re.Match[str]) -> str:
 
 def _mask(text: str) -> str:
     """Mask every shape of personal data; never makes the text longer."""
-    out = _KEYED.sub(_mask_keyed, text)
+    out = _KEYED.sub(_mask_keyed, text.translate(_FULL_WIDTH))
     out = _ID.sub(_mask_id, out)
     out = _CARD_RUN.sub(_mask_card_run, out)
     out = _CARD_GROUPED.sub(_mask_card_grouped, out)
@@ -247,7 +251,7 @@ def _mask(text: str) -> str:
 _NUMBERISH = frozenset("0123456789Xx+- \t")
 #: Characters of a number or a masked token (``440106********1235``).
 _TOKENISH = frozenset("0123456789Xx*+-")
-_ANY_DIGIT = re.compile(r"\d")
+_ANY_DIGIT = re.compile(r"[0-9]")
 
 
 def _clear_cut(window: str, following: str) -> str:
@@ -303,9 +307,11 @@ def mask_text(text: str, limit: int | None = MAX_MESSAGE_CHARS) -> str:
         return text
     if limit is None or len(text) <= limit:
         return _mask(text)
-    window = text[: 4 * limit]
+    window = text[: 4 * limit].translate(_FULL_WIDTH)
     complete = len(window) == len(text)
-    masked = _mask(window if complete else _clear_cut(window, text[len(window)]))
+    if not complete:
+        window = _clear_cut(window, text[len(window)].translate(_FULL_WIDTH))
+    masked = _mask(window)
     if complete and len(masked) <= limit:  # masking shortened it enough: nothing cut
         return masked
     marker = f"…(已截断，原长 {len(text)} 字符)"
