@@ -2,9 +2,11 @@
 
 Every exception carries a stable, low-cardinality :attr:`~MedicalInsuranceError.error_code`
 that the monitoring system uses as a metric label, plus the ``api_code`` (infno) and the
-``msgid`` of the call when known. Exception text never contains personal data: messages
-that may echo it (the platform's ``err_msg``) are masked by
-:func:`medical_insurance_sdk.core.redaction.mask_text` before they are stored.
+``msgid`` of the call when known. Exception text never contains personal data and is
+bounded: every message (the platform's ``err_msg`` included) is masked, then cut to
+:data:`~medical_insurance_sdk.core.redaction.MAX_MESSAGE_CHARS` characters with a
+``…(已截断，原长 N 字符)`` marker, by :func:`medical_insurance_sdk.core.redaction.mask_text`
+before it is stored.
 
 The hierarchy (error codes in brackets)::
 
@@ -71,7 +73,8 @@ __all__ = [
 class MedicalInsuranceError(Exception):
     """Base class of every error raised by the SDK.
 
-    ``message`` is masked on construction, so ``str(exc)`` is safe to log and export.
+    ``message`` is masked and bounded on construction, so ``str(exc)`` is safe to log and
+    export.
     """
 
     #: The stable code used as the ``error_code`` metric label.
@@ -288,8 +291,9 @@ class ResponseTooLargeError(ResponseParseError):
 class BusinessError(MedicalInsuranceError):
     """The platform answered with a non-zero infcode.
 
-    ``err_msg`` is the platform's text, masked. ``error_class`` is the stable token the
-    error code is built from (see the module docstring).
+    ``err_msg`` is the platform's text, masked and bounded (the same text as ``message``).
+    ``error_class`` is the stable token the error code is built from (see the module
+    docstring).
     """
 
     code = "BUSINESS"

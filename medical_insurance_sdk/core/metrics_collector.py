@@ -45,6 +45,7 @@ from medical_insurance_sdk.core.labels import check_clean_label
 from medical_insurance_sdk.core.optional import is_available, warn_missing
 from medical_insurance_sdk.core.pending import PendingCalls
 from medical_insurance_sdk.core.records import APICallMetric
+from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
 from medical_insurance_sdk.core.statistics import api_statistics
 from medical_insurance_sdk.core.store import STAGED_WIDTH, CallSnapshot, CallStore, StagedCall
 from medical_insurance_sdk.core.system_metrics import SystemSample
@@ -253,6 +254,8 @@ class MetricsCollector:
             if not ok and status != "error":
                 error_code = error_code or "invalid_status"
                 self.health.drop("invalid_status_recorded_as_error")
+            if not ok and type(error_message) is str and len(error_message) > MAX_MESSAGE_CHARS:
+                error_message = mask_text(error_message)  # a huge text is not held until the fold
             if request_size is not None:
                 req = request_size
             self._stage((  # clock readings: the fold turns them into seconds
@@ -396,6 +399,8 @@ class MetricsCollector:
                 raise ValueError(f"record_api_call: {name} must be a str or None (got {text!r})")
         if not self._enabled:
             return
+        if error_message is not None and len(error_message) > MAX_MESSAGE_CHARS:
+            error_message = mask_text(error_message)  # a huge text is not held until the fold
         self.store.append(
             StagedCall(
                 when,
