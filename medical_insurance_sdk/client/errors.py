@@ -83,7 +83,7 @@ def normalise_err_msg(err_msg: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SessionAnswers:
-    """The platform's exact "not signed in" answers (protocol.md §6, session category).
+    """The platform's exact "not signed in" answers (docs/protocol.md §6, session category).
 
     ``messages`` are compared with the normalised err_msg (:func:`normalise_err_msg`),
     ``infcodes`` with the infcode (as text); a match raises

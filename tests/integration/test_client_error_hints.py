@@ -131,7 +131,8 @@ def tls_server(tmp_path: Path) -> Iterator[str]:
 def unresolvable(request: httpx.Request) -> httpx.Response:
     """What httpcore raises for a name the resolver does not know."""
     reason = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    raise httpx.ConnectError(f"[Errno {reason.errno}] {reason.strerror}", request=request) from reason
+    text = f"[Errno {reason.errno}] {reason.strerror}"
+    raise httpx.ConnectError(text, request=request) from reason
 
 
 @pytest.mark.parametrize(
