@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
+from suite_constants import NOW
 
 from medical_insurance_sdk.cli.demo import _print_alert
 from medical_insurance_sdk.core import (
-    MetricConfig,
     MetricsCollector,
     PerformanceAlert,
     PerformanceAnalyzer,
@@ -18,17 +17,7 @@ from medical_insurance_sdk.core import (
 from medical_insurance_sdk.core.analysis import AlertPolicy
 from medical_insurance_sdk.core.clock import ManualClock
 
-NOW = 1_700_000_000.0
 ORG = "H43010500001"
-
-
-@pytest.fixture
-def mc() -> Iterator[tuple[MetricsCollector, ManualClock]]:
-    """A collector on a manual clock."""
-    clock = ManualClock(NOW)
-    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=clock)
-    yield c, clock
-    c.shutdown()
 
 
 def _settlements(c: MetricsCollector, calls: int, failed: int, start: float) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
+from suite_constants import NOW
 
 from medical_insurance_sdk.core import (
-    MetricConfig,
     MetricsCollector,
     PerformanceAlert,
     PerformanceAnalyzer,
@@ -16,18 +15,6 @@ from medical_insurance_sdk.core import (
 )
 from medical_insurance_sdk.core.analysis import AlertManager, AlertPolicy
 from medical_insurance_sdk.core.analysis.alerts import Observation
-from medical_insurance_sdk.core.clock import ManualClock
-
-NOW = 1_700_000_000.0
-
-
-@pytest.fixture
-def mc() -> Iterator[tuple[MetricsCollector, ManualClock]]:
-    """A collector on a manual clock."""
-    clock = ManualClock(NOW)
-    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=clock)
-    yield c, clock
-    c.shutdown()
 
 
 def _calls(c: MetricsCollector, n: int, ms: float, *, start: float, org: str = "H1", **kw):
