@@ -7,7 +7,7 @@ import json
 import pytest
 from suite_constants import NOW
 
-from medical_insurance_sdk.cli.demo import _print_alert
+from medical_insurance_sdk.cli.demo import print_alert
 from medical_insurance_sdk.core import (
     MetricsCollector,
     PerformanceAlert,
@@ -123,6 +123,6 @@ def test_demo_prints_a_resolve_as_a_resolve(mc, capsys):
     """The demo's alert line for a resolve is the resolve text, without the firing text."""
     collector, clock = mc
     _, events = _incident_and_recovery(collector, clock, "zh")
-    _print_alert(events[-1])
+    print_alert(events[-1])
     line = capsys.readouterr().err.strip()
     assert line == "=== 已恢复：接口 2207（门诊结算） 机构 H43010500001 成功率 99.8%（目标 99.5%）"

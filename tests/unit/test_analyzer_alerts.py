@@ -201,10 +201,12 @@ def test_background_evaluation_fires_and_stops(mc):
     analyzer.set_threshold("1101", PerformanceThreshold("1101", 1000.0, 0.05, 0.9))
     fired = threading.Event()
     analyzer.on_alert(lambda a: fired.set())
+    assert not analyzer.background_evaluation_running
     analyzer.start_background_evaluation(interval=0.01)
     try:
+        assert analyzer.background_evaluation_running
         assert fired.wait(5.0)
     finally:
         analyzer.stop_background_evaluation()
-    assert analyzer._worker is None
+    assert not analyzer.background_evaluation_running
     assert [a["alert_type"] for a in analyzer.get_active_alerts()] == ["response_time"]

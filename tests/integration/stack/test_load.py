@@ -27,7 +27,7 @@ from medical_insurance_sdk.client import AsyncMedicalInsuranceClient, MedicalIns
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.simulator.testing import SAMPLE_CERTNO, SAMPLE_ORG
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 THREADS, THREAD_CALLS = 16, 40 * SCALE
 TASKS, TASK_CALLS = 200, 5 * SCALE
