@@ -137,8 +137,8 @@ def test_500_idle_peers_block_neither_scrapes_nor_business_calls(child):
             assert time.monotonic() < deadline, f"only {len(peers)} connections accepted"
             peers.append(socket.create_connection(("127.0.0.1", port), timeout=5))
         started = time.monotonic()
-        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
-        assert time.monotonic() - started < 2
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert time.monotonic() - started < 5
         assert r.status_code == 200
         names = {f.name for f in text_string_to_metric_families(r.text)}
         assert "medical_insurance_api_calls" in names
@@ -171,9 +171,9 @@ def test_no_descriptor_left_pauses_the_accept_loop_instead_of_spinning(child):
         assert child.ask("dropped").get("metrics_http_accept_failed", 0) > 0
         child.ask("unhog")
         started = time.monotonic()
-        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
         assert r.status_code == 200
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5
         assert child.ask("call") == {"ok": True}
     finally:
         for peer in peers:

@@ -212,8 +212,8 @@ def test_idle_connection_is_closed_after_the_request_timeout():
     server, drops = _server(request_timeout=0.3)
     sock = _idle(server.port)
     started = time.monotonic()
-    assert _closed_by_server(sock, within=3)
-    assert 0.25 < time.monotonic() - started < 2.5
+    assert _closed_by_server(sock, within=10)
+    assert 0.25 < time.monotonic() - started < 10  # never without the timeout
     _wait_for(lambda: drops == ["metrics_http_timeout"])
     sock.close()
     server.close()
@@ -235,7 +235,7 @@ def test_request_deadline_bounds_a_slow_drip_of_headers():
             closed = True
             break
     assert closed
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 6.0  # a byte per 0.05 s would last over 10 s
     _wait_for(lambda: "metrics_http_timeout" in drops)
     sock.close()
     server.close()
@@ -247,7 +247,7 @@ def test_oldest_idle_connection_is_evicted_at_the_cap():
     first, second = _idle(server.port), _idle(server.port)
     _wait_for(lambda: server.server.open_connections == 2)
     third = _idle(server.port)
-    assert _closed_by_server(first, within=2)
+    assert _closed_by_server(first, within=10)
     assert not _closed_by_server(second, within=0.1)
     r = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=2)
     assert r.status_code == 200
@@ -274,7 +274,7 @@ def test_connection_is_rejected_at_once_when_every_slot_is_busy():
     for _ in range(2):
         assert blocking.entered.acquire(timeout=5)
     extra = _idle(server.port)
-    assert _closed_by_server(extra, within=2)
+    assert _closed_by_server(extra, within=5)  # an idle one would wait the 10 s timeout
     _wait_for(lambda: drops == ["metrics_http_rejected"])
     blocking.release.set()
     for t in scrapes:
@@ -293,15 +293,15 @@ def test_tls_silent_peer_blocks_neither_scrapes_nor_shutdown(tmp_path):
     silent = [_idle(port) for _ in range(3)]
     trust = ssl.create_default_context(cafile=certfile)
     started = time.monotonic()
-    r = httpx.get(f"https://127.0.0.1:{port}/metrics", verify=trust, timeout=2)
+    r = httpx.get(f"https://127.0.0.1:{port}/metrics", verify=trust, timeout=5)
     assert r.status_code == 200
     assert "medical_insurance_api_calls_total" in r.text
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # blocked, it would wait the 10 s request timeout
     started = time.monotonic()
     c.shutdown()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5
     for s in silent:
-        assert _closed_by_server(s, within=2)
+        assert _closed_by_server(s, within=10)
         s.close()
 
 
@@ -320,7 +320,7 @@ def test_tls_handshake_has_a_deadline(tmp_path):
 
 
 def test_close_returns_promptly_whatever_peers_do(tmp_path):
-    """close() returns within 2 s with idle, half-sent and never-reading peers connected."""
+    """close() returns promptly (not after the 30 s request timeout) whatever peers do."""
     server, _ = _server(request_timeout=30)
     url = f"http://127.0.0.1:{server.port}/metrics"
     idle = _idle(server.port)
@@ -330,9 +330,9 @@ def test_close_returns_promptly_whatever_peers_do(tmp_path):
     _wait_for(lambda: server.server.open_connections == 2)
     started = time.monotonic()
     server.close()
-    assert time.monotonic() - started < 2
-    assert _closed_by_server(idle, within=2)
-    assert _closed_by_server(half, within=2)
+    assert time.monotonic() - started < 5
+    assert _closed_by_server(idle, within=10)
+    assert _closed_by_server(half, within=10)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=1)
     idle.close()
