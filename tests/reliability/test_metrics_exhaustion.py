@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from local_net import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from medical_insurance_sdk.simulator import SimulatorConfig
@@ -84,12 +85,6 @@ CHILD = textwrap.dedent(
 ).replace("FD_LIMIT", str(FD_LIMIT))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _Child:
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.process = process
@@ -109,7 +104,7 @@ class _Child:
 def child() -> Iterator[_Child]:
     """The fd-limited child with its collector, /metrics and client."""
     with running_simulator(SimulatorConfig(seed=3, latency_scale=0)) as sim:
-        command = [sys.executable, "-c", CHILD, str(_free_port())]
+        command = [sys.executable, "-c", CHILD, str(free_port())]
         with subprocess.Popen(
             [*command, sim.base_url, SAMPLE_ORG, SAMPLE_CERTNO],
             stdin=subprocess.PIPE,

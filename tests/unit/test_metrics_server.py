@@ -2,67 +2,23 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from local_net import free_port, self_signed
 from prometheus_client import CollectorRegistry
 
-from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.metrics_server import start_metrics_server
-
-
-def _free_port(family: socket.AddressFamily = socket.AF_INET, host: str = "127.0.0.1") -> int:
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _self_signed(tmp_path: Path) -> tuple[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(certfile), str(keyfile)
+from medical_insurance_sdk.core import MetricConfig, MetricsCollector, start_metrics_server
 
 
 def _collector(**kwargs: object) -> MetricsCollector:
-    base = MetricConfig(prometheus_port=_free_port(), prometheus_host="127.0.0.1", background=False)
+    base = MetricConfig(prometheus_port=free_port(), prometheus_host="127.0.0.1", background=False)
     c = MetricsCollector(base.replace(**kwargs))
     c.record_api_call("1101", "H1", "success", 10.0)
     return c
@@ -70,7 +26,7 @@ def _collector(**kwargs: object) -> MetricsCollector:
 
 def test_tls_serves_metrics_over_https(tmp_path):
     """With certfile/keyfile, /metrics is served over TLS and verified by the client."""
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     c = _collector(prometheus_certfile=certfile, prometheus_keyfile=keyfile)
     trust = ssl.create_default_context(cafile=certfile)
     r = httpx.get(f"https://127.0.0.1:{c.metrics_port}/metrics", verify=trust)
@@ -126,7 +82,7 @@ def test_bind_address_ipv6_loopback():
     if not socket.has_ipv6:
         pytest.fail("IPv6 sockets are unavailable on this machine")
     try:
-        port = _free_port(socket.AF_INET6, "::1")
+        port = free_port(socket.AF_INET6, "::1")
     except OSError as exc:
         pytest.fail(f"no IPv6 loopback here: {exc}")
     c = MetricsCollector(
@@ -286,7 +242,7 @@ def test_connection_is_rejected_at_once_when_every_slot_is_busy():
 
 def test_tls_silent_peer_blocks_neither_scrapes_nor_shutdown(tmp_path):
     """A TCP peer that never starts its TLS handshake: scrapes answer, close() returns."""
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     c = _collector(prometheus_certfile=certfile, prometheus_keyfile=keyfile)
     port = c.metrics_port
     assert port is not None
@@ -307,7 +263,7 @@ def test_tls_silent_peer_blocks_neither_scrapes_nor_shutdown(tmp_path):
 
 def test_tls_handshake_has_a_deadline(tmp_path):
     """A silent TLS peer is closed after request_timeout and counted as a timeout."""
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     c = _collector(
         prometheus_certfile=certfile, prometheus_keyfile=keyfile, prometheus_request_timeout=0.3
     )
