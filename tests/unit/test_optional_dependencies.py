@@ -150,3 +150,40 @@ def test_only_core_optional_checks_whether_a_package_is_installed():
             if isinstance(node, ast.FunctionDef) and _probes_installation(node):
                 probes.append(f"{path.relative_to(package)}:{node.name}")
     assert probes == ["core/optional.py:is_available"]
+
+
+LAZY_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "prometheus_client":
+                raise ImportError(f"blocked {name}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Block())
+    import medical_insurance_sdk.core as core
+
+    print("LISTED", "start_metrics_server" in core.__all__ and "MetricsServer" in dir(core))
+    try:
+        from medical_insurance_sdk.core import start_metrics_server
+    except ImportError as exc:
+        print("ERROR", exc)
+    """
+)
+
+
+def test_core_server_names_without_prometheus_client_name_the_extra():
+    """Without prometheus_client, .core imports; its /metrics names raise naming the extra."""
+    proc = subprocess.run(
+        [sys.executable, "-c", LAZY_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "LISTED True" in proc.stdout
+    assert "ERROR start_metrics_server 需要可选依赖 prometheus-client" in proc.stdout
+    assert "medical-insurance-sdk[prometheus]" in proc.stdout
