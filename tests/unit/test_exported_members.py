@@ -73,11 +73,19 @@ def isort_key(name: str) -> tuple[int, str]:
 def _bound_names(module: ModuleType) -> set[str]:
     """Public names the module's top level defines or imports from this package (its source).
 
-    ``if TYPE_CHECKING:`` imports are not bindings; lazy (PEP 562) names are the ones
-    ``dir()`` lists beyond the module's namespace.
+    Lazy (PEP 562) names count too: the ones ``dir()`` lists beyond the module's namespace,
+    and those imported under ``if TYPE_CHECKING:`` for type checkers (a lazy name stays
+    lazy in the source once a first access has put it in the namespace).
     """
     names: set[str] = set()
-    for node in ast.parse(inspect.getsource(module)).body:
+    body = ast.parse(inspect.getsource(module)).body
+    checking = [
+        statement
+        for node in body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for statement in node.body
+    ]
+    for node in [*body, *checking]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
         elif isinstance(node, ast.Assign):
