@@ -1,8 +1,11 @@
 """medical-insurance-sdk: a client for China's national medical insurance platform, monitored.
 
-The clients and the exception hierarchy are importable from here; the monitoring API
-lives in :mod:`medical_insurance_sdk.core` (as the seed specifies) and the local platform
-simulator in :mod:`medical_insurance_sdk.simulator`.
+The clients and the whole exception hierarchy (every class of
+:mod:`medical_insurance_sdk.exceptions`) are importable from here. The other entry points:
+:mod:`medical_insurance_sdk.core` (the monitoring API, as the seed specifies),
+:mod:`medical_insurance_sdk.client` (the client's parts: auth, retries, cache, catalog),
+:mod:`medical_insurance_sdk.simulator` (the local platform simulator) and
+:mod:`medical_insurance_sdk.rules` (Prometheus rules and the Grafana dashboard).
 """
 
 import logging
@@ -16,12 +19,23 @@ from medical_insurance_sdk.client import (
 )
 from medical_insurance_sdk.exceptions import (
     BusinessError,
+    ConnectTimeoutError,
+    DeadlineExceededError,
     GatewayAuthError,
+    GatewayAuthReason,
+    GatewayClockSkewError,
+    GatewayHeadersMissingError,
+    GatewaySignatureError,
+    GatewayUnknownKeyError,
     HTTPStatusError,
     MedicalInsuranceError,
+    NetworkCause,
     NetworkError,
+    ReadTimeoutError,
     RequestTimeoutError,
     ResponseParseError,
+    ResponseTooLargeError,
+    SessionError,
     ValidationError,
 )
 
@@ -32,13 +46,24 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "AsyncMedicalInsuranceClient",
     "BusinessError",
+    "ConnectTimeoutError",
+    "DeadlineExceededError",
     "GatewayAuthError",
+    "GatewayAuthReason",
+    "GatewayClockSkewError",
+    "GatewayHeadersMissingError",
+    "GatewaySignatureError",
+    "GatewayUnknownKeyError",
     "HTTPStatusError",
     "MedicalInsuranceClient",
     "MedicalInsuranceError",
+    "NetworkCause",
     "NetworkError",
+    "ReadTimeoutError",
     "RequestTimeoutError",
     "ResponseParseError",
+    "ResponseTooLargeError",
+    "SessionError",
     "ValidationError",
     "__version__",
     "display_name",

@@ -21,7 +21,7 @@ from typing import Any
 
 from medical_insurance_sdk._version import __version__
 
-__all__ = ["main"]
+__all__ = ["LOG_LEVELS", "build_parser", "main"]
 
 #: Subcommand modules under ``medical_insurance_sdk.cli``, in the order ``--help`` lists them.
 _COMMANDS: tuple[str, ...] = ("demo", "simulate", "report", "rules", "docs", "config_cmd")

@@ -38,7 +38,7 @@ from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.his import HisStats, HisWorker
 from medical_insurance_sdk.simulator.testing import RunningSimulator, running_simulator
 
-__all__ = ["register", "run_demo"]
+__all__ = ["print_alert", "register", "run_demo", "stats_csv"]
 
 ORGS = ("H43010500001", "H43010500002", "H43010500003")
 #: Background noise of a healthy platform.
@@ -193,7 +193,7 @@ def _drive(
                 analyzer.evaluate_alerts()
                 last_eval = now
                 while alerts:
-                    _print_alert(alerts.pop(0))
+                    print_alert(alerts.pop(0))
             if show_progress:
                 _progress(elapsed, duration, collector, phase)
             time.sleep(min(0.25, max(deadline - time.monotonic(), 0)))
@@ -208,7 +208,7 @@ def _drive(
             print(file=sys.stderr)  # end the progress line
     analyzer.evaluate_alerts()
     for alert in alerts:
-        _print_alert(alert)
+        print_alert(alert)
 
 
 def _interactive() -> bool:
@@ -235,7 +235,8 @@ def _apply(sim: RunningSimulator, step: int) -> None:
     sim.set_faults(faults)
 
 
-def _print_alert(alert: PerformanceAlert) -> None:
+def print_alert(alert: PerformanceAlert) -> None:
+    """Print the demo's line for an alert event to stderr (a resolve reads as a resolve)."""
     if alert.state == "resolved":  # the message says so: 已恢复：接口 2207 … （目标 99.5%）
         print(f"\n=== {alert.message}", file=sys.stderr)
         return
@@ -321,13 +322,14 @@ def _write_reports(
     (out / "report.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    (out / "report.csv").write_bytes(_csv(stats).encode("utf-8-sig"))
+    (out / "report.csv").write_bytes(stats_csv(stats).encode("utf-8-sig"))
     written = [out / "report.json", out / "report.csv"]
     written += analyzer.write_report(out, time_range_hours=minutes / 60.0)
     return written
 
 
-def _csv(stats: dict[str, Any]) -> str:
+def stats_csv(stats: dict[str, Any]) -> str:
+    """The demo's ``report.csv`` text from ``get_api_statistics()`` (formula cells neutralised)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["接口编号", "接口名称", "调用次数", "成功次数", "成功率", "平均响应时间(ms)"])

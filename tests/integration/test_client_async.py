@@ -126,6 +126,7 @@ async def _connections_for_bursts(
     return int(stats["connections"])
 
 
+@pytest.mark.slow  # ~10 s: three bursts of 200 calls, with two pool settings
 async def test_async_bursts_reuse_kept_alive_connections(
     aclient: AsyncMedicalInsuranceClient, sim: RunningSimulator
 ) -> None:

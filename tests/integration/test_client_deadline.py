@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 PERSON = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SAMPLE_CERTNO}}
 #: One byte every 0.25 s: each read returns long before a 1 s read timeout.
 DRIP = {"drip_rate": 1.0, "drip_interval": 0.25}
-SLACK = 0.6  # scheduling and teardown, on a loaded 2-core machine
+SLACK = 1.2  # scheduling and teardown on a loaded 2-core host; a hang here lasts 3 s
 
 
 def prepare(sim: RunningSimulator, collector: MetricsCollector) -> Visit:
@@ -181,7 +181,7 @@ def test_retries_stop_when_the_deadline_leaves_no_time(
         started = time.monotonic()
         with pytest.raises(HTTPStatusError):
             client.call("1101", PERSON, deadline=0.5)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 0.5 + SLACK  # the backoff alone would be 5 s
     assert sim.stats()["received"]["1101"] == 1
 
 

@@ -60,7 +60,7 @@ PYTHON = [block for block in BLOCKS if block.lang == "python"]
 #: Blocks that cannot run here, by a line they contain, and why. Each is marked in the
 #: README with `<!-- not-run: reason -->`; keep this list tiny.
 NOT_RUN = {
-    "from medical_insurance_sdk.core.batch import batch_job": "a Pushgateway at the URL",
+    "from medical_insurance_sdk.core import batch_job": "a Pushgateway at the URL",
     "# gunicorn.conf.py": "a gunicorn configuration file, not a script",
 }
 

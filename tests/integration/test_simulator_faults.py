@@ -105,7 +105,7 @@ def test_hang(sim: RunningSimulator) -> None:
     started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         send(sim, timeout=0.2)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4  # the held answer would take 5 s
 
 
 def test_business_error_rate(sim: RunningSimulator) -> None:

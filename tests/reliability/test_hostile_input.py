@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
+from suite_constants import STRESS
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, monitor_api_call
-
-STRESS = os.environ.get("MISDK_STRESS") == "1"
 
 LABEL_BREAKERS = ['"', "\\", "\n", "}{", '"}\n# EOF', "\x00", "\u202e", "a" * 5000, ""]
 hashable = st.one_of(

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from local_net import free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from medical_insurance_sdk.simulator import SimulatorConfig
@@ -84,12 +85,6 @@ CHILD = textwrap.dedent(
 ).replace("FD_LIMIT", str(FD_LIMIT))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _Child:
     def __init__(self, process: subprocess.Popen[str]) -> None:
         self.process = process
@@ -109,7 +104,7 @@ class _Child:
 def child() -> Iterator[_Child]:
     """The fd-limited child with its collector, /metrics and client."""
     with running_simulator(SimulatorConfig(seed=3, latency_scale=0)) as sim:
-        command = [sys.executable, "-c", CHILD, str(_free_port())]
+        command = [sys.executable, "-c", CHILD, str(free_port())]
         with subprocess.Popen(
             [*command, sim.base_url, SAMPLE_ORG, SAMPLE_CERTNO],
             stdin=subprocess.PIPE,
@@ -137,8 +132,8 @@ def test_500_idle_peers_block_neither_scrapes_nor_business_calls(child):
             assert time.monotonic() < deadline, f"only {len(peers)} connections accepted"
             peers.append(socket.create_connection(("127.0.0.1", port), timeout=5))
         started = time.monotonic()
-        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
-        assert time.monotonic() - started < 2
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert time.monotonic() - started < 5
         assert r.status_code == 200
         names = {f.name for f in text_string_to_metric_families(r.text)}
         assert "medical_insurance_api_calls" in names
@@ -171,9 +166,9 @@ def test_no_descriptor_left_pauses_the_accept_loop_instead_of_spinning(child):
         assert child.ask("dropped").get("metrics_http_accept_failed", 0) > 0
         child.ask("unhog")
         started = time.monotonic()
-        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
         assert r.status_code == 200
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5
         assert child.ask("call") == {"ok": True}
     finally:
         for peer in peers:

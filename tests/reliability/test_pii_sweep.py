@@ -104,9 +104,10 @@ def _leaks(text: str) -> list[str]:
     return found
 
 
-def test_no_personal_data_on_any_export_path(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+def test_no_personal_data_on_any_export_path(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, collector: MetricsCollector
+):
     """Labels, exposition, stored messages, INFO+ logs, reports, cache keys, exceptions."""
-    collector = MetricsCollector(MetricConfig(prometheus_port=0, background=False))
     config = SimulatorConfig(seed=11, latency_scale=0.0, faults={"*": {"business_error_rate": 0.4}})
     texts: list[str] = []
     caplog.set_level(logging.DEBUG)
@@ -148,10 +149,11 @@ def test_no_personal_data_on_any_export_path(tmp_path: Path, caplog: pytest.LogC
     for masked in ("ID440106********1235", "139-****-5678", "欧***", '"name":"王**"'):
         assert masked in exports["stored messages"], masked
         assert masked in exports["exceptions"], masked
-    collector.shutdown()
 
 
-def test_secrets_never_in_logs_or_reprs(caplog: pytest.LogCaptureFixture):
+def test_secrets_never_in_logs_or_reprs(
+    caplog: pytest.LogCaptureFixture, collector: MetricsCollector
+):
     """The secret key, sign_no and signatures appear in no log line (any level) or repr."""
     from medical_insurance_sdk.simulator.config import AuthConfig
 
@@ -162,7 +164,6 @@ def test_secrets_never_in_logs_or_reprs(caplog: pytest.LogCaptureFixture):
         auth=AuthConfig(keys={"AK-test": secret}),
         faults={"2207": {"business_error_rate": 1.0}},
     )
-    collector = MetricsCollector(MetricConfig(prometheus_port=0, background=False))
     caplog.set_level(logging.DEBUG)
     reprs = []
     with running_simulator(config) as sim:
@@ -190,7 +191,6 @@ def test_secrets_never_in_logs_or_reprs(caplog: pytest.LogCaptureFixture):
     assert secret not in haystack
     for signature in signatures:
         assert signature not in haystack
-    collector.shutdown()
 
 
 def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
@@ -295,11 +295,10 @@ class _InflatedErrMsg(httpx.BaseTransport):
 
 
 def test_a_5mb_err_msg_is_masked_and_bounded_everywhere(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, collector: MetricsCollector
 ) -> None:
     """A 5 MB err_msg: exception, err_msg, log lines, stored call and reports stay short."""
     caplog.set_level(logging.DEBUG)
-    collector = MetricsCollector(MetricConfig(prometheus_port=0, background=False))
     config = SimulatorConfig(
         seed=7, latency_scale=0.0, faults={"1101": {"business_error_rate": 1.0}}
     )
@@ -335,4 +334,3 @@ def test_a_5mb_err_msg_is_masked_and_bounded_everywhere(
     assert _leaks(haystack) == []
     assert "张三" not in haystack
     assert "1391234" not in strip_separators(haystack)
-    collector.shutdown()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
+from suite_constants import NOW
 
-from medical_insurance_sdk.cli.demo import _print_alert
+from medical_insurance_sdk.cli.demo import print_alert
 from medical_insurance_sdk.core import (
-    MetricConfig,
     MetricsCollector,
     PerformanceAlert,
     PerformanceAnalyzer,
@@ -18,17 +17,7 @@ from medical_insurance_sdk.core import (
 from medical_insurance_sdk.core.analysis import AlertPolicy
 from medical_insurance_sdk.core.clock import ManualClock
 
-NOW = 1_700_000_000.0
 ORG = "H43010500001"
-
-
-@pytest.fixture
-def mc() -> Iterator[tuple[MetricsCollector, ManualClock]]:
-    """A collector on a manual clock."""
-    clock = ManualClock(NOW)
-    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=clock)
-    yield c, clock
-    c.shutdown()
 
 
 def _settlements(c: MetricsCollector, calls: int, failed: int, start: float) -> None:
@@ -134,6 +123,6 @@ def test_demo_prints_a_resolve_as_a_resolve(mc, capsys):
     """The demo's alert line for a resolve is the resolve text, without the firing text."""
     collector, clock = mc
     _, events = _incident_and_recovery(collector, clock, "zh")
-    _print_alert(events[-1])
+    print_alert(events[-1])
     line = capsys.readouterr().err.strip()
     assert line == "=== 已恢复：接口 2207（门诊结算） 机构 H43010500001 成功率 99.8%（目标 99.5%）"

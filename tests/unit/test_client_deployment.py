@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from medical_insurance_sdk import client as client_package
@@ -18,8 +20,10 @@ from medical_insurance_sdk.client import (
     BearerTokenAuth,
     MedicalInsuranceClient,
 )
-from medical_insurance_sdk.client._base import ClientBase
 from medical_insurance_sdk.client.deployment import is_loopback
+
+#: Either client; tests are parametrized over both (CLIENTS).
+ClientBase = MedicalInsuranceClient | AsyncMedicalInsuranceClient
 
 ORG = "H43010500001"
 REMOTE = "https://10.20.30.40:8443"
@@ -54,6 +58,26 @@ def made() -> Iterator[list[ClientBase]]:
         close(client)
 
 
+class SignInRecorder(httpx.MockTransport):
+    """An httpx transport (no network) answering 9001 and keeping the envelopes sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        super().__init__(self._answer)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(json.loads(request.content))
+        output = {"signinoutb": {"sign_no": "SIGN-1", "sign_time": "2026-01-01 08:00:00"}}
+        return httpx.Response(200, json={"infcode": 0, "err_msg": "", "output": output})
+
+
+def sign_in(client: ClientBase) -> str:
+    """Sign in with either client."""
+    if isinstance(client, AsyncMedicalInsuranceClient):
+        return asyncio.run(client.sign_in())
+    return client.sign_in()
+
+
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -73,7 +97,8 @@ def test_explicit_site_settings_are_sent_as_given(
     cls: type[ClientBase], made: list[ClientBase], caplog: pytest.LogCaptureFixture
 ) -> None:
     """All given for a remote address: used as given, no warning."""
-    client = cls(REMOTE, ORG, monitoring=False, **SITE)
+    transport = SignInRecorder()
+    client = cls(REMOTE, ORG, monitoring=False, transport=transport, **SITE)
     made.append(client)
     assert isinstance(client.auth, ApiSignatureAuth)
     assert (client.auth.access_key, client.auth.secret_key) == ("site-ak", "site-sk")
@@ -83,7 +108,11 @@ def test_explicit_site_settings_are_sent_as_given(
         "SF0001",
         "收费员",
     )
-    assert client._sign_in_input["signIn"]["mac"] == "3C-97-0E-11-22-33"
+    assert sign_in(client) == "SIGN-1"
+    [envelope] = transport.sent
+    assert envelope["infno"] == "9001"
+    assert envelope["input"]["signIn"]["mac"] == "3C-97-0E-11-22-33"
+    assert envelope["input"]["signIn"]["opter_no"] == "SF0001"
     assert warnings_of(caplog) == []
 
 

@@ -7,6 +7,7 @@ import ssl
 from pathlib import Path
 
 import pytest
+from local_net import self_signed
 
 from medical_insurance_sdk.core import MetricConfig, config
 
@@ -158,9 +159,7 @@ def test_basic_auth_from_env_and_its_errors_never_show_the_password():
 @pytest.mark.parametrize("field", ["prometheus_certfile", "prometheus_keyfile"])
 def test_missing_tls_file_is_a_config_error_naming_the_path(tmp_path, field):
     """A missing certificate or key path fails at MetricConfig construction, naming it."""
-    from tests.unit.test_metrics_server import _self_signed
-
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     missing = str(tmp_path / "nowhere" / "x.pem")
     files = {"prometheus_certfile": certfile, "prometheus_keyfile": keyfile, field: missing}
     with pytest.raises(ValueError, match=f"MetricConfig.{field}: no such file") as raised:
@@ -183,9 +182,7 @@ def test_unloadable_tls_file_is_a_config_error(tmp_path):
 
 def test_valid_tls_files_load(tmp_path):
     """A self-signed certificate and key pass the check, and load into an SSL context."""
-    from tests.unit.test_metrics_server import _self_signed
-
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     c = MetricConfig(prometheus_certfile=certfile, prometheus_keyfile=keyfile)
     assert c.prometheus_certfile == certfile
     ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from medical_insurance_sdk.cli import main
-from medical_insurance_sdk.cli.demo import _csv as demo_csv
+from medical_insurance_sdk.cli.demo import stats_csv as demo_csv
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.reports import csv_safe, csv_safe_row
 from medical_insurance_sdk.core.clock import ManualClock

@@ -2,67 +2,23 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from local_net import free_port, self_signed
 from prometheus_client import CollectorRegistry
 
-from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.metrics_server import start_metrics_server
-
-
-def _free_port(family: socket.AddressFamily = socket.AF_INET, host: str = "127.0.0.1") -> int:
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _self_signed(tmp_path: Path) -> tuple[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(certfile), str(keyfile)
+from medical_insurance_sdk.core import MetricConfig, MetricsCollector, start_metrics_server
 
 
 def _collector(**kwargs: object) -> MetricsCollector:
-    base = MetricConfig(prometheus_port=_free_port(), prometheus_host="127.0.0.1", background=False)
+    base = MetricConfig(prometheus_port=free_port(), prometheus_host="127.0.0.1", background=False)
     c = MetricsCollector(base.replace(**kwargs))
     c.record_api_call("1101", "H1", "success", 10.0)
     return c
@@ -70,7 +26,7 @@ def _collector(**kwargs: object) -> MetricsCollector:
 
 def test_tls_serves_metrics_over_https(tmp_path):
     """With certfile/keyfile, /metrics is served over TLS and verified by the client."""
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     c = _collector(prometheus_certfile=certfile, prometheus_keyfile=keyfile)
     trust = ssl.create_default_context(cafile=certfile)
     r = httpx.get(f"https://127.0.0.1:{c.metrics_port}/metrics", verify=trust)
@@ -126,7 +82,7 @@ def test_bind_address_ipv6_loopback():
     if not socket.has_ipv6:
         pytest.fail("IPv6 sockets are unavailable on this machine")
     try:
-        port = _free_port(socket.AF_INET6, "::1")
+        port = free_port(socket.AF_INET6, "::1")
     except OSError as exc:
         pytest.fail(f"no IPv6 loopback here: {exc}")
     c = MetricsCollector(
@@ -212,8 +168,8 @@ def test_idle_connection_is_closed_after_the_request_timeout():
     server, drops = _server(request_timeout=0.3)
     sock = _idle(server.port)
     started = time.monotonic()
-    assert _closed_by_server(sock, within=3)
-    assert 0.25 < time.monotonic() - started < 2.5
+    assert _closed_by_server(sock, within=10)
+    assert 0.25 < time.monotonic() - started < 10  # never without the timeout
     _wait_for(lambda: drops == ["metrics_http_timeout"])
     sock.close()
     server.close()
@@ -235,7 +191,7 @@ def test_request_deadline_bounds_a_slow_drip_of_headers():
             closed = True
             break
     assert closed
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 6.0  # a byte per 0.05 s would last over 10 s
     _wait_for(lambda: "metrics_http_timeout" in drops)
     sock.close()
     server.close()
@@ -247,7 +203,7 @@ def test_oldest_idle_connection_is_evicted_at_the_cap():
     first, second = _idle(server.port), _idle(server.port)
     _wait_for(lambda: server.server.open_connections == 2)
     third = _idle(server.port)
-    assert _closed_by_server(first, within=2)
+    assert _closed_by_server(first, within=10)
     assert not _closed_by_server(second, within=0.1)
     r = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=2)
     assert r.status_code == 200
@@ -274,7 +230,7 @@ def test_connection_is_rejected_at_once_when_every_slot_is_busy():
     for _ in range(2):
         assert blocking.entered.acquire(timeout=5)
     extra = _idle(server.port)
-    assert _closed_by_server(extra, within=2)
+    assert _closed_by_server(extra, within=5)  # an idle one would wait the 10 s timeout
     _wait_for(lambda: drops == ["metrics_http_rejected"])
     blocking.release.set()
     for t in scrapes:
@@ -286,28 +242,28 @@ def test_connection_is_rejected_at_once_when_every_slot_is_busy():
 
 def test_tls_silent_peer_blocks_neither_scrapes_nor_shutdown(tmp_path):
     """A TCP peer that never starts its TLS handshake: scrapes answer, close() returns."""
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     c = _collector(prometheus_certfile=certfile, prometheus_keyfile=keyfile)
     port = c.metrics_port
     assert port is not None
     silent = [_idle(port) for _ in range(3)]
     trust = ssl.create_default_context(cafile=certfile)
     started = time.monotonic()
-    r = httpx.get(f"https://127.0.0.1:{port}/metrics", verify=trust, timeout=2)
+    r = httpx.get(f"https://127.0.0.1:{port}/metrics", verify=trust, timeout=5)
     assert r.status_code == 200
     assert "medical_insurance_api_calls_total" in r.text
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # blocked, it would wait the 10 s request timeout
     started = time.monotonic()
     c.shutdown()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5
     for s in silent:
-        assert _closed_by_server(s, within=2)
+        assert _closed_by_server(s, within=10)
         s.close()
 
 
 def test_tls_handshake_has_a_deadline(tmp_path):
     """A silent TLS peer is closed after request_timeout and counted as a timeout."""
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = self_signed(tmp_path)
     c = _collector(
         prometheus_certfile=certfile, prometheus_keyfile=keyfile, prometheus_request_timeout=0.3
     )
@@ -320,7 +276,7 @@ def test_tls_handshake_has_a_deadline(tmp_path):
 
 
 def test_close_returns_promptly_whatever_peers_do(tmp_path):
-    """close() returns within 2 s with idle, half-sent and never-reading peers connected."""
+    """close() returns promptly (not after the 30 s request timeout) whatever peers do."""
     server, _ = _server(request_timeout=30)
     url = f"http://127.0.0.1:{server.port}/metrics"
     idle = _idle(server.port)
@@ -330,9 +286,9 @@ def test_close_returns_promptly_whatever_peers_do(tmp_path):
     _wait_for(lambda: server.server.open_connections == 2)
     started = time.monotonic()
     server.close()
-    assert time.monotonic() - started < 2
-    assert _closed_by_server(idle, within=2)
-    assert _closed_by_server(half, within=2)
+    assert time.monotonic() - started < 5
+    assert _closed_by_server(idle, within=10)
+    assert _closed_by_server(half, within=10)
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=1)
     idle.close()
