@@ -22,6 +22,7 @@ from medical_insurance_sdk.core.metrics_collector import (
     MetricsCollector,
     get_metrics_collector,
     initialize_metrics_collector,
+    reset_metrics_collector,
 )
 from medical_insurance_sdk.core.performance_analyzer import (
     PerformanceAlert,
@@ -57,6 +58,7 @@ __all__ = [
     "mark_process_dead",
     "monitor_api_call",
     "multiprocess_registry",
+    "reset_metrics_collector",
     "start_metrics_server",
 ]
 

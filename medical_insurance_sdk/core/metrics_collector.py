@@ -64,6 +64,7 @@ __all__ = [
     "MetricsCollector",
     "get_metrics_collector",
     "initialize_metrics_collector",
+    "reset_metrics_collector",
 ]
 
 logger = logging.getLogger(__name__)
@@ -273,6 +274,11 @@ class MetricsCollector:
             self._unknown_call(call_id)
         except Exception as exc:  # monitoring boundary
             self.health.error("record_api_call_end", exc)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this collector reads (``clock=`` at construction, or the default)."""
+        return self._clock
 
     def _open_channel(self, connection_type: str | None = None) -> CallChannel | None:
         """The SDK client's frame-free recording path (internal; see ``core/channel.py``).
@@ -623,3 +629,15 @@ def initialize_metrics_collector(config: MetricConfig | None = None) -> MetricsC
             old.shutdown()  # first: the new collector may need the old one's port
         collector = _global = MetricsCollector(config)
     return collector
+
+
+def reset_metrics_collector() -> None:
+    """Shut the process-wide collector down and forget it; the next use creates a new one.
+
+    For tests and for programs that re-read their configuration.
+    """
+    global _global
+    with _global_lock:
+        old, _global = _global, None
+    if old is not None:
+        old.shutdown()

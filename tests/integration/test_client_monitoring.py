@@ -260,13 +260,13 @@ def test_a_call_ends_on_the_monitor_it_started_on(
     def swap_off() -> None:
         holder["client"].monitor = None
 
+    transport = _DuringExchange(swap_to_foreign)
     with MedicalInsuranceClient(
-        sim.base_url, SAMPLE_ORG, collector=monitor, cache=False,
-        transport=_DuringExchange(swap_to_foreign),
-    ) as client:  # fmt: skip
+        sim.base_url, SAMPLE_ORG, collector=monitor, cache=False, transport=transport
+    ) as client:
         holder["client"] = client
         client.call("1101", person(SAMPLE_CERTNO))  # started on ``monitor``, ends there
-        client._http._transport.action = swap_off  # type: ignore[attr-defined]
+        transport.action = swap_off
         client.call("1101", person(SAMPLE_CERTNO))  # started on foreign, ends there
     assert collector.get_api_statistics()["total_calls"] == 1
     assert collector.connections()["http"] == 0

@@ -25,12 +25,12 @@ def test_the_clients_channel_stages_a_staged_call(
     assert client.monitor is not None
     assert client.monitor.path == "channel"
     certno = SAMPLE_CERTNO if ok else SAMPLE_CERTNO_UNINSURED
-    before = collector._mono_ns()
+    before = collector.clock.monotonic_ns()
     try:
         client.call("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": certno}})
     except BusinessError:
         assert not ok
-    after = collector._mono_ns()
+    after = collector.clock.monotonic_ns()
     call = staged_call(collector.store.staging)
     assert before <= call.start_ns <= call.end_ns <= after
     assert (call.api_code, call.org_code, call.success) == ("1101", SAMPLE_ORG, ok)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -80,12 +82,15 @@ def test_cleanup_old_metrics_applies_retention_days(clocked, clock):
 
 def test_background_retention_thread_is_daemon(config):
     """The housekeeping thread is a daemon: it never keeps a program alive."""
+    before = set(threading.enumerate())
     c = MetricsCollector(config.replace(background=True, collection_interval=0.05))
-    assert c._worker.alive
-    assert c._worker._thread is not None
-    assert c._worker._thread.daemon
+    started = [t for t in threading.enumerate() if t not in before]
+    housekeeping = [t for t in started if t.name == "misdk-housekeeping"]
+    assert len(housekeeping) == 1
+    assert housekeeping[0].is_alive()
+    assert housekeeping[0].daemon
     c.shutdown()
-    assert not c._worker.alive
+    assert not housekeeping[0].is_alive()
 
 
 def test_snapshot_api_mask_and_select():
