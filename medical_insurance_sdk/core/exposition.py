@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, delete_from_gateway, push_to_gateway
 
-from medical_insurance_sdk.core.redaction import mask_text
+from medical_insurance_sdk.redaction import mask_text
 
 __all__ = ["PUSH_ERRORS", "default_grouping_key", "delete_group", "push_registry"]
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 
-from medical_insurance_sdk.core.redaction import mask_text
+from medical_insurance_sdk.redaction import mask_text
 
 __all__ = ["MonitoringHealth"]
 

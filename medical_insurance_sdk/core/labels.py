@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from itertools import repeat
 
-from medical_insurance_sdk.core.redaction import mask_text
+from medical_insurance_sdk.redaction import mask_text
 
 __all__ = [
     "OTHER",

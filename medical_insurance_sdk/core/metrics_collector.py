@@ -43,10 +43,8 @@ from medical_insurance_sdk.core.custom_metrics import CustomMetrics, Performance
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
 from medical_insurance_sdk.core.labels import check_clean_label
-from medical_insurance_sdk.core.optional import is_available, warn_missing
 from medical_insurance_sdk.core.pending import PendingCalls
 from medical_insurance_sdk.core.records import APICallMetric
-from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
 from medical_insurance_sdk.core.staged import STAGED_WIDTH, StagedCall
 from medical_insurance_sdk.core.statistics import api_statistics
 from medical_insurance_sdk.core.store import CallSnapshot, CallStore
@@ -58,6 +56,8 @@ from medical_insurance_sdk.core.validation import (
     check_positive,
     check_size,
 )
+from medical_insurance_sdk.optional import is_available, warn_missing
+from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS, mask_text
 
 __all__ = [
     "STATUSES",

@@ -34,7 +34,6 @@ import numpy.typing as npt
 
 from medical_insurance_sdk.core.health import MonitoringHealth
 from medical_insurance_sdk.core.labels import LabelTable, safe_str
-from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
 from medical_insurance_sdk.core.staged import (
     STAGED_WIDTH,
     MalformedBatch,
@@ -42,6 +41,7 @@ from medical_insurance_sdk.core.staged import (
     check_column,
     check_record,
 )
+from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS, mask_text
 
 __all__ = [
     "RECORD_DTYPES",

@@ -49,7 +49,7 @@ PACKAGES = sorted(
 MODULES = [
     f"{PACKAGE}.exceptions",
     f"{PACKAGE}.simulator.testing",
-    f"{PACKAGE}.core.redaction",
+    f"{PACKAGE}.redaction",
 ]
 
 SEED_NAMES = {
@@ -246,6 +246,25 @@ def test_importing_the_package_does_not_import_prometheus_client():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_importing_the_package_loads_neither_the_collector_nor_numpy():
+    """`import medical_insurance_sdk` (clients, exceptions) loads no core, numpy or analyzer."""
+    heavy = (
+        "numpy",
+        "prometheus_client",
+        f"{PACKAGE}.core",
+        f"{PACKAGE}.core.performance_analyzer",
+    )
+    code = (
+        "import sys, medical_insurance_sdk, medical_insurance_sdk.exceptions\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 def test_initialize_replaces_global_collector():

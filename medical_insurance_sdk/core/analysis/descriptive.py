@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.redaction import mask_text
 from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.redaction import mask_text
 
 __all__ = [
     "PERCENTILES",

@@ -17,7 +17,7 @@ from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.reports import CSV_HEADERS, csv_rows
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
-from medical_insurance_sdk.core.optional import is_available
+from medical_insurance_sdk.optional import is_available
 
 __all__ = ["render_html"]
 
