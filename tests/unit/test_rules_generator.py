@@ -12,9 +12,9 @@ import yaml
 
 from medical_insurance_sdk import exceptions
 from medical_insurance_sdk.cli import main
-from medical_insurance_sdk.client.catalog import iter_interfaces
 from medical_insurance_sdk.core.analysis.descriptive import SYSTEM_ERROR_CLASSES, error_class
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
+from medical_insurance_sdk.protocol.catalog import iter_interfaces
 from medical_insurance_sdk.rules import (
     AlertingRule,
     RulesOptions,

@@ -1,7 +1,7 @@
 """Per-API performance thresholds, with defaults per interface class.
 
 Every API is put in one class from its kind and category in the interface catalog
-(:mod:`medical_insurance_sdk.client.catalog`, docs/protocol.md §4):
+(:mod:`medical_insurance_sdk.protocol.catalog`, docs/protocol.md §4):
 
 ========== ================================== ======== ======== ======== ==========
 class      which interfaces                   max p95  max sys. min      max
@@ -87,7 +87,7 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float, float, int]] = {
 def api_class(api_code: str) -> str:
     """``query``, ``transfer``, ``transaction`` or ``settlement`` (unknown: transaction)."""
     # imported here: the catalog lives in the client package, which imports core
-    from medical_insurance_sdk.client.catalog import Category, Kind, find_interface
+    from medical_insurance_sdk.protocol.catalog import Category, Kind, find_interface
 
     entry = find_interface(api_code)
     if entry is None:
@@ -104,7 +104,7 @@ def api_class(api_code: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def api_name(api_code: str) -> str:
     """The Chinese name of ``api_code`` when the catalog knows it, else ``""``."""
-    from medical_insurance_sdk.client.catalog import find_interface
+    from medical_insurance_sdk.protocol.catalog import find_interface
 
     entry = find_interface(api_code)
     return entry.name if entry is not None else ""

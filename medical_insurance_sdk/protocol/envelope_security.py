@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from medical_insurance_sdk.client.envelope import encode_json
+from medical_insurance_sdk.protocol.envelope import encode_json
 
 __all__ = ["ENC_TYPE_SM4", "SIGN_TYPE_SM2", "EnvelopeSecurity", "SM2Signer", "SM4Cipher"]
 

@@ -14,9 +14,10 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from medical_insurance_sdk.client.msgid import MsgIdGenerator, next_msgid
+from medical_insurance_sdk.protocol.msgid import MsgIdGenerator, next_msgid
 
 __all__ = [
+    "DEFAULT_PATH",
     "ENVELOPE_FIELDS",
     "EnvelopeDefaults",
     "MsgIdGenerator",
@@ -25,6 +26,9 @@ __all__ = [
     "encode_json",
     "next_msgid",
 ]
+
+#: The usual service path of the platform's single endpoint (docs/protocol.md §3).
+DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"
 
 #: Maximum lengths of the envelope fields (docs/protocol.md §1); ``input`` is checked encoded.
 ENVELOPE_FIELDS: Mapping[str, int] = {

@@ -5,7 +5,7 @@ ValidationError`); the simulator checks the same rules to answer like the platfo
 (infcode -1 with a Chinese err_msg). Problems name the field and never include its value.
 
 The rules are also the single source of ``docs/interfaces.md``
-(:mod:`medical_insurance_sdk.client.catalog_docs`): each field carries its Chinese name
+(:mod:`medical_insurance_sdk.protocol.catalog_docs`): each field carries its Chinese name
 (:data:`FIELD_LABELS`), known code values (:data:`CODE_LABELS`) and an invented example.
 Optional fields are listed so that the reference names everything a typical HIS sends;
 they are checked only when present.
@@ -14,21 +14,26 @@ they are checked only when present.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from medical_insurance_sdk.client.files import MAX_FILENAME_CHARS, filename_problem
-
 __all__ = [
     "CODE_LABELS",
     "FIELD_LABELS",
+    "MAX_FILENAME_CHARS",
     "RULES",
     "FieldRule",
     "InputNode",
     "Problem",
+    "filename_problem",
     "validate_input",
 ]
+
+#: Longest accepted filename (characters), as most file systems allow.
+MAX_FILENAME_CHARS = 255
+_SEPARATORS = frozenset("/\\")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -103,6 +108,23 @@ CODE_LABELS: Mapping[str, Mapping[str, str]] = {
     "psn_setlway": {"01": "按项目结算", "02": "按定额结算"},
     "acct_used_flag": {"0": "不使用个人账户", "1": "使用个人账户"},
 }
+
+
+def filename_problem(filename: str) -> str | None:
+    """Why ``filename`` cannot be sent, or None when it is acceptable.
+
+    A filename is a plain name: not empty, at most :data:`MAX_FILENAME_CHARS` characters,
+    no path separator, no control character, not ``.`` or ``..``.
+    """
+    if not filename or not filename.strip():
+        return "文件名[filename]不能为空"
+    if len(filename) > MAX_FILENAME_CHARS:
+        return f"文件名[filename]长度不能超过{MAX_FILENAME_CHARS}"
+    if filename in (".", "..") or any(char in _SEPARATORS for char in filename):
+        return "文件名[filename]不能包含路径"
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in filename):
+        return "文件名[filename]不能包含控制字符或无法编码的字符"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

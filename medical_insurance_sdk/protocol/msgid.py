@@ -436,7 +436,7 @@ class MsgIdGenerator:
 def _warn_unshared(code: str, exc: OSError) -> None:
     logger.warning(
         "msgid sequence of %s is not shared with other processes (%s): msgids are unique "
-        "within this process only; see medical_insurance_sdk.client.msgid",
+        "within this process only; see medical_insurance_sdk.protocol.msgid",
         code,
         exc,
     )
