@@ -18,6 +18,7 @@ from medical_insurance_sdk.core.batch import batch_job
 from medical_insurance_sdk.core.clock import Clock, ManualClock
 from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.custom_metrics import PerformanceMetric
+from medical_insurance_sdk.core.decorator import monitor_api_call
 from medical_insurance_sdk.core.metrics_collector import (
     MetricsCollector,
     get_metrics_collector,
@@ -32,7 +33,7 @@ from medical_insurance_sdk.core.performance_analyzer import (
 )
 from medical_insurance_sdk.core.records import APICallMetric
 from medical_insurance_sdk.core.store import CallSnapshot
-from medical_insurance_sdk.core.tracking import CallTracker, monitor_api_call
+from medical_insurance_sdk.core.tracking import CallTracker
 
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+from medical_insurance_sdk.core.config import MetricConfig
+from medical_insurance_sdk.core.custom_metrics import PerformanceMetric
+from medical_insurance_sdk.core.gauges import LabelledValues
 
-__all__ = ["build_performance_report"]
+__all__ = ["ReportSource", "build_performance_report"]
 
 
-def build_performance_report(collector: MetricsCollector, hours: float) -> dict[str, Any]:
+class ReportSource(Protocol):
+    """What the report reads of its collector (a ``MetricsCollector``)."""
+
+    config: MetricConfig
+    cache_hit_ratio: LabelledValues
+    outcome_unknown: LabelledValues
+    prometheus: object | None
+
+    def now(self) -> float: ...
+    def get_api_statistics(self, time_range_minutes: float = 60) -> dict[str, Any]: ...
+    def get_system_metrics(self) -> dict[str, Any]: ...
+    def connections(self) -> dict[str, float]: ...
+    def get_custom_metrics(self) -> list[PerformanceMetric]: ...
+    def monitoring_health(self) -> dict[str, Any]: ...
+
+
+def build_performance_report(collector: ReportSource, hours: float) -> dict[str, Any]:
     """Statistics of the last ``hours``, system figures, gauges, custom metrics, health."""
     return {
         "report_timestamp": datetime.fromtimestamp(collector.now(), timezone.utc).isoformat(),

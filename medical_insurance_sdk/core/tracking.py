@@ -1,25 +1,44 @@
-"""``collector.track(...)`` and the ``@monitor_api_call`` decorator.
+"""``collector.track(...)``: one monitored call as a context manager.
 
-Both end the call whatever happens: an exception marks it ``'error'`` with
+It ends the call whatever happens (so does ``@monitor_api_call``, :mod:`.decorator`, which
+uses it): an exception marks it ``'error'`` with
 ``error_code`` = the exception's ``error_code`` attribute (our SDK exceptions carry a
 stable one) or its class name, and is re-raised unchanged.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+__all__ = ["CallRecorder", "CallTracker", "error_code_of"]
 
-__all__ = ["CallTracker", "error_code_of", "monitor_api_call"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
+class CallRecorder(Protocol):
+    """What a :class:`CallTracker` needs from its collector (a ``MetricsCollector``)."""
+
+    def record_api_call_start(
+        self,
+        api_code: str,
+        org_code: str,
+        request_size: int = 0,
+        trace_id: str | None = None,
+        connection_type: str | None = None,
+    ) -> int:
+        """Start timing one call; its id for :meth:`record_api_call_end`."""
+        ...
+
+    def record_api_call_end(
+        self,
+        call_id: int,
+        status: str,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        response_size: int = 0,
+        request_size: int | None = None,
+    ) -> None:
+        """End a started call."""
+        ...
 
 
 def error_code_of(exc: BaseException) -> str:
@@ -47,7 +66,7 @@ class CallTracker:
 
     def __init__(
         self,
-        collector: MetricsCollector,
+        collector: CallRecorder,
         api_code: str,
         org_code: str,
         request_size: int = 0,
@@ -109,88 +128,3 @@ class CallTracker:
         tb: TracebackType | None,
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-def _argument_getter(
-    func: Callable[..., Any], name: str
-) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
-    """Build a cheap getter of argument ``name`` (positional or keyword) of ``func``."""
-    try:
-        params = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):  # builtins without a signature
-        params = []
-    position = next(
-        (
-            i
-            for i, p in enumerate(params)
-            if p.name == name and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ),
-        None,
-    )
-
-    def get(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if name in kwargs:
-            return kwargs[name]
-        if position is not None and position < len(args):
-            return args[position]
-        return "unknown"
-
-    return get
-
-
-@overload
-def monitor_api_call(
-    api_code: str | None = None,
-    org_code: str | None = None,
-    *,
-    collector: MetricsCollector | None = None,
-) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
-@overload
-def monitor_api_call(
-    api_code: Callable[P, R], org_code: None = None, *, collector: MetricsCollector | None = None
-) -> Callable[P, R]: ...
-def monitor_api_call(
-    api_code: Any = None,
-    org_code: str | None = None,
-    *,
-    collector: MetricsCollector | None = None,
-) -> Any:
-    """Decorate a sync or async function so each call is recorded.
-
-    ``api_code``/``org_code`` default to the call's arguments of those names (positional
-    or keyword), else ``'unknown'``. ``collector`` defaults to the global collector at
-    call time. Works bare (``@monitor_api_call``) or called (``@monitor_api_call(...)``).
-    """
-    if callable(api_code):
-        return monitor_api_call()(api_code)
-
-    def decorate(func: Callable[P, R]) -> Callable[P, R]:
-        get_api = None if api_code is not None else _argument_getter(func, "api_code")
-        get_org = None if org_code is not None else _argument_getter(func, "org_code")
-
-        def resolve(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallTracker:
-            from medical_insurance_sdk.core.metrics_collector import get_metrics_collector
-
-            target = collector if collector is not None else get_metrics_collector()
-            api: Any = api_code if get_api is None else get_api(args, kwargs)
-            org: Any = org_code if get_org is None else get_org(args, kwargs)
-            return target.track(api, org)
-
-        if inspect.iscoroutinefunction(func):
-            afunc: Callable[P, Awaitable[Any]] = func
-
-            @functools.wraps(func)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                with resolve(args, kwargs):
-                    return await afunc(*args, **kwargs)
-
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with resolve(args, kwargs):
-                return func(*args, **kwargs)
-
-        return wrapper
-
-    return decorate

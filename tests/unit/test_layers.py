@@ -11,11 +11,10 @@ PACKAGE_DIR = Path(medical_insurance_sdk.__file__).parent
 
 
 def _imports(path: Path) -> set[str]:
-    """Every module of this package that ``path`` imports (lazy imports included)."""
+    """What ``path`` imports of this package (lazy imports included), as ``module.name``."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -55,7 +54,68 @@ def test_the_bottom_modules_import_nothing_of_the_package_above_them():
     """redaction and optional import only the standard library; exceptions only redaction."""
     assert _imports(PACKAGE_DIR / "redaction.py") == set()
     assert _imports(PACKAGE_DIR / "optional.py") == set()
-    assert _imports(PACKAGE_DIR / "exceptions.py") == {
-        "medical_insurance_sdk.redaction",
-        "medical_insurance_sdk.redaction.mask_text",
-    }
+    assert _imports(PACKAGE_DIR / "exceptions.py") == {"medical_insurance_sdk.redaction.mask_text"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, lazy and type-checking imports included."""
+    paths = sorted(PACKAGE_DIR.rglob("*.py"))
+    modules = {_module_name(path) for path in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        edges = set()
+        for name in _imports(path):
+            # ``from pkg import module`` names the module; ``from module import name`` the module
+            target = name if name in modules else name.rpartition(".")[0]
+            if target in modules:
+                edges.add(target)
+        name = _module_name(path)
+        graph[name] = edges - {name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles_not_even_behind_lazy_or_type_checking_imports():
+    """No two modules import each other, directly or around a loop, however they import."""
+    graph = _import_graph()
+    assert "medical_insurance_sdk.core.tracking" in graph
+    assert _cycles(graph) == []

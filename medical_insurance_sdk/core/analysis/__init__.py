@@ -7,7 +7,8 @@
 * :mod:`.alerts` and :mod:`.conditions`: alert lifecycle and conditions per (API, org);
 * :mod:`.recommendations` and :mod:`.texts`: data-derived advice, zh-CN or en;
 * :mod:`.api_analysis` and :mod:`.overview`: the typed results;
-* :mod:`.reports`, :mod:`.report_html`, :mod:`.charts`: JSON, CSV and HTML reports.
+* :mod:`.reports`, :mod:`.report_csv`, :mod:`.report_html`, :mod:`.charts`: JSON, CSV and
+  HTML reports.
 """
 
 from medical_insurance_sdk.core.analysis.alerts import AlertManager, PerformanceAlert

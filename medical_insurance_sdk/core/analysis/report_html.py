@@ -14,7 +14,7 @@ from html import escape
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
 from medical_insurance_sdk.core.analysis.charts import series_charts
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
-from medical_insurance_sdk.core.analysis.reports import CSV_HEADERS, csv_rows
+from medical_insurance_sdk.core.analysis.report_csv import CSV_HEADERS, csv_rows
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.optional import is_available

@@ -1,15 +1,8 @@
-"""Report rendering: JSON (everything), CSV (one row per API) and HTML (self-contained).
+"""Report rendering: JSON (everything), CSV (one row per API, :mod:`.report_csv`) and HTML
+(self-contained, :mod:`.report_html`).
 
 No report contains personal data: they are built from the typed analysis only (codes,
 counts, latencies, scores, alerts), never from stored error messages or request data.
-
-CSV cells are neutralised against formula injection (OWASP "CSV injection"): a text cell
-that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with
-``'`` so that a spreadsheet shows it as text instead of evaluating it. A cell that is a
-plain number (``-12``, ``+3.5``, ``-1e-3``, ``-0.5%``) is left as it is, so genuine
-negative figures stay numeric. The API code is the text a caller chooses freely
-(``record_api_call("=HYPERLINK(...)", ...)``), so every CSV writer of the package
-passes its rows through :func:`csv_safe_row`.
 """
 
 from __future__ import annotations
@@ -17,74 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
+from medical_insurance_sdk.core.analysis.report_csv import CSV_HEADERS, csv_rows, csv_safe_row
+from medical_insurance_sdk.core.analysis.report_html import render_html
 from medical_insurance_sdk.core.analysis.texts import Lang
-from medical_insurance_sdk.core.analysis.thresholds import api_name
 
-__all__ = [
-    "CSV_HEADERS",
-    "REPORT_FORMATS",
-    "csv_rows",
-    "csv_safe",
-    "csv_safe_row",
-    "render_report",
-    "report_dict",
-]
+__all__ = ["REPORT_FORMATS", "render_report", "report_dict"]
 
 REPORT_FORMATS: tuple[str, ...] = ("json", "csv", "html")
-
-CSV_HEADERS: dict[Lang, tuple[str, ...]] = {
-    "zh": (
-        "接口编号",
-        "接口名称",
-        "调用次数",
-        "成功率",
-        "P50(ms)",
-        "P95(ms)",
-        "P99(ms)",
-        "性能评分",
-        "等级",
-        "活动告警",
-    ),
-    "en": (
-        "api_code",
-        "name",
-        "calls",
-        "success_rate",
-        "p50_ms",
-        "p95_ms",
-        "p99_ms",
-        "score",
-        "grade",
-        "active_alerts",
-    ),
-}
-
-
-#: First characters a spreadsheet may read as the start of a formula (OWASP).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: A plain number, optionally signed and with a trailing percent sign.
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
-
-
-def csv_safe(cell: str) -> str:
-    """``cell`` made safe for a spreadsheet: a formula-like text gets a leading ``'``.
-
-    Plain numbers (``-12.5``, ``+3``, ``-0.5%``) are kept, so negative figures stay numeric.
-    """
-    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
-
-
-def csv_safe_row(row: Sequence[object]) -> list[object]:
-    """A CSV row with every text cell passed through :func:`csv_safe` (numbers kept)."""
-    return [csv_safe(cell) if isinstance(cell, str) else cell for cell in row]
 
 
 def report_dict(
@@ -99,28 +36,6 @@ def report_dict(
         "overview": overview.to_dict(full=True),
         "alert_history": [a.to_dict() for a in history],
     }
-
-
-def csv_rows(overview: SystemOverview) -> list[list[str]]:
-    """One row per API: code, name, calls, success %, p50/p95/p99, score, grade, alerts."""
-    rows = []
-    for a in overview.apis:
-        b, rt, s = a.basic_stats, a.response_time_stats, a.performance_score
-        rows.append(
-            [
-                a.api_code,
-                api_name(a.api_code),
-                str(b.total_calls),
-                f"{b.success_rate * 100:.2f}%",
-                f"{rt.median:.1f}",
-                f"{rt.p95:.1f}",
-                f"{rt.p99:.1f}",
-                f"{s.total_score:.1f}",
-                s.grade,
-                str(len(a.alerts)),
-            ]
-        )
-    return rows
 
 
 def _csv(overview: SystemOverview, lang: Lang) -> str:
@@ -142,7 +57,5 @@ def render_report(
     if fmt == "csv":
         return _csv(overview, lang)
     if fmt == "html":
-        from medical_insurance_sdk.core.analysis.report_html import render_html
-
         return render_html(overview, history, lang)
     raise ValueError(f"report format must be one of {', '.join(REPORT_FORMATS)} (got {fmt!r})")

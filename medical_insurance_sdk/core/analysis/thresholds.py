@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from medical_insurance_sdk.protocol.catalog import Category, Kind, find_interface
+
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "PerformanceThreshold",
@@ -86,9 +88,6 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float, float, int]] = {
 @functools.lru_cache(maxsize=4096)
 def api_class(api_code: str) -> str:
     """``query``, ``transfer``, ``transaction`` or ``settlement`` (unknown: transaction)."""
-    # imported here: the catalog lives in the client package, which imports core
-    from medical_insurance_sdk.protocol.catalog import Category, Kind, find_interface
-
     entry = find_interface(api_code)
     if entry is None:
         return "transaction"
@@ -104,8 +103,6 @@ def api_class(api_code: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def api_name(api_code: str) -> str:
     """The Chinese name of ``api_code`` when the catalog knows it, else ``""``."""
-    from medical_insurance_sdk.protocol.catalog import find_interface
-
     entry = find_interface(api_code)
     return entry.name if entry is not None else ""
 
