@@ -8,8 +8,8 @@ reports cache hit ratios and unknown outcomes. :class:`CallMonitor` is the subse
 so any compatible collector works). :class:`GuardedMonitor` makes sure a monitoring
 failure never fails a business call: errors are logged (rate limited) and counted.
 
-The per-call path is the CPU the monitoring adds to every call (issue 3 budgets it at
-1 %). Which of three recording paths a collector gets is decided once, by
+The per-call path is the CPU the monitoring adds to every call (budgeted at
+1 %, ``bench/bench_client.py``). Which of three recording paths a collector gets is decided once, by
 :func:`recording_path` (the one rule; see there): our own collector's calls are staged
 through a frame-free channel, its unmodified methods are called unwrapped, anything else
 goes through guards. Every path records the same values for the same call (the tests in

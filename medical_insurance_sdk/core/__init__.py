@@ -1,6 +1,8 @@
-"""The monitoring API: the seed's ``from medical_insurance_sdk.core import ...`` works as written.
+"""The monitoring API: ``from medical_insurance_sdk.core import ...`` of the original names.
 
-Besides the seed's names: :func:`batch_job` (a batch run pushed to a Pushgateway),
+The original API's names (README, "Monitoring core") keep their signatures and dicts.
+
+Besides those: :func:`batch_job` (a batch run pushed to a Pushgateway),
 :class:`Clock` and :class:`ManualClock` (the ``clock=`` of :class:`MetricsCollector`), and
 the ``/metrics`` server and multiprocess helpers (:func:`start_metrics_server`,
 :class:`MetricsServer`, :func:`multiprocess_registry`, :func:`mark_process_dead`). Those

@@ -87,7 +87,7 @@ class CallChannel:
     def fold(self) -> None:
         """Fold the staged calls into the store. Never raises (failures are counted)."""
         try:
-            self._store.flush()
+            self._store.fold()
         except Exception as exc:  # monitoring boundary: never break the business call
             self._health.error("channel_fold", exc)
 

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.custom_metrics import PerformanceMetric
-from medical_insurance_sdk.core.gauges import LabelledValues
+from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
 
 __all__ = ["ReportSource", "build_performance_report"]
 
@@ -16,8 +16,8 @@ class ReportSource(Protocol):
     """What the report reads of its collector (a ``MetricsCollector``)."""
 
     config: MetricConfig
-    cache_hit_ratio: LabelledValues
-    outcome_unknown: LabelledValues
+    cache_hit_ratio: LabelledNumbers
+    outcome_unknown: LabelledNumbers
     prometheus: object | None
 
     def now(self) -> float: ...

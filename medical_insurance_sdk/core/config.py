@@ -1,7 +1,7 @@
 """``MetricConfig``: the monitoring configuration (配置驱动), validated at construction.
 
-The first seven fields are the seed's, with the seed's names and defaults; the rest are
-ours. Configuration comes from code, from a YAML or TOML file (:meth:`MetricConfig.from_file`)
+The first seven fields are the original API's, with its names and defaults; the rest
+are ours. Configuration comes from code, from a YAML or TOML file (:meth:`MetricConfig.from_file`)
 and from ``MISDK_*`` environment variables (:meth:`MetricConfig.from_env`); precedence is
 environment > file > defaults.
 
@@ -74,7 +74,7 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9.:\-\[\]]*$")
 class MetricConfig:
     """Monitoring configuration. All fields are keyword-friendly and validated.
 
-    Seed fields: ``enabled``, ``prometheus_enabled``, ``prometheus_port`` (``0``/``None``:
+    Original fields: ``enabled``, ``prometheus_enabled``, ``prometheus_port`` (``0``/``None``:
     no HTTP server), ``prometheus_gateway_url`` (push every ``collection_interval`` when set),
     ``collection_interval`` (seconds between background housekeeping runs: system
     metrics, retention, pending-call expiry, push), ``retention_days`` (``0`` keeps

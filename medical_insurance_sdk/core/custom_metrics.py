@@ -27,7 +27,7 @@ _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 @dataclass(frozen=True)
 class PerformanceMetric:
-    """One recorded custom metric value (the seed's ``PerformanceMetric``)."""
+    """One recorded custom metric value (the original API's ``PerformanceMetric``)."""
 
     name: str
     value: float

@@ -1,4 +1,4 @@
-"""MetricsCollector: the seed's monitoring facade and its O(1) hot path.
+"""MetricsCollector: the original API's monitoring facade and its O(1) hot path.
 
 Which side of the line each public method is on:
 
@@ -40,8 +40,8 @@ from medical_insurance_sdk.core.clock import AnchoredClock, Clock
 from medical_insurance_sdk.core.collector_report import build_performance_report
 from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.custom_metrics import CustomMetrics, PerformanceMetric
-from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
 from medical_insurance_sdk.core.labels import check_clean_label
 from medical_insurance_sdk.core.pending import PendingCalls
 from medical_insurance_sdk.core.records import APICallMetric
@@ -104,10 +104,10 @@ class MetricsCollector:
         self._staging = self.store.staging
         self._stage = self.store.staging.extend  # one StagedCall's fields (core/staged.py)
         self._staged_limit = cfg.fold_batch_size * STAGED_WIDTH
-        self.active_connections = LabelledValues(("connection_type",))
-        self.cache_hit_ratio = LabelledValues(("cache_type",))
-        self.outcome_unknown = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
-        self.abandoned = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
+        self.active_connections = LabelledNumbers(("connection_type",))
+        self.cache_hit_ratio = LabelledNumbers(("cache_type",))
+        self.outcome_unknown = LabelledNumbers(("api_code", "org_code"), cfg.max_org_codes)
+        self.abandoned = LabelledNumbers(("api_code", "org_code"), cfg.max_org_codes)
         self.pending = PendingCalls(
             cfg.max_memory_metrics, cfg.pending_timeout, self._mono_ns, self.health, self.abandoned
         )
@@ -134,10 +134,10 @@ class MetricsCollector:
         self._mp_worker: PeriodicWorker | None = None
         if self.prometheus is not None and self.prometheus.multiprocess is not None:
             self._mp_worker = PeriodicWorker(
-                "misdk-multiprocess-flush",
+                "misdk-multiprocess-fold",
                 1.0,
                 self._multiprocess_tick,
-                lambda exc: self.health.error("multiprocess_flush", exc),
+                lambda exc: self.health.error("multiprocess_fold", exc),
             )
         if cfg.enabled and cfg.background:
             self._worker.start()
@@ -269,7 +269,7 @@ class MetricsCollector:
                 trace_id,
             ))  # fmt: skip
             if len(self._staging) >= self._staged_limit:
-                self.store.flush()
+                self.store.fold()
         except TypeError:  # an unhashable call id cannot be pending
             self._unknown_call(call_id)
         except Exception as exc:  # monitoring boundary
@@ -544,7 +544,7 @@ class MetricsCollector:
             ("expire_pending", self.expire_pending),
             ("retention", self.cleanup_old_metrics),
             ("system_metrics", self._sample_system),
-            ("flush", self.store.flush),
+            ("fold", self.store.fold),
             ("push", self._scheduled_push),
         ):
             try:
@@ -553,7 +553,7 @@ class MetricsCollector:
                 self.health.error(stage, exc)
 
     def _multiprocess_tick(self) -> None:
-        self.store.flush()
+        self.store.fold()
         if self.prometheus is not None:
             self.prometheus.sync_multiprocess()
 
@@ -574,7 +574,7 @@ class MetricsCollector:
         self._worker.stop(timeout)
         if self._mp_worker is not None:
             self._mp_worker.stop(timeout)
-        self.store.flush()
+        self.store.fold()
         if self.prometheus is not None:
             self.prometheus.sync_multiprocess()
             self._scheduled_push()

@@ -5,7 +5,7 @@ metric values live in per-process mmap files that ``MultiProcessCollector`` merg
 scrape time. Our custom collector keeps its totals in process memory and cannot be merged,
 so in this mode :class:`MultiprocessExporter` (a store listener) feeds real
 prometheus_client metrics instead, from each folded batch, on a background thread that
-flushes the store every second. The hot path is unchanged.
+folds the store every second. The hot path is unchanged.
 
 What multiprocess mode gives up (prometheus_client's limits): exemplars, the Info metric,
 the psutil gauges of each worker, and pushing (push from a batch job, not from a pool).
@@ -23,7 +23,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.multiprocess import mark_process_dead as _mark_process_dead
 
 from medical_insurance_sdk.core.config import MetricConfig
-from medical_insurance_sdk.core.gauges import LabelledValues
+from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
 from medical_insurance_sdk.core.labels import LabelTable
 from medical_insurance_sdk.core.store import CallBatch
 
@@ -120,8 +120,8 @@ class MultiprocessExporter:
     def sync_gauges(
         self,
         active: dict[str, float],
-        cache: LabelledValues,
-        outcome_unknown: LabelledValues,
+        cache: LabelledNumbers,
+        outcome_unknown: LabelledNumbers,
     ) -> None:
         """Copy the collector's gauges and outcome-unknown counts into the mmap metrics."""
         for conn, value in active.items():

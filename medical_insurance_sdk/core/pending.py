@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
 from medical_insurance_sdk.core.labels import LabelCache
 
 __all__ = ["MAX_CONNECTION_TYPES", "PendingCall", "PendingCalls"]
@@ -44,7 +44,7 @@ class PendingCalls:
         timeout_s: float,
         clock_ns: Callable[[], int],
         health: MonitoringHealth,
-        abandoned: LabelledValues,
+        abandoned: LabelledNumbers,
     ) -> None:
         self.calls: dict[int, PendingCall] = {}
         #: Raw connection type -> clean label value; the clean values seen so far are

@@ -4,7 +4,7 @@ The analyzer only reads immutable snapshots of the collector's store
 (``collector.store.snapshot(since, until)``) and the collector's clock
 (``collector.now()``); it never touches the collector's locks or private state.
 Results are computed with numpy (see :mod:`medical_insurance_sdk.core.analysis`) as typed
-dataclasses and converted to the seed's dicts at the edge.
+dataclasses and converted to the original API's dicts at the edge.
 
 Caching (:mod:`~medical_insurance_sdk.core.analysis.result_cache`): results are cached
 under the store's version, the analysis (API or overview), the window, the number of
@@ -74,7 +74,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The seed's name for a trend result (direction, strength, slope, significance, forecast).
+#: The original API's name for a trend result (direction, strength, slope, significance, forecast).
 PerformanceTrend = Trend
 
 _Cached = tuple[Any, list[Observation]]
@@ -195,7 +195,7 @@ class PerformanceAnalyzer:
     def analyze_api_performance(
         self, api_code: str, time_range_minutes: float = 60
     ) -> dict[str, Any]:
-        """The seed's dict: ``analysis['performance_score']['total_score']`` and the rest."""
+        """The original dict: ``analysis['performance_score']['total_score']`` and the rest."""
         return self.analyze(api_code, time_range_minutes).to_dict()
 
     def overview(self, time_range_minutes: float = 60, *, series: bool = False) -> SystemOverview:

@@ -1,11 +1,11 @@
 """Prometheus exposition of the SDK's metrics (requires ``prometheus_client``).
 
-:class:`SdkMetricsCollector` is a prometheus_client *custom collector* registered in the
-collector's own ``CollectorRegistry``. At scrape time it flushes the call store and
+:class:`AggregatesCollector` is a prometheus_client *custom collector* registered in the
+collector's own ``CollectorRegistry``. At scrape time it folds the call store and
 yields metric families built from the cumulative :class:`ApiAggregates`, so the exposed
 counts always equal the calls recorded, and the hot path updates no metric object.
 
-Metrics (the seed's six first):
+Metrics (the original API's six first):
 
 =============================================  =========  ================================
 name                                           type       labels
@@ -51,13 +51,13 @@ from prometheus_client.metrics_core import (
 from prometheus_client.samples import Exemplar as PromExemplar
 
 from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
-from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
 from medical_insurance_sdk.core.labels import is_trace_id
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
 
-__all__ = ["NAMESPACE", "ExportSources", "SdkMetricsCollector"]
+__all__ = ["NAMESPACE", "AggregatesCollector", "ExportSources"]
 
 NAMESPACE = "medical_insurance"
 
@@ -68,10 +68,10 @@ class ExportSources:
 
     store: CallStore
     aggregates: ApiAggregates
-    active_connections: LabelledValues
-    cache_hit_ratio: LabelledValues
-    outcome_unknown: LabelledValues
-    abandoned: LabelledValues
+    active_connections: LabelledNumbers
+    cache_hit_ratio: LabelledNumbers
+    outcome_unknown: LabelledNumbers
+    abandoned: LabelledNumbers
     health: MonitoringHealth
     info: dict[str, str]
     in_flight: Callable[[], int]
@@ -83,14 +83,14 @@ def _n(name: str) -> str:
     return f"{NAMESPACE}_{name}"
 
 
-class SdkMetricsCollector:
+class AggregatesCollector:
     """prometheus_client custom collector over the SDK's aggregates."""
 
     def __init__(self, sources: ExportSources) -> None:
         self._s = sources
         #: The exemplar last checked in each (series, bucket): checked once, not per scrape.
         self._checked: dict[tuple[int, int], Exemplar] = {}
-        self._les = [_go_float(float(b)) for b in sources.aggregates.bounds] + ["+Inf"]
+        self._les = [_le_label(float(b)) for b in sources.aggregates.bounds] + ["+Inf"]
 
     def describe(self) -> Iterator[Metric]:
         """Metric names without samples, so the registry can detect name clashes."""
@@ -98,8 +98,8 @@ class SdkMetricsCollector:
         yield from self._state_families()
 
     def collect(self) -> Iterator[Metric]:
-        """Flush the store, then yield every family with current values."""
-        self._s.store.flush()
+        """Fold the store, then yield every family with current values."""
+        self._s.store.fold()
         yield from self._api_families(describe_only=False)
         yield from self._state_families()
         yield from self._system_families()
@@ -264,8 +264,13 @@ class SdkMetricsCollector:
             yield GaugeMetricFamily(_n(name), doc, value=float(value))
 
 
-def _go_float(value: float) -> str:
-    """Format a bucket bound as prometheus_client does (``repr`` of a float)."""
+def _le_label(value: float) -> str:
+    """The ``le`` label of a bucket bound: Python's ``repr`` of the float.
+
+    Not prometheus_client's ``floatToGoString`` (its own histograms' format): the two agree
+    below 1e6 and differ from there on (``1000000.0`` here, ``1e+06`` there). Bounds are
+    seconds, so in practice they agree.
+    """
     return repr(value)
 
 
@@ -273,7 +278,7 @@ def _labelled(
     family: type[CounterMetricFamily] | type[GaugeMetricFamily],
     name: str,
     doc: str,
-    values: LabelledValues,
+    values: LabelledNumbers,
 ) -> Metric:
     metric = family(_n(name), doc, labels=list(values.labelnames))
     for labels, value in sorted(values.items()):

@@ -21,17 +21,17 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from medical_insurance_sdk._version import __version__
 from medical_insurance_sdk.core.aggregates import ApiAggregates
 from medical_insurance_sdk.core.config import MetricConfig
-from medical_insurance_sdk.core.exposition import (
+from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
+from medical_insurance_sdk.core.multiprocess import MultiprocessExporter, multiprocess_registry
+from medical_insurance_sdk.core.prometheus_export import AggregatesCollector, ExportSources
+from medical_insurance_sdk.core.push import (
     PUSH_ERRORS,
     default_grouping_key,
     delete_group,
     push_registry,
 )
-from medical_insurance_sdk.core.gauges import LabelledValues
-from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
-from medical_insurance_sdk.core.multiprocess import MultiprocessExporter, multiprocess_registry
-from medical_insurance_sdk.core.prometheus_export import ExportSources, SdkMetricsCollector
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
 
@@ -60,7 +60,7 @@ class PrometheusIntegration:
         self.aggregates = sources.aggregates
         if multiprocess_path is None:
             sources.store.add_listener(sources.aggregates.fold)
-            self.registry.register(SdkMetricsCollector(sources))
+            self.registry.register(AggregatesCollector(sources))
             #: What /metrics, pushes and get_prometheus_metrics() expose.
             self.exposed: CollectorRegistry = self.registry
         else:
@@ -133,7 +133,7 @@ def build_export_sources(
     *,
     store: CallStore,
     health: MonitoringHealth,
-    gauges: Mapping[str, LabelledValues],
+    gauges: Mapping[str, LabelledNumbers],
     started_at: float,
     in_flight: Callable[[], int],
     connections: Callable[[], dict[str, float]],

@@ -1,4 +1,4 @@
-"""``APICallMetric``: one stored call as a record (the seed's type)."""
+"""``APICallMetric``: one stored call as a record (the original API's type)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Vectorised with numpy: one ``bincount`` per figure, whatever the number of calls.
 :func:`api_statistics` backs ``MetricsCollector.get_api_statistics``; its
-:meth:`ApiStatistics.to_dict` is the dict shape the seed's API promises.
+:meth:`ApiStatistics.to_dict` is the dict shape the original API promises.
 """
 
 from __future__ import annotations

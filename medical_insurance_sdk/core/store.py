@@ -4,7 +4,7 @@ Hot path: the recording paths extend a flat staging list by one call's
 :data:`STAGED_WIDTH` fields, a :class:`~medical_insurance_sdk.core.staged.StagedCall`
 (``list.extend`` of a tuple is one atomic step under the GIL, so no lock is taken and no
 record is torn); :meth:`CallStore.append` does the same after checking the record. Every
-``batch_size`` records, or before any read, :meth:`flush` takes the staged prefix and
+``batch_size`` records, or before any read, :meth:`fold` takes the staged prefix and
 converts it to columns in one vectorised step (each column is a stride slice of the flat
 list: no per-record transposition), checking the fields the hot paths vouch for (a
 malformed batch is dropped whole and counted), writes them into fixed-size numpy chunks
@@ -204,7 +204,7 @@ class CallStore:
         self._batch_size = max(1, batch_size)
         self._chunk_size = min(_CHUNK, capacity)
         #: The lock-free flat staging list: ``staging.extend(staged_call)`` (the fields of
-        #: one :class:`StagedCall`) is the hot path's write; only :meth:`flush` (under the
+        #: one :class:`StagedCall`) is the hot path's write; only :meth:`fold` (under the
         #: lock) removes, from the front.
         self.staging: list[Any] = []
         self.lock = threading.RLock()
@@ -245,14 +245,14 @@ class CallStore:
         staging = self.staging
         staging.extend(call)
         if len(staging) >= self._batch_size * STAGED_WIDTH:
-            self.flush()
+            self.fold()
 
     @property
     def batch_size(self) -> int:
         """Staged calls that trigger a fold (the hot path's caller checks the length)."""
         return self._batch_size
 
-    def flush(self) -> int:
+    def fold(self) -> int:
         """Fold every staged call into the columns; return how many were folded.
 
         A staged batch that is not whole, well-typed records (see
@@ -369,7 +369,7 @@ class CallStore:
     # -- reading ---------------------------------------------------------------------
     @property
     def version(self) -> int:
-        """Changes whenever the stored content changes (after a flush)."""
+        """Changes whenever the stored content changes (after a fold)."""
         return self._version
 
     def __len__(self) -> int:
@@ -398,7 +398,7 @@ class CallStore:
         *,
         columns: Collection[str] | None = None,
     ) -> CallSnapshot:
-        """Copy the calls whose timestamp is in ``[since, until]`` (after a flush).
+        """Copy the calls whose timestamp is in ``[since, until]`` (after a fold).
 
         ``columns`` limits the copy to those columns (the analyzer reads five of nine);
         the others read as zeros. Unknown names raise ``ValueError``.
@@ -410,7 +410,7 @@ class CallStore:
         if "timestamp" not in wanted:
             raise ValueError("snapshot columns must include 'timestamp'")
         with self.lock:
-            self.flush()
+            self.fold()
             parts: dict[str, list[np.ndarray]] = {name: [] for name in wanted}
             for chunk, lo, hi in self._live_ranges():
                 ts = chunk.cols["timestamp"][lo:hi]
@@ -446,7 +446,7 @@ class CallStore:
     def remove_older_than(self, cutoff: float) -> int:
         """Remove calls with timestamp < ``cutoff``; return how many were removed."""
         with self.lock:
-            self.flush()
+            self.fold()
             oldest = min(
                 (
                     float(chunk.cols["timestamp"][lo:hi].min())

@@ -112,7 +112,7 @@ def test_store_memory_follows_the_bound(capacity, scale):
     for _ in range(3 * capacity * scale):
         with c.track("1101", "H1"):
             pass
-    c.store.flush()
+    c.store.fold()
     assert len(c.store) == capacity
     assert c.store.nbytes <= 64 * capacity + 64 * 16384
     c.shutdown()

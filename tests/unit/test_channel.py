@@ -119,7 +119,7 @@ def test_channel_failures_are_counted_not_raised(collector, monkeypatch):
     assert channel is not None
     channel.failed(IndexError("pop from empty list"))
     with monkeypatch.context() as patch:
-        patch.setattr(collector.store, "flush", None)  # a fold that cannot run
+        patch.setattr(collector.store, "fold", None)  # a fold that cannot run
         channel.fold()
     errors = collector.health.errors()
     assert errors["channel_record"] == 1

@@ -13,7 +13,7 @@ from medical_insurance_sdk.core import MetricConfig, config
 
 
 def test_seed_fields_and_defaults():
-    """The seed's seven fields keep their names and defaults."""
+    """The original API's seven fields keep their names and defaults."""
     c = MetricConfig()
     assert (c.enabled, c.prometheus_enabled, c.prometheus_port) == (True, True, 8000)
     assert c.prometheus_gateway_url is None

@@ -170,7 +170,7 @@ def test_top_level_exports_the_whole_exception_tree():
 
 
 def test_core_exports_the_seed_api():
-    """medical_insurance_sdk.core exports every name the seed imports."""
+    """medical_insurance_sdk.core exports every name the original API imports."""
     assert set(core.__all__) >= SEED_NAMES
     for name in core.__all__:
         assert getattr(core, name) is not None

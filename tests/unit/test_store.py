@@ -36,7 +36,7 @@ def test_record_is_at_most_64_bytes():
     store = CallStore(100_000)
     for i in range(100_000):
         store.append(_call(float(i), api=f"{1100 + i % 40}"))
-    store.flush()
+    store.fold()
     assert store.nbytes / 100_000 <= 64
 
 

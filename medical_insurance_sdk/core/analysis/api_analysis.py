@@ -30,7 +30,7 @@ __all__ = ["ApiAnalysis", "analyze_calls"]
 
 @dataclass(frozen=True)
 class ApiAnalysis:
-    """Everything known about one API in one window; :meth:`to_dict` is the seed's dict."""
+    """Everything known about one API in one window; :meth:`to_dict` is the original API's dict."""
 
     api_code: str
     time_range_minutes: float

@@ -37,7 +37,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PerformanceThreshold:
-    """Targets of one API (the seed's fields); validated at construction.
+    """Targets of one API (the original API's fields); validated at construction.
 
     ``max_response_time_ms`` bounds the p95 and is the Apdex ``T`` of the score;
     ``max_error_rate`` bounds the rate of system errors (network, timeouts, gateway,

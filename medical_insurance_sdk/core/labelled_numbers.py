@@ -1,7 +1,7 @@
-"""Small labelled values kept by the collector itself (no Prometheus needed).
+"""Small labelled numbers kept by the collector itself (no Prometheus needed).
 
-``LabelledValues`` backs the seed's gauges (active connections, cache hit ratio) and the
-rare-event counters (outcome-unknown settlements, abandoned calls). Label values are
+``LabelledNumbers`` holds gauges (``set``: active connections, cache hit ratio) and
+counters (``add``: outcome-unknown settlements, abandoned calls) alike. Label values are
 interned in bounded :class:`~medical_insurance_sdk.core.labels.LabelTable` objects, so
 they are sanitised (masked, truncated) once and capped.
 """
@@ -12,10 +12,10 @@ import threading
 
 from medical_insurance_sdk.core.labels import LabelTable
 
-__all__ = ["LabelledValues"]
+__all__ = ["LabelledNumbers"]
 
 
-class LabelledValues:
+class LabelledNumbers:
     """Thread-safe ``{label tuple: float}`` with set/add; label values capped per label."""
 
     def __init__(self, labelnames: tuple[str, ...], cap: int = 200) -> None:
