@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import medical_insurance_sdk
@@ -119,3 +121,19 @@ def test_no_import_cycles_not_even_behind_lazy_or_type_checking_imports():
     graph = _import_graph()
     assert "medical_insurance_sdk.core.tracking" in graph
     assert _cycles(graph) == []
+
+
+def test_the_import_linter_contracts_are_kept():
+    """`lint-imports` (run by `make lint`) keeps every contract of pyproject.toml."""
+    root = PACKAGE_DIR.parent
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    proc = subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "3 kept, 0 broken" in proc.stdout
