@@ -32,7 +32,7 @@ from medical_insurance_sdk.client import MedicalInsuranceClient, Timeouts, displ
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
-from medical_insurance_sdk.core.analysis.report_csv import csv_safe_row
+from medical_insurance_sdk.core.analysis.reports.csv_report import csv_safe_row
 from medical_insurance_sdk.protocol.catalog import Category
 from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.his import HisStats, HisWorker

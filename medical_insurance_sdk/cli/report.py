@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from medical_insurance_sdk.core import PerformanceAnalyzer
-from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS
+from medical_insurance_sdk.core.analysis.reports.formats import REPORT_FORMATS
 from medical_insurance_sdk.core.replay import CallLogError, read_numbered_call_log, replay
 
 __all__ = ["register"]

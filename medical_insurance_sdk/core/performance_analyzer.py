@@ -47,13 +47,13 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observed_concurrency,
 )
 from medical_insurance_sdk.core.analysis.descriptive import latency_order
-from medical_insurance_sdk.core.analysis.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.overview import (
     ANALYSIS_COLUMNS,
     SystemOverview,
     analyze_all,
 )
-from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS, render_report
+from medical_insurance_sdk.core.analysis.reports.files import ReportWriteError, write_text_atomic
+from medical_insurance_sdk.core.analysis.reports.formats import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.result_cache import CacheInfo, ResultCache
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold

@@ -13,7 +13,7 @@ import pytest
 from medical_insurance_sdk.cli import main
 from medical_insurance_sdk.cli.demo import stats_csv as demo_csv
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
-from medical_insurance_sdk.core.analysis.report_csv import csv_safe, csv_safe_row
+from medical_insurance_sdk.core.analysis.reports.csv_report import csv_safe, csv_safe_row
 from medical_insurance_sdk.core.clock import ManualClock
 
 NOW = 1_700_000_000.0

@@ -1,5 +1,5 @@
-"""Report rendering: JSON (everything), CSV (one row per API, :mod:`.report_csv`) and HTML
-(self-contained, :mod:`.report_html`).
+"""Report rendering: JSON (everything), CSV (one row per API, :mod:`.csv_report`) and HTML
+(self-contained, :mod:`.html_report`).
 
 No report contains personal data: they are built from the typed analysis only (codes,
 counts, latencies, scores, alerts), never from stored error messages or request data.
@@ -15,8 +15,12 @@ from typing import Any
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
-from medical_insurance_sdk.core.analysis.report_csv import CSV_HEADERS, csv_rows, csv_safe_row
-from medical_insurance_sdk.core.analysis.report_html import render_html
+from medical_insurance_sdk.core.analysis.reports.csv_report import (
+    CSV_HEADERS,
+    csv_rows,
+    csv_safe_row,
+)
+from medical_insurance_sdk.core.analysis.reports.html_report import render_html
 from medical_insurance_sdk.core.analysis.texts import Lang
 
 __all__ = ["REPORT_FORMATS", "render_report", "report_dict"]

@@ -1,7 +1,7 @@
 """The HTML report: one self-contained file (inline CSS and SVG, nothing from the network).
 
 Sections: summary, latency percentiles over time, calls and errors over time (charts
-from :mod:`~medical_insurance_sdk.core.analysis.charts` when matplotlib is installed, a
+from :mod:`~medical_insurance_sdk.core.analysis.reports.charts` when matplotlib is installed, a
 note otherwise), the per-API score table, recommendations, active alerts and the alert
 history. Every value is HTML-escaped.
 """
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from html import escape
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
-from medical_insurance_sdk.core.analysis.charts import series_charts
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
-from medical_insurance_sdk.core.analysis.report_csv import CSV_HEADERS, csv_rows
+from medical_insurance_sdk.core.analysis.reports.charts import series_charts
+from medical_insurance_sdk.core.analysis.reports.csv_report import CSV_HEADERS, csv_rows
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.optional import is_available
