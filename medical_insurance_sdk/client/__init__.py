@@ -1,8 +1,10 @@
 """The platform client: sync and async clients, catalog, auth schemes, cache, retries.
 
 Everything a HIS integration needs is importable from here; the modules underneath do one
-job each (catalog, envelope, msgid, envelope security, response, auth, deployment, errors,
-retry, cache, timeouts, tracing, monitoring, validation, files).
+job each (response, deployment, errors, retry, cache, timeouts, tracing, monitoring, files).
+The protocol's parts (catalog, envelope, msgid, envelope security, auth, validation) live
+in :mod:`medical_insurance_sdk.protocol`, shared with the simulator; their public names
+are re-exported here.
 """
 
 from medical_insurance_sdk.client.async_client import AsyncMedicalInsuranceClient
