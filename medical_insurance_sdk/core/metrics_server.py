@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import ThreadingWSGIServer
+
+from medical_insurance_sdk.core.scrape import make_scrape_app
 
 __all__ = ["BasicAuth", "MetricsServer", "start_metrics_server"]
 
@@ -101,7 +103,7 @@ def start_metrics_server(
     basic_auth: tuple[str, str] | None = None,
 ) -> MetricsServer | None:
     """Serve ``registry`` on ``host:port``; ``None`` and one warning if it cannot bind."""
-    app: WSGIApp = make_wsgi_app(registry)
+    app: WSGIApp = make_scrape_app(registry)
     if basic_auth is not None:
         app = BasicAuth(app, *basic_auth)
     server_class = _Server6 if ":" in host else ThreadingWSGIServer
