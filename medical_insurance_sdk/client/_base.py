@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -47,7 +47,6 @@ from medical_insurance_sdk.client.retry import RetryPolicy
 from medical_insurance_sdk.client.timeouts import Timeouts
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
 from medical_insurance_sdk.client.validation import validate_input
-from medical_insurance_sdk.core.channel import CallChannel
 from medical_insurance_sdk.exceptions import (
     MedicalInsuranceError,
     NetworkError,
@@ -55,6 +54,10 @@ from medical_insurance_sdk.exceptions import (
     ResponseTooLargeError,
     ValidationError,
 )
+
+# Only for annotations: `import medical_insurance_sdk` must not load numpy (the store).
+if TYPE_CHECKING:
+    from medical_insurance_sdk.core.channel import CallChannel
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_PATH", "CallState", "ClientBase"]
 

@@ -23,12 +23,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from medical_insurance_sdk.core.channel import CallChannel
-from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.tracking import error_code_of
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
+
+# Imported when a collector is given: `import medical_insurance_sdk` stays numpy-free.
+if TYPE_CHECKING:
+    from medical_insurance_sdk.core.channel import CallChannel
+    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
 __all__ = ["CallMonitor", "GuardedMonitor", "describe_error"]
 
@@ -97,6 +100,8 @@ def _missing(what: str) -> Callable[..., Any]:
 
 def _own(method: object, name: str) -> bool:
     """True when ``method`` is MetricsCollector's own ``name`` (bound, not replaced)."""
+    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
     return getattr(method, "__func__", None) is getattr(MetricsCollector, name)
 
 
@@ -152,6 +157,8 @@ class GuardedMonitor:
         self.channel: CallChannel | None = None
         # The channel stages what the collector's own methods would: a subclass that
         # overrides any of them records through them instead.
+        from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
         if trusted and own_success and isinstance(collector, MetricsCollector):
             self.channel = self._open_channel(collector, connection_type)
 

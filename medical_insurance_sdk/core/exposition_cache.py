@@ -27,7 +27,7 @@ from typing import Any, cast
 from prometheus_client.metrics_core import Metric
 from prometheus_client.samples import Sample
 
-from medical_insurance_sdk.core.aggregates import ApiAggregates
+from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
 from medical_insurance_sdk.core.series_rows import (
     KINDS,
     CounterRows,
@@ -40,22 +40,32 @@ from medical_insurance_sdk.core.series_rows import (
     size_rows,
 )
 from medical_insurance_sdk.core.series_text import (
-    INT_TEXT_LIMIT,
+    CounterLines,
     FamilySpec,
-    count_text,
-    counter_template,
+    HistogramLines,
+    SummaryLines,
     escape_label_value,
     exemplar_text,
-    float_text,
-    histogram_template,
-    summary_template,
 )
 
-__all__ = ["DEFLATE_LEVEL", "ApiScrape", "CachedFamily", "ExpositionCache", "RenderedRows"]
+__all__ = [
+    "CHUNKED_SHARE",
+    "DEFLATE_LEVEL",
+    "STREAM_LEVEL",
+    "ApiScrape",
+    "CachedFamily",
+    "ExpositionCache",
+    "RenderedRows",
+]
 
-#: zlib level of the per-series deflate chunks. Measured over 8 000 histogram series
-#: (13.7 MB): level 1 took 0.69x level 6's time for a body 7 % larger (1.74 vs 1.62 MB).
-DEFLATE_LEVEL = 1
+#: zlib level of the per-series deflate chunks. Over 8 000 histogram series (12.8 MB),
+#: each chunk ending in a full flush, level 6 took no longer than level 1 (the flushes
+#: dominate) for a body 10 % smaller (1.47 vs 1.62 MB).
+DEFLATE_LEVEL = 6
+#: zlib level of a whole-text stream (when most series changed): gzip's fastest level.
+STREAM_LEVEL = 1
+#: Above this share of changed series a scrape compresses one stream instead of chunks.
+CHUNKED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,9 @@ def deflate_chunk(compressor: Any, data: bytes) -> bytes:
     return cast(bytes, compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH))
 
 
-def new_compressor() -> Any:
-    """A raw-deflate compressor (no zlib/gzip framing) at :data:`DEFLATE_LEVEL`."""
-    return zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+def new_compressor(level: int = DEFLATE_LEVEL) -> Any:
+    """A raw-deflate compressor (no zlib/gzip framing)."""
+    return zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
 
 
 class ExpositionCache:
@@ -101,24 +111,24 @@ class ExpositionCache:
         self._agg = aggregates
         self._lock = threading.Lock()
         self._caches: dict[tuple[str, bool], _Rows] = {}
-        self._escaped: dict[str, str] = {}
-        self._buckets = len(les)
-        hist = specs["duration"]
-        self._hist = {
-            (om, ints): histogram_template(hist, les, int_counts=ints, exemplars=om)
-            for om in (False, True)
-            for ints in (False, True)
-        }
-        self._counter = {kind: counter_template(specs[kind]) for kind in ("calls", "errors")}
+        self._escaped: dict[str, bytes] = {}
+        #: Rendered exemplar suffixes by (row, bucket), with the exemplar they show.
+        self._marks: dict[tuple[int, int], tuple[Exemplar, bytes]] = {}
+        self._hist = HistogramLines(specs["duration"], les)
+        self._counter = {kind: CounterLines(specs[kind]) for kind in ("calls", "errors")}
         self._summary = {
-            kind: summary_template(specs[kind]) for kind in ("request_size", "response_size")
+            kind: SummaryLines(specs[kind]) for kind in ("request_size", "response_size")
         }
         #: Series rendered, and series served from the cache, over all scrapes.
         self.rows_rendered = 0
         self.rows_reused = 0
 
     def rendered(self, openmetrics: bool, deflate: bool) -> dict[str, RenderedRows]:
-        """Every family's series now, re-rendering those changed since the last call."""
+        """Every family's series now, re-rendering those changed since the last call.
+
+        With ``deflate``, each series also comes as its deflate chunk, unless more than
+        :data:`CHUNKED_SHARE` of them changed (then ``deflated`` is None).
+        """
         agg = self._agg
         with self._lock:
             work: list[tuple[str, _Rows, int, list[int], Any]] = []
@@ -135,7 +145,12 @@ class ExpositionCache:
                     work.append((kind, cache, n, changed, self._read(kind, changed, om)))
                     cache.seen = generation
             out: dict[str, RenderedRows] = {}
-            compressor = new_compressor() if deflate else None
+            # When most series changed, compressing them one by one costs about three times
+            # one stream over the whole text: leave the chunks stale (the scrape compresses
+            # one stream), and compress them when few series change again.
+            changed_total = sum(len(item[3]) for item in work)
+            chunked = deflate and changed_total <= CHUNKED_SHARE * sum(item[2] for item in work)
+            compressor = new_compressor() if chunked else None
             for kind, cache, n, changed, data in work:
                 self._store(kind, cache, n, changed, data, openmetrics)
                 deflated: list[bytes] | None = None
@@ -162,11 +177,11 @@ class ExpositionCache:
         self, kind: str, cache: _Rows, n: int, changed: list[int], data: Any, om: bool
     ) -> None:
         if kind == "duration":
-            texts = self._histograms(data, om)
+            texts = self._histograms(changed, data, om)
         elif kind in self._counter:
-            texts = self._counters(self._counter[kind], data)
+            texts = self._counters(kind, data)
         else:
-            texts = self._summaries(self._summary[kind], data)
+            texts = self._summaries(kind, data)
         grow = n - len(cache.rows)
         cache.rows.extend([b""] * grow)
         cache.deflated.extend([None] * grow)
@@ -176,50 +191,49 @@ class ExpositionCache:
         self.rows_rendered += len(changed)
         self.rows_reused += n - len(changed)
 
-    def _escape(self, labels: tuple[str, ...]) -> list[str]:
-        escaped = self._escaped
-        out = []
-        for value in labels:
+    def _escape(self, labels: tuple[str, ...], order: tuple[int, ...]) -> list[bytes]:
+        """A row's label values escaped and encoded, in their written order."""
+        escaped, out = self._escaped, []
+        for i in order:
+            value = labels[i]
             text = escaped.get(value)
             if text is None:
-                text = escaped[value] = escape_label_value(value)
+                text = escaped[value] = escape_label_value(value).encode()
             out.append(text)
         return out
 
-    def _counters(self, template: str, data: CounterRows) -> list[bytes]:
-        fmt, esc = template.format, self._escape
+    def _counters(self, kind: str, data: CounterRows) -> list[bytes]:
+        lines, esc = self._counter[kind], self._escape
         return [
-            fmt(*esc(labels), count_text(count)).encode()
+            lines.render(esc(labels, lines.order), count)
             for labels, count in zip(data.labels, data.counts, strict=True)
         ]
 
-    def _summaries(self, template: str, data: SummaryRows) -> list[bytes]:
-        fmt, esc = template.format, self._escape
+    def _summaries(self, kind: str, data: SummaryRows) -> list[bytes]:
+        lines, esc = self._summary[kind], self._escape
         return [
-            fmt(*esc(labels), count_text(count), float_text(total)).encode()
+            lines.render(esc(labels, lines.order), count, total)
             for labels, count, total in zip(data.labels, data.counts, data.sums, strict=True)
         ]
 
-    def _histograms(self, data: HistogramRows, om: bool) -> list[bytes]:
-        esc, out = self._escape, []
-        plain_int, plain_str = self._hist[(False, True)].format, self._hist[(False, False)].format
-        om_int, om_str = self._hist[(True, True)].format, self._hist[(True, False)].format
+    def _histograms(self, rows: list[int], data: HistogramRows, om: bool) -> list[bytes]:
+        lines, esc, cache = self._hist, self._escape, self._marks
         exemplars = data.exemplars if om else None
+        out = []
         for i, labels in enumerate(data.labels):
-            cum = data.cumulative[i]
-            total = cum[-1]
-            sum_text = float_text(data.sums[i])
-            marks: list[str] = []
+            marks: list[bytes] | None = None
             if exemplars is not None and any(e is not None for e in exemplars[i]):
-                marks = ["" if e is None else exemplar_text(*e) for e in exemplars[i]]
-            if total < INT_TEXT_LIMIT:
-                fmt = om_int if marks else plain_int
-                text = fmt(*esc(labels), *cum, total, sum_text, *marks)
-            else:
-                fmt = om_str if marks else plain_str
-                counts = [count_text(c) for c in cum]
-                text = fmt(*esc(labels), *counts, counts[-1], sum_text, *marks)
-            out.append(text.encode())
+                row, marks = rows[i], []
+                for b, ex in enumerate(exemplars[i]):
+                    if ex is None:
+                        marks.append(b"")
+                        continue
+                    cached = cache.get((row, b))
+                    if cached is None or cached[0] is not ex:
+                        cached = cache[(row, b)] = (ex, exemplar_text(*ex))
+                    marks.append(cached[1])
+            text = lines.render(esc(labels, lines.order), data.cumulative[i], data.sums[i], marks)
+            out.append(text)
         return out
 
 

@@ -57,9 +57,12 @@ class PrometheusIntegration:
         self._sources = sources
         self.multiprocess: MultiprocessExporter | None = None
         self.aggregates = sources.aggregates
+        #: The API metrics' custom collector (None in multiprocess mode).
+        self.exporter: SdkMetricsCollector | None = None
         if multiprocess_path is None:
             sources.store.add_listener(sources.aggregates.fold)
-            self.registry.register(SdkMetricsCollector(sources))
+            self.exporter = SdkMetricsCollector(sources)
+            self.registry.register(self.exporter)
             #: What /metrics, pushes and get_prometheus_metrics() expose.
             self.exposed: CollectorRegistry = self.registry
         else:

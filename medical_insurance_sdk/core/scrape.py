@@ -13,8 +13,10 @@ prometheus_client's ``generate_latest`` over the same registry
 API series (each compressed once, when its series changed, at
 :data:`~medical_insurance_sdk.core.exposition_cache.DEFLATE_LEVEL`, referring to nothing
 before it) between freshly compressed chunks of the rest, an empty final block, and the
-CRC-32 and length of the whole text. Any gzip reader reads it as one ordinary stream;
-it is larger than prometheus_client's level-9 body (see ``make bench``).
+CRC-32 and length of the whole text. When most series changed since the last scrape it
+compresses the text as one stream at level 1 instead. Either way any gzip reader reads
+one ordinary stream; the body is larger than prometheus_client's level 9 (the chunks
+cannot refer to each other; sizes in ``make bench``).
 
 :func:`make_scrape_app` is prometheus_client's ``make_wsgi_app`` with the GET of the
 whole registry served this way: the format comes from prometheus_client's own
@@ -43,6 +45,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.registry import Collector
 
 from medical_insurance_sdk.core.exposition_cache import (
+    STREAM_LEVEL,
     CachedFamily,
     RenderedRows,
     deflate_chunk,
@@ -155,20 +158,30 @@ def render_exposition(registry: Collector, fmt: ExpositionFormat = TEXT) -> byte
 
 def render_gzip(registry: Collector, fmt: ExpositionFormat = TEXT) -> bytes:
     """:func:`render_exposition`, gzip-compressed (one member, see the module)."""
+    pieces = _pieces(registry, fmt, deflate=True)
     out = [_GZIP_HEADER]
     crc = size = 0
     crc32 = zlib.crc32
-    for piece in _pieces(registry, fmt, deflate=True):
-        if isinstance(piece, RenderedRows):
-            for row in piece.rows:
-                crc = crc32(row, crc)
-                size += len(row)
-            out.extend(piece.deflated or ())
-        else:
-            crc = crc32(piece, crc)
-            size += len(piece)
-            out.append(deflate_chunk(new_compressor(), piece))
-    out.append(_FINAL_BLOCK)
+    if any(isinstance(p, RenderedRows) and p.deflated is None for p in pieces):
+        stream = new_compressor(STREAM_LEVEL)  # most series changed: one stream
+        for piece in pieces:
+            for part in piece.rows if isinstance(piece, RenderedRows) else (piece,):
+                crc = crc32(part, crc)
+                size += len(part)
+                out.append(stream.compress(part))
+        out.append(stream.flush())
+    else:
+        for piece in pieces:
+            if isinstance(piece, RenderedRows):
+                for row in piece.rows:
+                    crc = crc32(row, crc)
+                    size += len(row)
+                out.extend(piece.deflated or ())
+            else:
+                crc = crc32(piece, crc)
+                size += len(piece)
+                out.append(deflate_chunk(new_compressor(), piece))
+        out.append(_FINAL_BLOCK)
     out.append(struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
     return b"".join(out)
 
