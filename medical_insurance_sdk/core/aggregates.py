@@ -113,24 +113,28 @@ class ApiAggregates:
         self.histogram_by_org = histogram_by_org
         self._max_series = max_series
         rows = max_series + 1
+        # Beyond the cap, calls fold into one __other__ series per status and errors into
+        # one per error code: their arrays hold those too.
+        call_rows = max_series + 2
+        error_rows = max_series + max_error_codes + 1
         nb = len(buckets) + 1  # the last column is the +Inf bucket
         self.call_series = SeriesTable(max_series, self._other3)
-        self.call_counts = np.zeros(rows, dtype=np.int64)
+        self.call_counts = np.zeros(call_rows, dtype=np.int64)
         self.hist_series = SeriesTable(max_series, self._other2)
         self.hist_buckets = np.zeros((rows, nb), dtype=np.int64)
         self.hist_sums = np.zeros(rows, dtype=np.float64)
         self.exemplars: dict[tuple[int, int], Exemplar] = {}
         self.error_series = SeriesTable(max_series, self._other3)
-        self.error_counts = np.zeros(rows, dtype=np.int64)
+        self.error_counts = np.zeros(error_rows, dtype=np.int64)
         self.size_series = SeriesTable(max_series, lambda key: (self.apis.index(OTHER),))
         self.size_counts = np.zeros(rows, dtype=np.int64)
         self.request_bytes = np.zeros(rows, dtype=np.float64)
         self.response_bytes = np.zeros(rows, dtype=np.float64)
         #: Folds so far; a row's version is the generation of the last fold touching it.
         self.generation = 0
-        self.call_version = np.zeros(rows, dtype=np.int64)
+        self.call_version = np.zeros(call_rows, dtype=np.int64)
         self.hist_version = np.zeros(rows, dtype=np.int64)
-        self.error_version = np.zeros(rows, dtype=np.int64)
+        self.error_version = np.zeros(error_rows, dtype=np.int64)
         self.size_version = np.zeros(rows, dtype=np.int64)
 
     def _other2(self, key: tuple[int, ...]) -> tuple[int, ...]:

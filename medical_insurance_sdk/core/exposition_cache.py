@@ -143,7 +143,6 @@ class ExpositionCache:
                     # new series are always among the changed ones (a fold created them)
                     n = max(len(cache.rows), changed[-1] + 1 if changed else 0)
                     work.append((kind, cache, n, changed, self._read(kind, changed, om)))
-                    cache.seen = generation
             out: dict[str, RenderedRows] = {}
             # When most series changed, compressing them one by one costs about three times
             # one stream over the whole text: leave the chunks stale (the scrape compresses
@@ -153,6 +152,8 @@ class ExpositionCache:
             compressor = new_compressor() if chunked else None
             for kind, cache, n, changed, data in work:
                 self._store(kind, cache, n, changed, data, openmetrics)
+                # only now: a fork or an error mid-way leaves the rows due again
+                cache.seen = generation
                 deflated: list[bytes] | None = None
                 if compressor is not None:
                     rows, chunks = cache.rows, cache.deflated
@@ -162,6 +163,14 @@ class ExpositionCache:
                     deflated = cast(list[bytes], list(chunks))
                 out[kind] = RenderedRows(list(cache.rows), deflated)
             return out
+
+    def nbytes(self) -> int:
+        """Bytes of rendered text and deflate chunks held (the cache's memory, roughly)."""
+        with self._lock:
+            return sum(
+                sum(map(len, cache.rows)) + sum(len(c) for c in cache.deflated if c is not None)
+                for cache in self._caches.values()
+            )
 
     def _read(self, kind: str, rows: list[int], om: bool) -> Any:
         agg = self._agg

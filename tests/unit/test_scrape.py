@@ -189,6 +189,71 @@ def test_scrape_equals_prometheus_client_over_random_states(rounds):
         c.shutdown()
 
 
+@pytest.mark.parametrize(
+    "setup",
+    ["histogram_without_org", "caps_overflow", "custom_metrics", "foreign_registry"],
+)
+def test_scrape_equals_prometheus_client_for_configurations(setup):
+    """Histograms without org, __other__ overflow, custom metrics, a registry with more in it."""
+    from prometheus_client import CollectorRegistry, Gauge
+
+    config = MetricConfig(prometheus_port=0, background=False, system_metrics_enabled=False)
+    registry = None
+    if setup == "histogram_without_org":
+        config = config.replace(histogram_by_org=False)
+    elif setup == "caps_overflow":
+        config = config.replace(max_api_codes=2, max_series_per_metric=3)
+    elif setup == "foreign_registry":
+        registry = CollectorRegistry(target_info={"site": 'h"n'})
+        Gauge("before_ours", "registered first", registry=registry).set(float("nan"))
+    c = MetricsCollector(config, registry=registry)
+    try:
+        calls = [
+            (f"{1100 + i}", f"H{i % 3}", i % 4 != 0, 10.0 * i, "E", f"t{i}") for i in range(12)
+        ]
+        _record(c, calls)
+        if setup == "custom_metrics":
+            c.record_custom_metric("queue_depth", 3.0, labels={"queue": "结算"})
+            c.record_custom_metric("payload_ms", 12.5, metric_type="histogram")
+        exposed = c.prometheus.exposed
+        for _ in range(2):  # a full render, then one from the cache
+            assert render_exposition(exposed, TEXT) == generate_text(exposed)
+            assert render_exposition(exposed, OM) == generate_openmetrics(exposed)
+            assert gzip.decompress(render_gzip(exposed, OM)) == generate_openmetrics(exposed)
+            _record(c, calls[:2])
+    finally:
+        c.shutdown()
+
+
+def test_series_beyond_the_cap_fold_into_other_without_losing_calls():
+    """Past max_series, calls fold into __other__ per status and per error code, none lost."""
+    c = MetricsCollector(
+        MetricConfig(
+            prometheus_port=0,
+            background=False,
+            system_metrics_enabled=False,
+            max_series_per_metric=2,
+        )
+    )
+    try:
+        for i in range(10):
+            c.record_api_call(f"{1100 + i}", "H1", "error", 5.0, error_code=f"E{i}")
+            c.record_api_call(f"{1100 + i}", "H1", "success", 5.0)
+        registry = c.prometheus.exposed
+        assert render_exposition(registry, TEXT) == generate_text(registry)
+        assert c.health.errors() == {}
+        calls = errors = 0.0
+        for metric in registry.collect():
+            for sample in metric.samples:
+                if sample.name == "medical_insurance_api_calls_total":
+                    calls += sample.value
+                elif sample.name == "medical_insurance_api_errors_total":
+                    errors += sample.value
+        assert (calls, errors) == (20.0, 10.0)
+    finally:
+        c.shutdown()
+
+
 def test_only_changed_series_are_rendered_again(fresh):
     """A scrape re-renders the series a fold touched since the last scrape, and no other."""
     _record(fresh, [(f"{2000 + i}", "H1", True, 5.0, None, "t") for i in range(30)])
