@@ -49,6 +49,7 @@ from medical_insurance_sdk.core.series_text import (
 )
 
 __all__ = [
+    "CHUNKED_KINDS",
     "CHUNKED_SHARE",
     "DEFLATE_LEVEL",
     "STREAM_LEVEL",
@@ -66,6 +67,10 @@ DEFLATE_LEVEL = 6
 STREAM_LEVEL = 1
 #: Above this share of changed series a scrape compresses one stream instead of chunks.
 CHUNKED_SHARE = 0.5
+#: Families kept as per-series chunks: a histogram series is 1.5-2.5 kB of text; a counter
+#: or summary line of 100-200 bytes costs more to flush as a chunk (about 15 µs) than to
+#: compress again with its whole family in the scrape's stream.
+CHUNKED_KINDS = frozenset({"duration"})
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,9 @@ class ExpositionCache:
     def rendered(self, openmetrics: bool, deflate: bool) -> dict[str, RenderedRows]:
         """Every family's series now, re-rendering those changed since the last call.
 
-        With ``deflate``, each series also comes as its deflate chunk, unless more than
-        :data:`CHUNKED_SHARE` of them changed (then ``deflated`` is None).
+        With ``deflate``, each series of the :data:`CHUNKED_KINDS` also comes as its deflate
+        chunk, unless more than :data:`CHUNKED_SHARE` of all series changed; ``deflated``
+        is None for the rest (the scrape compresses them in its stream).
         """
         agg = self._agg
         with self._lock:
@@ -155,7 +161,7 @@ class ExpositionCache:
                 # only now: a fork or an error mid-way leaves the rows due again
                 cache.seen = generation
                 deflated: list[bytes] | None = None
-                if compressor is not None:
+                if compressor is not None and kind in CHUNKED_KINDS:
                     rows, chunks = cache.rows, cache.deflated
                     for i, chunk in enumerate(chunks):
                         if chunk is None:

@@ -10,13 +10,13 @@ prometheus_client's ``generate_latest`` over the same registry
 (``tests/unit/test_scrape.py`` compares the bytes over random states).
 
 :func:`render_gzip` writes one gzip member: the header, the cached deflate chunks of the
-API series (each compressed once, when its series changed, at
+histogram series (each compressed once, when its series changed, at
 :data:`~medical_insurance_sdk.core.exposition_cache.DEFLATE_LEVEL`, referring to nothing
-before it) between freshly compressed chunks of the rest, an empty final block, and the
-CRC-32 and length of the whole text. When most series changed since the last scrape it
-compresses the text as one stream at level 1 instead. Either way any gzip reader reads
-one ordinary stream; the body is larger than prometheus_client's level 9 (the chunks
-cannot refer to each other; sizes in ``make bench``).
+before it) between the rest compressed now as one level-1 stream (fully flushed before
+each run of chunks), its final block, and the CRC-32 and length of the whole text. When
+most series changed since the last scrape everything goes through the stream. Any gzip
+reader reads one ordinary deflate stream; the body is larger than prometheus_client's
+level 9 (chunks cannot refer to each other; sizes in ``make bench``).
 
 :func:`make_scrape_app` is prometheus_client's ``make_wsgi_app`` with the GET of the
 whole registry served this way: the format comes from prometheus_client's own
@@ -48,7 +48,6 @@ from medical_insurance_sdk.core.exposition_cache import (
     STREAM_LEVEL,
     CachedFamily,
     RenderedRows,
-    deflate_chunk,
     new_compressor,
 )
 
@@ -66,8 +65,6 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _EOF = b"# EOF\n"
 #: gzip member header: deflate, no flags, no mtime, no extra flags, unknown OS.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-#: A final, empty deflate block (static Huffman): ends the stream after the chunks.
-_FINAL_BLOCK = b"\x03\x00"
 #: Escapings under which our families' names and labels are written unchanged.
 _FAST_ESCAPINGS = (UNDERSCORES, ALLOWUTF8)
 
@@ -158,30 +155,24 @@ def render_exposition(registry: Collector, fmt: ExpositionFormat = TEXT) -> byte
 
 def render_gzip(registry: Collector, fmt: ExpositionFormat = TEXT) -> bytes:
     """:func:`render_exposition`, gzip-compressed (one member, see the module)."""
-    pieces = _pieces(registry, fmt, deflate=True)
     out = [_GZIP_HEADER]
     crc = size = 0
-    crc32 = zlib.crc32
-    if any(isinstance(p, RenderedRows) and p.deflated is None for p in pieces):
-        stream = new_compressor(STREAM_LEVEL)  # most series changed: one stream
-        for piece in pieces:
-            for part in piece.rows if isinstance(piece, RenderedRows) else (piece,):
-                crc = crc32(part, crc)
-                size += len(part)
-                out.append(stream.compress(part))
-        out.append(stream.flush())
-    else:
-        for piece in pieces:
-            if isinstance(piece, RenderedRows):
-                for row in piece.rows:
-                    crc = crc32(row, crc)
-                    size += len(row)
-                out.extend(piece.deflated or ())
-            else:
-                crc = crc32(piece, crc)
-                size += len(piece)
-                out.append(deflate_chunk(new_compressor(), piece))
-        out.append(_FINAL_BLOCK)
+    stream = new_compressor(STREAM_LEVEL)  # everything that has no cached chunks
+    streaming = False
+    for piece in _pieces(registry, fmt, deflate=True):
+        chunked = isinstance(piece, RenderedRows) and piece.deflated is not None
+        text = b"".join(piece.rows) if isinstance(piece, RenderedRows) else piece
+        crc = zlib.crc32(text, crc)
+        size += len(text)
+        if chunked:
+            if streaming:  # the chunks must not follow data the stream still refers to
+                out.append(stream.flush(zlib.Z_FULL_FLUSH))
+                streaming = False
+            out.extend(piece.deflated)
+        else:
+            out.append(stream.compress(text))
+            streaming = True
+    out.append(stream.flush())  # the final block
     out.append(struct.pack("<II", crc & 0xFFFFFFFF, size & 0xFFFFFFFF))
     return b"".join(out)
 
