@@ -301,10 +301,6 @@ class CachedFamily(Metric):
     def samples(self, value: list[Sample]) -> None:
         self._family.samples = value
 
-    def header_family(self) -> Metric:
-        """The family without samples (its HELP/TYPE/UNIT lines)."""
-        return Metric(self.name, self.documentation, self.type, self.unit)
-
     def rendered(self, openmetrics: bool, deflate: bool) -> RenderedRows:
         """This family's series lines from the cache."""
         return self._scrape.rendered(self.kind, openmetrics, deflate)
