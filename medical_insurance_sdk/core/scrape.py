@@ -7,7 +7,7 @@ its cached series; every other metric (gauges, info, health counters, system fig
 custom metrics, anything else registered) is rendered by prometheus_client's own
 ``generate_latest``, in runs; OpenMetrics ends with ``# EOF``. So the output equals
 prometheus_client's ``generate_latest`` over the same registry
-(``tests/unit/test_scrape.py`` compares the bytes over random states).
+(``tests/unit/test_exposition_cache.py`` compares the bytes over random states).
 
 :func:`render_gzip` writes one gzip member: the header, the cached deflate chunks of the
 histogram series (each compressed once, when its series changed, at
