@@ -10,8 +10,8 @@ For the default escaping schemes (``underscores``, ``allow-utf-8``) and our metr
 This module builds, once per family, a bytes ``%`` template of all the lines of one
 series (a histogram series is its buckets, ``_count`` and ``_sum``); rendering a series is
 one or two ``%`` operations (bytes ``%`` is several times faster than ``str.format``).
-``tests/unit/test_exposition_cache.py`` compares the result with prometheus_client's own rendering
-over random label values and numbers.
+``tests/unit/test_exposition_cache.py`` compares the result with prometheus_client's own
+rendering over random label values and numbers.
 """
 
 from __future__ import annotations
