@@ -90,8 +90,8 @@ def _client(base_url: str, collector: Any | None) -> Any:
     from medical_insurance_sdk.client import MedicalInsuranceClient
 
     if collector is None:
-        return MedicalInsuranceClient(base_url, ORG, monitoring=False, cache=False)
-    return MedicalInsuranceClient(base_url, ORG, collector=collector, cache=False)
+        return MedicalInsuranceClient.for_simulator(base_url, ORG, monitoring=False, cache=False)
+    return MedicalInsuranceClient.for_simulator(base_url, ORG, collector=collector, cache=False)
 
 
 def _cpu_overhead(base_url: str) -> dict[str, float]:

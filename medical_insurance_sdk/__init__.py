@@ -1,9 +1,14 @@
 """medical-insurance-sdk: a client for China's national medical insurance platform, monitored.
 
-The clients and the exception hierarchy are importable from here; the monitoring API
-lives in :mod:`medical_insurance_sdk.core` (as the seed specifies) and the local platform
-simulator in :mod:`medical_insurance_sdk.simulator`.
+The clients and the whole exception hierarchy (every class of
+:mod:`medical_insurance_sdk.exceptions`) are importable from here. The other entry points:
+:mod:`medical_insurance_sdk.core` (the monitoring API, as the seed specifies),
+:mod:`medical_insurance_sdk.client` (the client's parts: auth, retries, cache, catalog),
+:mod:`medical_insurance_sdk.simulator` (the local platform simulator) and
+:mod:`medical_insurance_sdk.rules` (Prometheus rules and the Grafana dashboard).
 """
+
+import logging
 
 from medical_insurance_sdk._version import __version__
 from medical_insurance_sdk.client import (
@@ -14,25 +19,51 @@ from medical_insurance_sdk.client import (
 )
 from medical_insurance_sdk.exceptions import (
     BusinessError,
+    ConnectTimeoutError,
+    DeadlineExceededError,
     GatewayAuthError,
+    GatewayAuthReason,
+    GatewayClockSkewError,
+    GatewayHeadersMissingError,
+    GatewaySignatureError,
+    GatewayUnknownKeyError,
     HTTPStatusError,
     MedicalInsuranceError,
+    NetworkCause,
     NetworkError,
+    ReadTimeoutError,
     RequestTimeoutError,
     ResponseParseError,
+    ResponseTooLargeError,
+    SessionError,
     ValidationError,
 )
+
+# A library logs, the application decides where: without this, a warning from the SDK
+# would reach stderr through logging.lastResort in an application without logging set up.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AsyncMedicalInsuranceClient",
     "BusinessError",
+    "ConnectTimeoutError",
+    "DeadlineExceededError",
     "GatewayAuthError",
+    "GatewayAuthReason",
+    "GatewayClockSkewError",
+    "GatewayHeadersMissingError",
+    "GatewaySignatureError",
+    "GatewayUnknownKeyError",
     "HTTPStatusError",
     "MedicalInsuranceClient",
     "MedicalInsuranceError",
+    "NetworkCause",
     "NetworkError",
+    "ReadTimeoutError",
     "RequestTimeoutError",
     "ResponseParseError",
+    "ResponseTooLargeError",
+    "SessionError",
     "ValidationError",
     "__version__",
     "display_name",

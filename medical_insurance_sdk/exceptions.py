@@ -2,18 +2,21 @@
 
 Every exception carries a stable, low-cardinality :attr:`~MedicalInsuranceError.error_code`
 that the monitoring system uses as a metric label, plus the ``api_code`` (infno) and the
-``msgid`` of the call when known. Exception text never contains personal data: messages
-that may echo it (the platform's ``err_msg``) are masked by
-:func:`medical_insurance_sdk.core.redaction.mask_text` before they are stored.
+``msgid`` of the call when known. Exception text never contains personal data and is
+bounded: every message (the platform's ``err_msg`` included) is masked, then cut to
+:data:`~medical_insurance_sdk.core.redaction.MAX_MESSAGE_CHARS` characters with a
+``…(已截断，原长 N 字符)`` marker, by :func:`medical_insurance_sdk.core.redaction.mask_text`
+before it is stored.
 
 The hierarchy (error codes in brackets)::
 
     MedicalInsuranceError                 [SDK_ERROR]
     ├── ValidationError                   [VALIDATION]        bad input, caught before sending
-    ├── NetworkError                      [NETWORK]           DNS, refused, reset, TLS
-    │   └── RequestTimeoutError           [TIMEOUT]           .phase, .outcome_unknown
+    ├── NetworkError                      [NETWORK]           DNS, refused, reset, TLS: .cause
+    │   └── RequestTimeoutError           [TIMEOUT]           .phase
     │       ├── ConnectTimeoutError       [TIMEOUT_CONNECT]   not sent: safe to retry
-    │       └── ReadTimeoutError          [TIMEOUT_READ]      sent: outcome unknown on W$
+    │       ├── ReadTimeoutError          [TIMEOUT_READ]      sent: outcome unknown on W$
+    │       └── DeadlineExceededError     [TIMEOUT_DEADLINE]  the call's overall deadline
     ├── HTTPStatusError                   [HTTP_STATUS]       non-200 status, .status_code
     ├── GatewayAuthError                  [GATEWAY_AUTH]      401 from the gateway, .reason
     │   ├── GatewayHeadersMissingError    [GATEWAY_AUTH_HEADERS]
@@ -31,9 +34,11 @@ derives its code from the platform's answer, either the exception class named by
 ``BIZ_MBS_HygeiaException``) or the infcode (``INFCODE_-1``). Both come from a bounded,
 sanitised alphabet; the free text is never used.
 
-``outcome_unknown`` is True when a W$ transaction (one that moves money) may have reached
-the platform but no answer came back: the caller must not resend it, and recovers with
-2601 冲正 (:meth:`MedicalInsuranceClient.reverse`) or 3201/3202 reconciliation.
+``outcome_unknown`` (on every error, False by default) is True when a W$ transaction (one
+that moves money) may have reached the platform and the answer does not prove it was
+refused: the caller must not resend it, and recovers with 2601 冲正
+(:meth:`MedicalInsuranceClient.reverse`) or 3201/3202 reconciliation. The client decides it
+in one place, :mod:`medical_insurance_sdk.client.outcomes`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from medical_insurance_sdk.core.redaction import mask_text
 __all__ = [
     "BusinessError",
     "ConnectTimeoutError",
+    "DeadlineExceededError",
     "GatewayAuthError",
     "GatewayAuthReason",
     "GatewayClockSkewError",
@@ -53,6 +59,7 @@ __all__ = [
     "GatewayUnknownKeyError",
     "HTTPStatusError",
     "MedicalInsuranceError",
+    "NetworkCause",
     "NetworkError",
     "ReadTimeoutError",
     "RequestTimeoutError",
@@ -66,11 +73,15 @@ __all__ = [
 class MedicalInsuranceError(Exception):
     """Base class of every error raised by the SDK.
 
-    ``message`` is masked on construction, so ``str(exc)`` is safe to log and export.
+    ``message`` is masked and bounded on construction, so ``str(exc)`` is safe to log and
+    export.
     """
 
     #: The stable code used as the ``error_code`` metric label.
     code: str = "SDK_ERROR"
+    #: True when a W$ call may have been processed and nothing proves it was refused:
+    #: never resend it; reverse (2601) or reconcile. Set by the client when the call fails.
+    outcome_unknown: bool = False
 
     def __init__(
         self,
@@ -119,8 +130,26 @@ class ValidationError(MedicalInsuranceError):
         self.field = field
 
 
+class NetworkCause(str, enum.Enum):
+    """What broke at the network level (``NetworkError.cause``)."""
+
+    CONNECTION_REFUSED = "connection_refused"
+    NAME_NOT_RESOLVED = "name_not_resolved"
+    TLS_CERTIFICATE = "tls_certificate"
+    TLS = "tls"
+    CONNECT = "connect"  # any other failure to connect: nothing was sent
+    RESET = "reset"  # the connection broke after the request went out
+    PROTOCOL = "protocol"  # the peer broke HTTP (closed early, bad framing) after sending
+    TIMEOUT = "timeout"
+
+    @property
+    def sent(self) -> bool:
+        """True when the request may have reached the peer."""
+        return self in (NetworkCause.RESET, NetworkCause.PROTOCOL)
+
+
 class NetworkError(MedicalInsuranceError):
-    """The request failed at the network level (refused, reset, DNS, TLS).
+    """The request failed at the network level (refused, reset, DNS, TLS): ``cause``.
 
     ``outcome_unknown`` is True when a W$ request may have been delivered (the connection
     broke after sending): do not resend it.
@@ -133,10 +162,12 @@ class NetworkError(MedicalInsuranceError):
         message: str,
         *,
         outcome_unknown: bool = False,
+        cause: NetworkCause = NetworkCause.CONNECT,
         **kwargs: str | None,
     ) -> None:
         super().__init__(message, **kwargs)
         self.outcome_unknown = outcome_unknown
+        self.cause = cause
 
 
 class RequestTimeoutError(NetworkError):
@@ -152,7 +183,9 @@ class RequestTimeoutError(NetworkError):
         outcome_unknown: bool = False,
         **kwargs: str | None,
     ) -> None:
-        super().__init__(message, outcome_unknown=outcome_unknown, **kwargs)
+        super().__init__(
+            message, outcome_unknown=outcome_unknown, cause=NetworkCause.TIMEOUT, **kwargs
+        )
         self.phase = phase
 
 
@@ -168,6 +201,18 @@ class ReadTimeoutError(RequestTimeoutError):
     code = "TIMEOUT_READ"
 
 
+class DeadlineExceededError(RequestTimeoutError):
+    """The call's overall ``deadline`` passed; ``phase`` says where (``connect``, ``pool``:
+    not sent; ``write``, ``read``: sent, so the outcome of a W$ call is unknown)."""
+
+    code = "TIMEOUT_DEADLINE"
+
+    @property
+    def sent(self) -> bool:
+        """True when the request may have reached the platform."""
+        return self.phase not in ("connect", "pool")
+
+
 class HTTPStatusError(MedicalInsuranceError):
     """The platform or a proxy answered with a status other than 200."""
 
@@ -179,7 +224,7 @@ class HTTPStatusError(MedicalInsuranceError):
 
 
 class GatewayAuthReason(str, enum.Enum):
-    """Why the gateway rejected the request (protocol.md §3)."""
+    """Why the gateway rejected the request (docs/protocol.md §3)."""
 
     HEADERS_MISSING = "headers_missing"
     CLOCK_SKEW = "clock_skew"
@@ -246,8 +291,9 @@ class ResponseTooLargeError(ResponseParseError):
 class BusinessError(MedicalInsuranceError):
     """The platform answered with a non-zero infcode.
 
-    ``err_msg`` is the platform's text, masked. ``error_class`` is the stable token the
-    error code is built from (see the module docstring).
+    ``err_msg`` is the platform's text, masked and bounded (the same text as ``message``).
+    ``error_class`` is the stable token the error code is built from (see the module
+    docstring).
     """
 
     code = "BUSINESS"

@@ -1,13 +1,21 @@
-"""Fixtures shared by every test: isolated collectors and a clean global collector."""
+"""Fixtures shared by every test: isolated collectors, a manual clock, the stress scale.
+
+Shared values (``NOW``, ``STRESS``, ``SCALE``) are in ``tests/suite_constants.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from suite_constants import NOW, SCALE
 
-from medical_insurance_sdk.core import MetricConfig, MetricsCollector, metrics_collector
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core import (
+    ManualClock,
+    MetricConfig,
+    MetricsCollector,
+    metrics_collector,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +46,8 @@ def collector(config: MetricConfig) -> Iterator[MetricsCollector]:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    """A manual clock at a fixed wall time."""
-    return ManualClock(1_700_000_000.0)
+    """A manual clock at ``suite_constants.NOW``."""
+    return ManualClock(NOW)
 
 
 @pytest.fixture
@@ -48,3 +56,15 @@ def clocked(config: MetricConfig, clock: ManualClock) -> Iterator[MetricsCollect
     c = MetricsCollector(config, clock=clock)
     yield c
     c.shutdown()
+
+
+@pytest.fixture
+def mc(clocked: MetricsCollector, clock: ManualClock) -> tuple[MetricsCollector, ManualClock]:
+    """The ``clocked`` collector and its clock, to move time in a test."""
+    return clocked, clock
+
+
+@pytest.fixture
+def scale() -> int:
+    """Multiplier of loop sizes: 1 in `make test`, 10 in `make stress` (MISDK_STRESS=1)."""
+    return SCALE

@@ -8,7 +8,9 @@ for three hospitals. Every call is monitored by the SDK itself; /metrics is live
 slower and its errors rise (some settlements even hang, which the workers recover with
 2601 冲正), so alerts fire and then resolve. At the end the per-API table (code and name,
 calls, success rate, p50/p95/p99, top errors, score, alerts) is printed and the reports are
-written into ``--out``. It ends by itself; Ctrl-C ends it cleanly (exit code 130).
+written into ``--out``. It ends by itself; Ctrl-C ends it cleanly (exit code 130). The progress bar
+(on stderr) is drawn only on a terminal (stdout and stderr both TTYs), so a redirected or
+piped run gets no carriage-return noise.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from medical_insurance_sdk.client.catalog import Category
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
+from medical_insurance_sdk.core.analysis.reports import csv_safe_row
 from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.his import HisStats, HisWorker
 from medical_insurance_sdk.simulator.testing import RunningSimulator, running_simulator
 
-__all__ = ["register", "run_demo"]
+__all__ = ["print_alert", "register", "run_demo", "stats_csv"]
 
 ORGS = ("H43010500001", "H43010500002", "H43010500003")
 #: Background noise of a healthy platform.
@@ -119,7 +122,9 @@ def run_demo(
     print(_table(overview, analyzer))
     print(
         f"平台共收到 {received} 个请求；结算 {stats.settled} 笔，结果未知 "
-        f"{stats.outcome_unknown} 笔，已冲正 {stats.reversed} 笔。综合评分 {overview.overall_score}"
+        f"{stats.outcome_unknown} 笔（已冲正 {stats.reversed} 笔，无需冲正 "
+        f"{stats.nothing_to_reverse} 笔，待对账 {stats.unreversed} 笔）。"
+        f"综合评分 {overview.overall_score}"
     )
     try:
         written = _write_reports(out, collector, analyzer, minutes)
@@ -145,7 +150,7 @@ def _drive(
     stop = threading.Event()
     timeouts = Timeouts(per_category={**Timeouts().per_category, Category.OUTPATIENT: 2.0})
     clients = [
-        MedicalInsuranceClient(
+        MedicalInsuranceClient.for_simulator(
             sim.base_url,
             ORGS[k % len(ORGS)],
             org_name=f"演示医院{k % len(ORGS) + 1}",
@@ -170,6 +175,7 @@ def _drive(
     ]
     alerts: list[PerformanceAlert] = []
     analyzer.on_alert(alerts.append)
+    show_progress = _interactive()
     started = time.monotonic()
     deadline = started + duration
     phase = -1
@@ -187,8 +193,9 @@ def _drive(
                 analyzer.evaluate_alerts()
                 last_eval = now
                 while alerts:
-                    _print_alert(alerts.pop(0))
-            _progress(elapsed, duration, collector, phase)
+                    print_alert(alerts.pop(0))
+            if show_progress:
+                _progress(elapsed, duration, collector, phase)
             time.sleep(min(0.25, max(deadline - time.monotonic(), 0)))
     finally:
         stop.set()
@@ -197,10 +204,16 @@ def _drive(
             thread.join(timeout=10)
         for client in clients:
             client.close()
-        print(file=sys.stderr)
+        if show_progress:
+            print(file=sys.stderr)  # end the progress line
     analyzer.evaluate_alerts()
     for alert in alerts:
-        _print_alert(alert)
+        print_alert(alert)
+
+
+def _interactive() -> bool:
+    """True when the user watches a terminal: stdout and stderr (the bar's stream) are TTYs."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
 
 def _incident_step(elapsed: float, duration: float) -> int:
@@ -222,12 +235,12 @@ def _apply(sim: RunningSimulator, step: int) -> None:
     sim.set_faults(faults)
 
 
-def _print_alert(alert: PerformanceAlert) -> None:
-    mark = "告警恢复" if alert.state == "resolved" else f"告警[{alert.severity}]"
-    print(
-        f"\n!!! {mark} {display_name(alert.api_code)} {alert.org_code}: {alert.message}",
-        file=sys.stderr,
-    )
+def print_alert(alert: PerformanceAlert) -> None:
+    """Print the demo's line for an alert event to stderr (a resolve reads as a resolve)."""
+    if alert.state == "resolved":  # the message says so: 已恢复：接口 2207 … （目标 99.5%）
+        print(f"\n=== {alert.message}", file=sys.stderr)
+        return
+    print(f"\n!!! 告警[{alert.severity}] {alert.message}", file=sys.stderr)
 
 
 def _progress(elapsed: float, duration: float, collector: MetricsCollector, phase: int) -> None:
@@ -309,25 +322,28 @@ def _write_reports(
     (out / "report.json").write_text(
         json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    (out / "report.csv").write_bytes(_csv(stats).encode("utf-8-sig"))
+    (out / "report.csv").write_bytes(stats_csv(stats).encode("utf-8-sig"))
     written = [out / "report.json", out / "report.csv"]
     written += analyzer.write_report(out, time_range_hours=minutes / 60.0)
     return written
 
 
-def _csv(stats: dict[str, Any]) -> str:
+def stats_csv(stats: dict[str, Any]) -> str:
+    """The demo's ``report.csv`` text from ``get_api_statistics()`` (formula cells neutralised)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["接口编号", "接口名称", "调用次数", "成功次数", "成功率", "平均响应时间(ms)"])
     for code, row in stats["api_breakdown"].items():
         w.writerow(
-            [
-                code,
-                display_name(code),
-                row["count"],
-                row["success"],
-                f"{row['success_rate']:.4f}",
-                f"{row['avg_time']:.1f}",
-            ]
+            csv_safe_row(
+                [
+                    code,
+                    display_name(code),
+                    row["count"],
+                    row["success"],
+                    f"{row['success_rate']:.4f}",
+                    f"{row['avg_time']:.1f}",
+                ]
+            )
         )
     return buf.getvalue()

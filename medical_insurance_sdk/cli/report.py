@@ -7,16 +7,19 @@ ISO 8601; ``end_time`` is accepted too, so ``APICallMetric.to_dict()`` rows repl
 they are), ``error_code``, ``error_message`` (masked on the way in), ``request_size``,
 ``response_size``. The report window ends at the last call (or ``--now``).
 
-Exit codes: 0 written, 2 bad arguments or an unreadable/invalid log (the line is named).
+Exit codes: 0 written, 2 bad arguments, an unreadable, invalid or empty log (an invalid
+row is named by its file and 1-based line number: the line a CSV record starts on, the
+line of a JSON object).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,37 +91,90 @@ def _row_to_call(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        if path.suffix.lower() == ".csv":
-            for number, row in enumerate(csv.DictReader(fh), start=2):
-                yield number, dict(row)
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Records of a CSV text with a header, each with the 1-based line it starts on."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    read = 0  # physical lines consumed so far (a quoted field may span several)
+    while True:
+        start = read + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
             return
-        for number, line in enumerate(fh, start=1):
-            if line.strip():
-                data = json.loads(line)
-                if not isinstance(data, dict):
-                    raise ValueError("a JSON object per line is expected")
-                yield number, data
+        except csv.Error as exc:
+            raise CallLogError(f"{start}: CSV 格式错误（{exc}）") from exc
+        read = reader.line_num
+        if not fields:  # a blank line
+            continue
+        if header is None:
+            header = [name.strip() for name in fields]
+            continue
+        if len(fields) > len(header):
+            raise CallLogError(f"{start}: {len(fields)} 个字段，多于表头的 {len(header)} 个")
+        yield start, dict(zip(header, fields, strict=False))
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Objects of a JSON Lines text, each with its 1-based line number."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problem = f"第 {exc.colno} 列：{exc.msg}"
+            raise CallLogError(f"{number}: 不是合法的 JSON（{problem}）") from exc
+        except (ValueError, RecursionError) as exc:  # e.g. nesting too deep
+            raise CallLogError(f"{number}: 不是合法的 JSON（{type(exc).__name__}）") from exc
+        if not isinstance(data, dict):
+            raise CallLogError(f"{number}: 每行应为一个 JSON 对象")
+        yield number, data
+
+
+def _read_log(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Every call of the log with its line number; :class:`CallLogError` names file and line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CallLogError(f"{path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CallLogError(f"{path}:{line}: 不是 UTF-8 文本") from exc
+    rows = _csv_rows(text) if path.suffix.lower() == ".csv" else _jsonl_rows(text)
+    calls: list[tuple[int, dict[str, Any]]] = []
+    line = 0
+    try:
+        for line, row in rows:
+            calls.append((line, _row_to_call(row)))
+    except CallLogError as exc:
+        raise CallLogError(f"{path}:{exc}") from exc
+    except (ValueError, TypeError) as exc:
+        raise CallLogError(f"{path}:{line}: {exc}") from exc
+    if not calls:
+        raise CallLogError(f"{path}: 日志为空，没有任何调用记录")
+    return calls
 
 
 def read_call_log(path: Path) -> list[dict[str, Any]]:
     """Read and validate every call of the log; raise :class:`CallLogError` naming the line."""
-    calls = []
-    line = 0
-    try:
-        for number, row in _rows(path):
-            line = number
-            calls.append(_row_to_call(row))
-    except (ValueError, TypeError) as exc:
-        raise CallLogError(f"{path}:{line}: {exc}") from exc
-    except OSError as exc:
-        raise CallLogError(f"{path}: {exc.strerror or exc}") from exc
-    return calls
+    return [call for _, call in _read_log(path)]
 
 
-def replay(calls: list[dict[str, Any]], now: float | None = None) -> MetricsCollector:
-    """A collector on a manual clock holding ``calls``; the clock ends at ``now``/last call."""
+def replay(
+    calls: list[dict[str, Any]],
+    now: float | None = None,
+    *,
+    source: Path | None = None,
+    lines: Sequence[int] | None = None,
+) -> MetricsCollector:
+    """A collector on a manual clock holding ``calls``; the clock ends at ``now``/last call.
+
+    A call the collector refuses raises :class:`CallLogError` naming ``source:line`` when
+    the log's ``lines`` are given, else the call's 1-based position.
+    """
     stamps = [c["timestamp"] for c in calls if c["timestamp"] is not None]
     end = now if now is not None else (max(stamps) if stamps else 1_700_000_000.0)
     config = MetricConfig(
@@ -135,7 +191,8 @@ def replay(calls: list[dict[str, Any]], now: float | None = None) -> MetricsColl
             collector.record_api_call(**{**call, "timestamp": call["timestamp"] or end})
         except ValueError as exc:
             collector.shutdown()
-            raise CallLogError(f"call {number}: {exc}") from exc
+            where = f"{source}:{lines[number - 1]}" if source and lines else f"call {number}"
+            raise CallLogError(f"{where}: {exc}") from exc
     return collector
 
 
@@ -144,8 +201,9 @@ def _main(args: argparse.Namespace) -> int:
         print("错误：--hours 必须大于 0", file=sys.stderr)
         return 2
     try:
-        calls = read_call_log(args.log)
-        collector = replay(calls, args.now)
+        numbered = _read_log(args.log)
+        calls = [call for _, call in numbered]
+        collector = replay(calls, args.now, source=args.log, lines=[line for line, _ in numbered])
     except CallLogError as exc:
         print(f"错误：无法读取调用日志 {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,20 @@ from typing import Any
 __all__ = ["register", "run"]
 
 
+def _slo_percent(value: str) -> float:
+    """An SLO in percent, 50 <= slo < 100 (``99.9``); a fraction such as 0.999 is refused."""
+    try:
+        slo = float(value)
+    except ValueError:
+        slo = float("nan")
+    if not 50.0 <= slo < 100.0:  # NaN fails too
+        hint = f"；小数 {value} 请写成百分比 {slo * 100:g}" if 0.0 < slo < 1.0 else ""
+        raise argparse.ArgumentTypeError(
+            f"应为 50–100 之间的百分比，如 99.9（收到 {value!r}{hint}）"
+        )
+    return slo
+
+
 def register(subparsers: Any) -> None:
     """Add the ``rules`` subcommand."""
     parser = subparsers.add_parser(
@@ -25,7 +39,10 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
-        "--slo", type=float, default=99.9, help="可用性 SLO 百分比，30 天窗口 (默认 99.9)"
+        "--slo",
+        type=_slo_percent,
+        default=99.9,
+        help="可用性 SLO 百分比 (50–100，不含 100)，30 天窗口 (默认 99.9)",
     )
     parser.add_argument(
         "--thresholds",

@@ -1,4 +1,10 @@
-"""``misdk simulate``: run the platform simulator until Ctrl-C."""
+"""``misdk simulate``: run the platform simulator until Ctrl-C.
+
+At startup it prints the service URL, the admin URL and the admin token (admin writes
+send it as ``Authorization: Bearer <token>``). Exit codes: 0 stopped by Ctrl-C, 1 the
+port could not be bound, 2 bad arguments or an unusable config file (one line naming the
+file and the problem, never a traceback).
+"""
 
 from __future__ import annotations
 
@@ -43,21 +49,28 @@ def run(args: argparse.Namespace) -> int:
             SimulatorServer,
             load_config,
         )
+        from medical_insurance_sdk.simulator.config import ConfigFileError
     except ImportError as exc:  # aiohttp missing
-        print(f"模拟器需要 aiohttp：pip install 'medical-insurance-sdk[simulator]' ({exc})")
+        print(
+            f"模拟器需要 aiohttp：pip install 'medical-insurance-sdk[simulator]' ({exc})",
+            file=sys.stderr,
+        )
         return 2
     try:
         config = load_config(args.config) if args.config else SimulatorConfig()
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        print(f"配置文件无效: {exc}", file=sys.stderr)
+    except ConfigFileError as exc:
+        print(f"配置文件无效：{exc}", file=sys.stderr)
         return 2
     overrides: dict[str, Any] = {}
     if args.seed is not None:
         overrides["seed"] = args.seed
     if args.latency_scale is not None:
         overrides["latency_scale"] = args.latency_scale
-    if overrides:
+    try:
         config = dataclasses.replace(config, **overrides)
+    except ValueError as exc:
+        print(f"参数无效：{exc}", file=sys.stderr)
+        return 2
     admin_port = args.admin_port
     if admin_port is None:
         admin_port = args.port + 1 if args.port else 0
@@ -69,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         await server.start()
         print(f"医保平台模拟器已启动: {server.url}", flush=True)
         print(f"管理接口 (仅本机): {server.admin_url}/admin/stats", flush=True)
+        print(
+            f"管理令牌 (修改故障等写操作需 Authorization: Bearer): {server.admin_token}",
+            flush=True,
+        )
         print(f"网关认证: {config.auth.scheme}  种子: {config.seed}  按 Ctrl-C 退出", flush=True)
         try:
             await asyncio.Event().wait()

@@ -1,15 +1,15 @@
 """The platform client: sync and async clients, catalog, auth schemes, cache, retries.
 
 Everything a HIS integration needs is importable from here; the modules underneath do one
-job each (catalog, envelope, envelope security, response, auth, errors, retry, cache,
-timeouts, tracing, monitoring, validation, files).
+job each (catalog, envelope, msgid, envelope security, response, auth, deployment, errors,
+retry, cache, timeouts, tracing, monitoring, validation, files).
 """
 
 from medical_insurance_sdk.client._base import DEFAULT_PATH
 from medical_insurance_sdk.client.async_client import AsyncMedicalInsuranceClient
 from medical_insurance_sdk.client.auth import (
-    DEFAULT_ACCESS_KEY,
-    DEFAULT_SECRET_KEY,
+    SIMULATOR_ACCESS_KEY,
+    SIMULATOR_SECRET_KEY,
     ApiSignatureAuth,
     BearerTokenAuth,
     GatewayAuth,
@@ -34,17 +34,18 @@ from medical_insurance_sdk.client.envelope_security import (
 from medical_insurance_sdk.client.errors import business_error_class
 from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from medical_insurance_sdk.client.monitoring import CallMonitor
+from medical_insurance_sdk.client.msgid import MsgIdStats, msgid_stats
 from medical_insurance_sdk.client.retry import RetryPolicy
 from medical_insurance_sdk.client.sync_client import MedicalInsuranceClient
 from medical_insurance_sdk.client.timeouts import Timeouts
 
 __all__ = [
     "CATALOG",
-    "DEFAULT_ACCESS_KEY",
     "DEFAULT_MAX_DOWNLOAD_BYTES",
     "DEFAULT_MAX_UPLOAD_BYTES",
     "DEFAULT_PATH",
-    "DEFAULT_SECRET_KEY",
+    "SIMULATOR_ACCESS_KEY",
+    "SIMULATOR_SECRET_KEY",
     "ApiSignatureAuth",
     "AsyncMedicalInsuranceClient",
     "BearerTokenAuth",
@@ -56,6 +57,7 @@ __all__ = [
     "Interface",
     "Kind",
     "MedicalInsuranceClient",
+    "MsgIdStats",
     "ResponseCache",
     "RetryPolicy",
     "SM2Signer",
@@ -67,4 +69,5 @@ __all__ = [
     "find_interface",
     "get_interface",
     "iter_interfaces",
+    "msgid_stats",
 ]

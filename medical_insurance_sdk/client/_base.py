@@ -13,19 +13,24 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from medical_insurance_sdk.client.auth import (
-    DEFAULT_ACCESS_KEY,
     DEFAULT_API_VERSION,
-    DEFAULT_SECRET_KEY,
     ApiSignatureAuth,
     GatewayAuth,
+    auth_identity,
 )
 from medical_insurance_sdk.client.cache import ResponseCache
 from medical_insurance_sdk.client.catalog import Category, Interface, Kind, find_interface
+from medical_insurance_sdk.client.decoding import IDENTITY, BodyDecodeError, BodyDecoder
+from medical_insurance_sdk.client.deployment import (
+    SIMULATOR_ORG_CODE,
+    SIMULATOR_SETTINGS,
+    fill_site_settings,
+)
 from medical_insurance_sdk.client.envelope import (
     ENVELOPE_FIELDS,
     MAX_INPUT_CHARS,
@@ -36,20 +41,36 @@ from medical_insurance_sdk.client.envelope import (
 )
 from medical_insurance_sdk.client.envelope_security import EnvelopeSecurity
 from medical_insurance_sdk.client.errors import (
-    DEFAULT_SESSION_MARKERS,
+    DEFAULT_SESSION_ANSWERS,
+    SessionAnswers,
     http_status_error,
+    service_url,
+    status_hint,
     transport_error,
 )
 from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor, describe_error
+from medical_insurance_sdk.client.msgid import resolve_node_id
+from medical_insurance_sdk.client.outcomes import (
+    NOTHING_REVERSED,
+    RULES,
+    Failure,
+    is_nothing_to_reverse,
+    mark_outcome,
+)
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.client.retry import RetryPolicy
-from medical_insurance_sdk.client.timeouts import Timeouts
+from medical_insurance_sdk.client.timeouts import (
+    Timeouts,
+    check_deadline,
+    cut_to_deadline,
+    shorten_read,
+)
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
 from medical_insurance_sdk.client.validation import validate_input
 from medical_insurance_sdk.exceptions import (
+    DeadlineExceededError,
     MedicalInsuranceError,
-    NetworkError,
     ResponseParseError,
     ResponseTooLargeError,
     ValidationError,
@@ -69,11 +90,22 @@ logger = logging.getLogger("medical_insurance_sdk.client")
 #: fell from ~660 to ~200 calls/s at 200 concurrent tasks (the README's Reliability section).
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
-#: The usual service path of the platform's single endpoint (protocol.md §3).
+#: The usual service path of the platform's single endpoint (docs/protocol.md §3).
 DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"
 #: Default limit on a response body (bytes).
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
-_SIGN_IN, _SIGN_OUT = "9001", "9002"
+_Client = TypeVar("_Client", bound="ClientBase")
+#: Envelope fields that are part of every response cache key (with the URL and account).
+_SCOPE_FIELDS = ("fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs", "recer_sys_code", "infver")
+_SIGN_IN, _SIGN_OUT, _REVERSAL = "9001", "9002", "2601"
+#: A timeout firing this close to the call's deadline is the deadline's (seconds).
+_DEADLINE_SLACK = 0.05
+_PHASES: dict[type[httpx.TimeoutException], str] = {
+    httpx.ConnectTimeout: "connect",
+    httpx.PoolTimeout: "pool",
+    httpx.WriteTimeout: "write",
+    httpx.ReadTimeout: "read",
+}
 
 
 def _input_chars(input_data: Any) -> int:
@@ -91,6 +123,7 @@ class CallState:
     trace: CallTrace
     started: float
     tracked: int | None = None  # the collector's call id (through ``monitor``)
+    deadline_at: float | None = None  # time.monotonic() by which the call must end
     monitor: GuardedMonitor | None = None  # the monitor the call started on, if any
     channel: CallChannel | None = None  # the channel recording it (from start_ns), if any
     start_ns: int = 0
@@ -103,22 +136,27 @@ class CallState:
 class ClientBase:
     """Configuration and protocol logic shared by the sync and async clients."""
 
+    #: The platform's exact "not signed in" answers (texts or infcodes): a match raises
+    #: SessionError, which ``auto_sign_in`` answers with a 9001 and one resend. Assign a
+    #: :class:`~medical_insurance_sdk.client.errors.SessionAnswers` to change them.
+    session_answers: SessionAnswers = DEFAULT_SESSION_ANSWERS
+
     def __init__(
         self,
         base_url: str,
         org_code: str,
         *,
         org_name: str | None = None,
-        access_key: str = DEFAULT_ACCESS_KEY,
-        secret_key: str = DEFAULT_SECRET_KEY,
+        access_key: str | None = None,
+        secret_key: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         auth: GatewayAuth | None = None,
-        region: str = "430299",
+        region: str | None = None,
         insured_region: str = "",
         recer_sys_code: str = "MBS_LOCAL",
         infver: str = "V1.0",
-        operator: str = "SDK001",
-        operator_name: str = "SDK",
+        operator: str | None = None,
+        operator_name: str | None = None,
         operator_type: str = "1",
         path: str = DEFAULT_PATH,
         collector: CallMonitor | None = None,
@@ -135,31 +173,52 @@ class ClientBase:
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
         content_type: str = "text/plain; charset=utf-8",
         interfaces: Mapping[str, Interface] | None = None,
-        mac: str = "00-00-00-00-00-00",
+        mac: str | None = None,
         ip: str = "127.0.0.1",
         security: EnvelopeSecurity | None = None,
+        node_id: int | str | None = None,
+        deadline: float | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url must not be empty")
+        site = fill_site_settings(
+            base_url,
+            {
+                "access_key": access_key,
+                "secret_key": secret_key,
+                "region": region,
+                "operator": operator,
+                "operator_name": operator_name,
+                "mac": mac,
+            },
+            credentials=auth is None,
+            client=type(self).__name__,
+        )
+        #: The msgid's node digit (``node_id``, else ``MISDK_NODE_ID``, else 0).
+        self.node_id = resolve_node_id(node_id)
         if max_response_bytes < 1:
             raise ValueError("max_response_bytes must be positive")
         if max_upload_bytes < 1 or max_download_bytes < 1:
             raise ValueError("max_upload_bytes and max_download_bytes must be positive")
+        #: Seconds a whole call may take (connect, send, every byte of the answer, retries).
+        self.deadline = check_deadline(deadline)
         self.base_url = base_url.rstrip("/")
         self.org_code = org_code
         self.path = path
         self.defaults = EnvelopeDefaults(
             fixmedins_code=org_code,
             fixmedins_name=org_name or org_code,
-            mdtrtarea_admvs=region,
+            mdtrtarea_admvs=site["region"],
             insuplc_admdvs=insured_region,
             recer_sys_code=recer_sys_code,
             infver=infver,
             opter_type=operator_type,
-            opter=operator,
-            opter_name=operator_name,
+            opter=site["operator"],
+            opter_name=site["operator_name"],
         )
-        self.auth: GatewayAuth = auth or ApiSignatureAuth(access_key, secret_key, api_version)
+        self.auth: GatewayAuth = auth or ApiSignatureAuth(
+            site["access_key"], site["secret_key"], api_version
+        )
         if isinstance(timeout, Timeouts):
             self.timeouts = timeout
         elif timeout is None:
@@ -173,6 +232,13 @@ class ClientBase:
             self.cache = None
         else:
             self.cache = cache
+        # Whatever selects the platform, the account and the envelope's fixed fields: one
+        # shared cache never serves one platform's, region's or account's answer to another.
+        self._cache_scope = (
+            f"{self.base_url}{self.path}",
+            auth_identity(self.auth),
+            *(self.defaults.fields[name] for name in _SCOPE_FIELDS),
+        )
         self.tracer = Tracer(tracing, tracer_provider)
         self.validate = validate
         self.auto_sign_in = auto_sign_in
@@ -183,7 +249,9 @@ class ClientBase:
         #: SM4 encryption and SM2 signing of the envelope, where the province asks for them.
         self.security = security
         self._interfaces = dict(interfaces or {})
-        self._sign_in_input = {"signIn": {"opter_no": operator, "mac": mac, "ip": ip}}
+        self._sign_in_input = {
+            "signIn": {"opter_no": site["operator"], "mac": site["mac"], "ip": ip}
+        }
         self._sign_no: str | None = None
         self._monitor: GuardedMonitor | None = None
         self._channel: CallChannel | None = None
@@ -194,6 +262,15 @@ class ClientBase:
                 self.monitor = GuardedMonitor(get_metrics_collector())
             else:
                 self.monitor = GuardedMonitor(collector)
+
+    @classmethod
+    def for_simulator(
+        cls: type[_Client], base_url: str, org_code: str = SIMULATOR_ORG_CODE, **options: Any
+    ) -> _Client:
+        """A client of the simulator (``misdk simulate``, ``running_simulator``) at any
+        address: its demo credentials, region, operator and MAC fill what ``options``
+        leave out, without the loopback warning."""
+        return cls(base_url, org_code, **{**SIMULATOR_SETTINGS, **options})
 
     @property
     def monitor(self) -> GuardedMonitor | None:
@@ -233,6 +310,26 @@ class ClientBase:
     def _sign_out_input(self) -> dict[str, Any]:
         return {"signOut": {"sign_no": self._sign_no or "", "opter_no": self.defaults.opter}}
 
+    # -- 2601 reversal -------------------------------------------------------------------
+
+    def _reversal(self, omsgid: str, oinfno: str, psn_no: str) -> tuple[Interface, dict[str, Any]]:
+        data = {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}}
+        return self.interface(_REVERSAL), data
+
+    def _nothing_reversed(self, state: CallState, error: MedicalInsuranceError) -> dict[str, Any]:
+        """:data:`NOTHING_REVERSED` when 2601 failed only because the original transaction
+        does not exist (the reversal is complete); else ``error`` goes on."""
+        if not is_nothing_to_reverse(error):
+            raise error
+        logger.info(
+            "reversal found nothing to reverse infno=%s msgid=%s trace_id=%s",
+            state.interface.code,
+            state.msgid,
+            state.trace.trace_id,
+            extra=self._extra(state, None),
+        )
+        return NOTHING_REVERSED
+
     # -- cache ---------------------------------------------------------------------------
 
     def _cache_key(
@@ -240,7 +337,7 @@ class ClientBase:
     ) -> str | None:
         if self.cache is None or not use_cache or not interface.cacheable:
             return None
-        return self.cache.key(self.org_code, interface.code, input_data, overrides)
+        return self.cache.key(self._cache_scope, interface.code, input_data, overrides)
 
     def _cache_get(self, key: str) -> dict[str, Any] | None:
         assert self.cache is not None
@@ -262,7 +359,7 @@ class ClientBase:
 
         A validation failure is recorded (error_code VALIDATION) and raised.
         """
-        msgid = next_msgid(self.org_code)
+        msgid = next_msgid(self.org_code, self.node_id)
         trace = self.tracer.start(interface.code, self.org_code, msgid)
         state = CallState(
             interface=interface,
@@ -355,6 +452,78 @@ class ClientBase:
         if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
             raise self._too_large(state)
 
+    def _decoder(self, state: CallState, headers: httpx.Headers, limit: int) -> BodyDecoder:
+        """The body's decoder (Content-Encoding), bounded by ``limit`` decoded bytes."""
+        encoding = headers.get("content-encoding")
+        if encoding is None:
+            return IDENTITY
+        try:
+            return BodyDecoder(encoding, limit)
+        except ValueError as exc:
+            raise ResponseParseError(
+                f"不支持的响应压缩编码 ({encoding})",
+                api_code=state.interface.code,
+                msgid=state.msgid,
+                trace_id=state.trace.trace_id,
+            ) from exc
+
+    def _body(
+        self, state: CallState, response: httpx.Response, limit: int
+    ) -> tuple[BodyDecoder, bytes | None]:
+        """The answer's decoder, and its body when httpx has read it already.
+
+        A response built with ``content=`` (an ``httpx.MockTransport`` answer) arrives
+        read and decoded: it is taken as it is. Any other is read raw and decoded here.
+        """
+        if response.is_stream_consumed:
+            return IDENTITY, response.content
+        return self._decoder(state, response.headers, limit), None
+
+    def _corrupt(self, state: CallState, exc: BodyDecodeError) -> ResponseParseError:
+        return ResponseParseError(
+            f"响应解压失败 ({type(exc).__name__})",
+            api_code=state.interface.code,
+            msgid=state.msgid,
+            trace_id=state.trace.trace_id,
+        )
+
+    # -- deadline ------------------------------------------------------------------------
+
+    def _deadline_at(self, deadline: float | None) -> float | None:
+        """The monotonic time a call started now must end by (None: no deadline)."""
+        seconds = self.deadline if deadline is None else check_deadline(deadline)
+        return None if seconds is None else time.monotonic() + seconds
+
+    def _attempt_timeout(self, state: CallState) -> httpx.Timeout:
+        """The attempt's httpx timeouts: the category's, cut to what the deadline leaves."""
+        timeout = state.timeout
+        if state.deadline_at is None:
+            return timeout
+        left = state.deadline_at - time.monotonic()
+        if left <= 0:
+            raise self._deadline_error(state, "connect")
+        return cut_to_deadline(timeout, left)
+
+    def _keep_deadline(self, state: CallState, extensions: dict[str, Any]) -> None:
+        """Between two chunks of an answer: stop at the deadline, else wait no longer
+        for the next chunk than it leaves (httpcore reads the request's ``timeout``
+        extension before each read)."""
+        assert state.deadline_at is not None
+        left = state.deadline_at - time.monotonic()
+        if left <= 0:
+            raise self._deadline_error(state, "read")
+        shorten_read(extensions, state.timeout.read, left)
+
+    def _deadline_error(self, state: CallState, phase: str) -> DeadlineExceededError:
+        assert state.deadline_at is not None
+        return DeadlineExceededError(
+            f"调用超过截止时间 (deadline，阶段 {phase})",
+            phase=phase,
+            api_code=state.interface.code,
+            msgid=state.msgid,
+            trace_id=state.trace.trace_id,
+        )
+
     def _too_large(self, state: CallState) -> ResponseTooLargeError:
         return ResponseTooLargeError(
             f"响应超过大小上限 {self.max_response_bytes} 字节",
@@ -370,8 +539,14 @@ class ClientBase:
             "msgid": state.msgid,
             "trace_id": state.trace.trace_id,
         }
+        if (
+            isinstance(exc, httpx.TimeoutException)
+            and state.deadline_at is not None
+            and time.monotonic() >= state.deadline_at - _DEADLINE_SLACK
+        ):
+            return self._deadline_error(state, _PHASES.get(type(exc), "read"))
         if isinstance(exc, httpx.TransportError):
-            return transport_error(exc, kind=state.interface.kind, **where)
+            return transport_error(exc, url=service_url(self.base_url, self.path), **where)
         return ResponseParseError(f"响应解码失败 ({type(exc).__name__})", **where)
 
     def _outcome(self, state: CallState, status_code: int, body: bytes) -> dict[str, Any]:
@@ -383,11 +558,17 @@ class ClientBase:
             "trace_id": state.trace.trace_id,
         }
         if status_code != 200:
-            raise http_status_error(status_code, body, **where)
+            raise http_status_error(
+                status_code,
+                body,
+                url=service_url(self.base_url, self.path),
+                hint=status_hint(status_code, self.base_url, self.path),
+                **where,
+            )
         response = parse_response(
             body,
             list_fields=state.interface.list_fields,
-            session_markers=DEFAULT_SESSION_MARKERS,
+            session_answers=self.session_answers,
             open_output=None if self.security is None else self.security.open_output,
             **where,
         )
@@ -398,6 +579,8 @@ class ClientBase:
         if not self.retry.should_retry(state.interface.kind, error, state.attempt):
             return None
         delay = self.retry.delay(state.attempt)
+        if state.deadline_at is not None and time.monotonic() + delay >= state.deadline_at:
+            return None  # no time left for another attempt: the error stands
         logger.info(
             "retrying infno=%s msgid=%s trace_id=%s after %s (attempt %d/%d, wait %.3fs)",
             state.interface.code,
@@ -495,7 +678,11 @@ class ClientBase:
         if state.ended:
             return
         try:
-            unknown = state.interface.kind is Kind.WRITE_MONEY and state.attempt > 0
+            unknown = (
+                state.interface.kind is Kind.WRITE_MONEY
+                and state.attempt > 0
+                and RULES[Failure.OTHER].unknown
+            )
             code = self._record_failure(state, exc, unknown)
             if unknown:
                 self._log_outcome_unknown(state, code)
@@ -515,7 +702,7 @@ class ClientBase:
                 logger.debug("recording an interrupted call failed", exc_info=failure)
 
     def _fail(self, state: CallState, error: MedicalInsuranceError) -> None:
-        unknown = isinstance(error, NetworkError) and error.outcome_unknown
+        unknown = mark_outcome(error, state.interface.kind)  # the one rule: .outcomes
         self._record_failure(state, error, unknown)
         if unknown:
             self._log_outcome_unknown(state, error.error_code)

@@ -128,6 +128,15 @@ class ResponseReader:
             if int(length) > limit:
                 raise self._too_large(limit)
 
+    @property
+    def limit(self) -> int:
+        """The most this answer may hold, whatever it turns out to be (bytes)."""
+        return max(self._max_download, self._max_response)
+
+    def too_large(self) -> ResponseTooLargeError:
+        """The error for an answer found above its limit (e.g. while inflating it)."""
+        return self._too_large(self._limit())
+
     def _limit(self) -> int:
         if self._file is None:
             return max(self._max_download, self._max_response)

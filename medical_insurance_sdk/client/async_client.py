@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, overload
@@ -16,10 +16,21 @@ from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState
 from medical_insurance_sdk.client._file_base import FileClientBase, UploadSource
 from medical_insurance_sdk.client._transfer import DownloadSink
 from medical_insurance_sdk.client.catalog import Interface
+from medical_insurance_sdk.client.decoding import (
+    ACCEPT_ENCODING,
+    BodyDecodeError,
+    BodyTooLarge,
+)
 from medical_insurance_sdk.client.files import encode_upload
+from medical_insurance_sdk.client.outcomes import ReversalResult
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
 
 __all__ = ["AsyncMedicalInsuranceClient"]
+
+
+async def _already(body: bytes) -> AsyncIterator[bytes]:
+    """A body httpx read already, as the raw stream it replaces."""
+    yield body
 
 
 class AsyncMedicalInsuranceClient(FileClientBase):
@@ -27,8 +38,10 @@ class AsyncMedicalInsuranceClient(FileClientBase):
 
     The same surface as :class:`MedicalInsuranceClient`, with coroutines::
 
-        async with AsyncMedicalInsuranceClient("http://127.0.0.1:8080", "H43010500001") as c:
+        async with AsyncMedicalInsuranceClient.for_simulator("http://127.0.0.1:8080") as c:
             person = await c.call("1101", {"data": {"mdtrt_cert_type": "02", ...}})
+
+    Site settings as for :class:`MedicalInsuranceClient` (explicit, or the simulator's).
     """
 
     def __init__(
@@ -46,6 +59,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
             transport=transport,
             limits=limits or DEFAULT_LIMITS,
             trust_env=False,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
         self._session_lock = asyncio.Lock()
 
@@ -73,6 +87,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         /,
         *,
         use_cache: bool = True,
+        deadline: float | None = None,
         **envelope_overrides: Any,
     ) -> dict[str, Any]:
         """Call transaction ``api_code`` with ``input_data`` (the envelope's ``input``).
@@ -80,7 +95,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         Returns the response's ``output``. Raises a
         :class:`~medical_insurance_sdk.exceptions.MedicalInsuranceError` subclass.
         ``envelope_overrides`` replace envelope fields for this call (e.g.
-        ``insuplc_admdvs="430105"``).
+        ``insuplc_admdvs="430105"``); ``deadline`` (seconds) replaces the client's.
         """
         interface = self.interface(api_code)
         key = self._cache_key(interface, input_data, envelope_overrides, use_cache)
@@ -88,7 +103,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
             hit = self._cache_get(key)
             if hit is not None:
                 return hit
-        output = await self._run(interface, input_data, envelope_overrides)
+        output = await self._run(interface, input_data, envelope_overrides, deadline=deadline)
         self._cache_put(key, interface, output)
         return output
 
@@ -104,18 +119,31 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         return output
 
     async def reverse(
-        self, omsgid: str, oinfno: str, psn_no: str, **envelope_overrides: Any
-    ) -> dict[str, Any]:
-        """Reverse a transaction whose outcome is unknown (2601 冲正).
+        self,
+        omsgid: str,
+        oinfno: str,
+        psn_no: str,
+        *,
+        deadline: float | None = None,
+        **envelope_overrides: Any,
+    ) -> ReversalResult:
+        """Reverse a transaction whose outcome is unknown (2601 冲正); safe to repeat.
 
-        ``omsgid`` is the msgid of the original call (``exc.msgid`` of the
-        ``outcome_unknown`` error), ``oinfno`` its code (e.g. ``"2207"``).
+        As :meth:`MedicalInsuranceClient.reverse`: ``reversed`` is False when the
+        platform answers that there is nothing to reverse (recorded as a success).
         """
-        data = {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}}
-        return await self.call("2601", data, **envelope_overrides)
+        interface, data = self._reversal(omsgid, oinfno, psn_no)
+        send = self._send_reversal
+        output = await self._run(interface, data, envelope_overrides, send, deadline)
+        return ReversalResult.of(omsgid, oinfno, output)
 
     async def upload_file(
-        self, file: UploadSource, filename: str | None = None, **envelope_overrides: Any
+        self,
+        file: UploadSource,
+        filename: str | None = None,
+        *,
+        deadline: float | None = None,
+        **envelope_overrides: Any,
     ) -> dict[str, Any]:
         """Upload a file (9101 文件上传); returns the output with ``file_qury_no``.
 
@@ -133,11 +161,17 @@ class AsyncMedicalInsuranceClient(FileClientBase):
             content = source
         self._check_upload(interface, input_data, envelope_overrides, content)
         send = functools.partial(self._send_upload, filename=name, content=content)
-        return await self._run(interface, input_data, envelope_overrides, send)
+        return await self._run(interface, input_data, envelope_overrides, send, deadline)
 
     @overload
     async def download_file(
-        self, file_qury_no: str, filename: str, *, dest: None = None, **envelope_overrides: Any
+        self,
+        file_qury_no: str,
+        filename: str,
+        *,
+        dest: None = None,
+        deadline: float | None = None,
+        **envelope_overrides: Any,
     ) -> bytes: ...
 
     @overload
@@ -147,6 +181,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         filename: str,
         *,
         dest: str | os.PathLike[str],
+        deadline: float | None = None,
         **envelope_overrides: Any,
     ) -> Path: ...
 
@@ -156,6 +191,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         filename: str,
         *,
         dest: str | os.PathLike[str] | None = None,
+        deadline: float | None = None,
         **envelope_overrides: Any,
     ) -> bytes | Path:
         """Download a file (9102 文件下载): its bytes, or the path it was saved to.
@@ -168,7 +204,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         )
         try:
             send = functools.partial(self._send_download, sink=sink)
-            await self._run(interface, input_data, envelope_overrides, send)
+            await self._run(interface, input_data, envelope_overrides, send, deadline)
         finally:
             sink.discard()
         assert sink.result is not None
@@ -188,8 +224,10 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         overrides: dict[str, Any],
         *,
         send: Callable[[CallState], Awaitable[dict[str, Any]]] | None = None,
+        deadline_at: float | None = None,
     ) -> dict[str, Any]:
         state = self._begin(interface, input_data, overrides)
+        state.deadline_at = deadline_at
         try:
             while True:
                 state.attempt += 1
@@ -215,22 +253,35 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         ``body`` and ``headers`` as given (a 9101 upload)."""
         if headers is None:
             headers = self._headers(state)
+        limit = self.max_response_bytes
         try:
             async with self._http.stream(
                 "POST",
                 self.path,
                 content=state.body if body is None else body,
                 headers=headers,
-                timeout=state.timeout,
+                timeout=self._attempt_timeout(state),
             ) as response:
-                self._check_length(state, response.headers.get("content-length"))
+                decoder, read = self._body(state, response, limit)
+                if decoder.identity:
+                    self._check_length(state, response.headers.get("content-length"))
+                extensions = None if state.deadline_at is None else response.request.extensions
                 chunks: list[bytes] = []
                 size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise self._too_large(state)
-                    chunks.append(chunk)
+                try:
+                    async for raw in response.aiter_raw() if read is None else _already(read):
+                        for chunk in decoder.decode(raw):
+                            size += len(chunk)
+                            if size > limit:
+                                raise self._too_large(state)
+                            chunks.append(chunk)
+                        if extensions is not None:
+                            self._keep_deadline(state, extensions)
+                    chunks += decoder.flush()
+                except BodyTooLarge:
+                    raise self._too_large(state) from None
+                except BodyDecodeError as exc:
+                    raise self._corrupt(state, exc) from exc
                 status = response.status_code
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
@@ -242,20 +293,33 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         input_data: dict[str, Any],
         overrides: dict[str, Any],
         send: Callable[[CallState], Awaitable[dict[str, Any]]] | None = None,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         """One call, signed in first when ``auto_sign_in`` asks, and sent once more after
         the platform rejected the session (before processing it). ``send`` replaces the
-        plain exchange (file transfer)."""
+        plain exchange (file transfer); ``deadline`` (seconds) covers both sends."""
+        deadline_at = self._deadline_at(deadline)
         if self._needs_sign_in(interface.code):
             await self._ensure_signed_in()
         try:
-            return await self._execute(interface, input_data, overrides, send=send)
+            return await self._execute(
+                interface, input_data, overrides, send=send, deadline_at=deadline_at
+            )
         except SessionError:
             if not self.auto_sign_in:
                 raise
             self._sign_no = None  # rejected before processing: safe to send again
             await self._ensure_signed_in()
-            return await self._execute(interface, input_data, overrides, send=send)
+            return await self._execute(
+                interface, input_data, overrides, send=send, deadline_at=deadline_at
+            )
+
+    async def _send_reversal(self, state: CallState) -> dict[str, Any]:
+        """2601's exchange: "nothing to reverse" is its success (see :meth:`reverse`)."""
+        try:
+            return await self._attempt(state)
+        except MedicalInsuranceError as error:
+            return self._nothing_reversed(state, error)
 
     async def _send_upload(
         self, state: CallState, *, filename: str, content: bytes
@@ -268,14 +332,27 @@ class AsyncMedicalInsuranceClient(FileClientBase):
 
     async def _send_download(self, state: CallState, *, sink: DownloadSink) -> dict[str, Any]:
         headers = self._headers(state)
+        timeout = self._attempt_timeout(state)
         try:
             async with self._http.stream(
-                "POST", self.path, content=state.body, headers=headers, timeout=state.timeout
+                "POST", self.path, content=state.body, headers=headers, timeout=timeout
             ) as response:
                 status = response.status_code
                 reader = self._reader(state, status, response.headers, sink)
-                async for chunk in response.aiter_bytes():
-                    reader.feed(chunk)
+                decoder, read = self._body(state, response, reader.limit)
+                extensions = None if state.deadline_at is None else response.request.extensions
+                try:
+                    async for raw in response.aiter_raw() if read is None else _already(read):
+                        for chunk in decoder.decode(raw):
+                            reader.feed(chunk)
+                        if extensions is not None:
+                            self._keep_deadline(state, extensions)
+                    for chunk in decoder.flush():
+                        reader.feed(chunk)
+                except BodyTooLarge:
+                    raise reader.too_large() from None
+                except BodyDecodeError as exc:
+                    raise self._corrupt(state, exc) from exc
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
         return self._download_outcome(state, status, reader.finish())

@@ -1,4 +1,4 @@
-"""Pluggable gateway authentication (protocol.md §3).
+"""Pluggable gateway authentication (docs/protocol.md §3).
 
 A scheme is any object with ``headers(api_code) -> dict[str, str]``, called once per HTTP
 attempt (timestamps are fresh on a retry). Three schemes ship:
@@ -10,7 +10,10 @@ attempt (timestamps are fresh on a retry). Three schemes ship:
 * :class:`BearerTokenAuth`: ``Authorization: Bearer <token>``.
 
 The verification side (:func:`verify_api_signature`) is used by the simulator and returns
-the protocol's 401 reason. Secrets never appear in ``repr``.
+the protocol's 401 reason. Secrets never appear in ``repr``; no scheme has default
+credentials (the simulator's demo pair is :data:`SIMULATOR_ACCESS_KEY` /
+:data:`SIMULATOR_SECRET_KEY`). :func:`auth_identity` names the account a scheme signs
+for, without its secret.
 """
 
 from __future__ import annotations
@@ -27,26 +30,33 @@ from typing import Protocol
 from medical_insurance_sdk.exceptions import GatewayAuthReason
 
 __all__ = [
-    "DEFAULT_ACCESS_KEY",
     "DEFAULT_API_VERSION",
-    "DEFAULT_SECRET_KEY",
     "GATEWAY_MESSAGES",
+    "SIMULATOR_ACCESS_KEY",
+    "SIMULATOR_SECRET_KEY",
     "ApiSignatureAuth",
     "BearerTokenAuth",
     "GatewayAuth",
     "TifSignatureAuth",
+    "auth_identity",
     "sign_api",
     "sign_tif",
     "verify_api_signature",
     "verify_tif_signature",
 ]
 
-#: Credentials that ``misdk simulate`` accepts out of the box (not secrets: demo values).
-DEFAULT_ACCESS_KEY = "misdk-demo-ak"
-DEFAULT_SECRET_KEY = "misdk-demo-sk"
+#: The simulator's demo credentials: what ``misdk simulate`` accepts out of the box (public
+#: values, not secrets). Clients use them only when asked (``for_simulator``) or when they
+#: talk to a loopback address; a real platform needs its own AK/SK.
+SIMULATOR_ACCESS_KEY = "misdk-demo-ak"
+SIMULATOR_SECRET_KEY = "misdk-demo-sk"
+#: Former names of the simulator's demo credentials, kept for old imports (not exported);
+#: despite the names, nothing uses them as a default.
+DEFAULT_ACCESS_KEY = SIMULATOR_ACCESS_KEY
+DEFAULT_SECRET_KEY = SIMULATOR_SECRET_KEY
 DEFAULT_API_VERSION = "1.0.0"
 
-#: The gateway's 401 messages (protocol.md §3) by reason.
+#: The gateway's 401 messages (docs/protocol.md §3) by reason.
 GATEWAY_MESSAGES: Mapping[GatewayAuthReason, str] = {
     GatewayAuthReason.HEADERS_MISSING: "缺少服务网关的请求头!",
     GatewayAuthReason.CLOCK_SKEW: "签名时间戳超时!",
@@ -87,14 +97,21 @@ def sign_tif(secret: str, timestamp: str, nonce: str) -> str:
 class ApiSignatureAuth:
     """The default ``_api_*`` HMAC-SHA1 scheme; ``clock`` returns seconds since the epoch."""
 
-    access_key: str = field(default=DEFAULT_ACCESS_KEY, repr=False)
-    secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
     api_version: str = DEFAULT_API_VERSION
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.access_key or not self.secret_key:
             raise ValueError("ApiSignatureAuth needs a non-empty access_key and secret_key")
+
+    @classmethod
+    def for_simulator(
+        cls, *, api_version: str = DEFAULT_API_VERSION, clock: Callable[[], float] = time.time
+    ) -> ApiSignatureAuth:
+        """The scheme with the simulator's demo credentials."""
+        return cls(SIMULATOR_ACCESS_KEY, SIMULATOR_SECRET_KEY, api_version, clock)
 
     def headers(self, api_code: str) -> dict[str, str]:
         """Return the five ``_api_*`` headers for ``api_code``."""
@@ -147,6 +164,18 @@ class BearerTokenAuth:
     def headers(self, api_code: str) -> dict[str, str]:
         """Return the ``Authorization`` header."""
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def auth_identity(auth: GatewayAuth) -> str:
+    """The account ``auth`` signs for, without its secret: the AK, the paas id, a digest
+    of the bearer token; for another scheme, the object itself (its type and id)."""
+    if isinstance(auth, ApiSignatureAuth):
+        return f"api:{auth.access_key}"
+    if isinstance(auth, TifSignatureAuth):
+        return f"tif:{auth.paas_id}"
+    if isinstance(auth, BearerTokenAuth):
+        return "bearer:" + hashlib.sha256(auth.token.encode("utf-8")).hexdigest()
+    return f"{type(auth).__module__}.{type(auth).__qualname__}@{id(auth):x}"
 
 
 def verify_api_signature(

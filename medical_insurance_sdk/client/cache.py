@@ -1,7 +1,9 @@
 """Response cache for R interfaces: TTL, size-bounded (LRU), keyed by a salted hash.
 
-Keys are HMAC-SHA256 digests of the request (institution, interface, input, region
-overrides) under a random per-cache salt, so the cache holds no personal data in clear and
+Keys are HMAC-SHA256 digests of the request (its scope: the platform's URL, the account
+signing it, the institution and region; the interface, input and envelope overrides) under
+a random per-cache salt, so one cache shared by several clients never serves one client's
+answer to another, so the cache holds no personal data in clear and
 a key cannot be matched to a guessed ID number offline. Entries expire after the TTL
 (a shorter one for personal interfaces such as 1101) and are never served stale. Values
 are deep-copied on the way in and out, so callers cannot alter what the cache holds.
@@ -17,7 +19,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +71,19 @@ class ResponseCache:
         self._misses = 0
 
     def key(
-        self, org_code: str, api_code: str, input_data: Any, extra: Mapping[str, Any] | None
+        self,
+        scope: str | Sequence[str],
+        api_code: str,
+        input_data: Any,
+        extra: Mapping[str, Any] | None,
     ) -> str:
-        """Return the hashed key of a request (hex; no personal data recoverable)."""
+        """Return the hashed key of a request (hex; no personal data recoverable).
+
+        ``scope`` names who asks whom: everything besides the input that the answer
+        depends on (the clients pass base URL, account, institution and region).
+        """
         material = json.dumps(
-            [org_code, api_code, input_data, dict(extra or {})],
+            [scope, api_code, input_data, dict(extra or {})],
             sort_keys=True,
             ensure_ascii=False,
             separators=(",", ":"),

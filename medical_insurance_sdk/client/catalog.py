@@ -1,4 +1,4 @@
-"""The interface catalog of the national platform (protocol.md §4).
+"""The interface catalog of the national platform (docs/protocol.md §4).
 
 One entry per transaction code (infno) with its Chinese name, an English gloss, a category
 and a kind:
@@ -75,7 +75,7 @@ class Interface:
     name_en: str
     category: Category
     kind: Kind
-    #: True when the output is about a person (protocol.md §7): short cache TTL.
+    #: True when the output is about a person (docs/protocol.md §7): short cache TTL.
     personal: bool = False
     #: True when responses may be served from the client's response cache (R only).
     cacheable: bool = False

@@ -1,22 +1,20 @@
-"""The request envelope (交易输入, protocol.md §1) and message ids.
+"""The request envelope (交易输入, docs/protocol.md §1).
 
-``msgid`` is fixmedins_code + ``yyyyMMddHHmmss`` + a 4-digit sequence. The sequence is
-process-wide, so msgids are unique per process even across clients of the same
-institution; when 10 000 ids are taken within one second, or the wall clock steps
-backwards, the generator's logical second moves forward instead of repeating an id.
+Message ids come from :mod:`.msgid` (re-exported here): fixmedins_code +
+``yyyyMMddHHmmss`` + a node digit + a sequence shared by the host's processes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
+
+from medical_insurance_sdk.client.msgid import MsgIdGenerator, next_msgid
 
 __all__ = [
     "ENVELOPE_FIELDS",
@@ -28,7 +26,7 @@ __all__ = [
     "next_msgid",
 ]
 
-#: Maximum lengths of the envelope fields (protocol.md §1); ``input`` is checked encoded.
+#: Maximum lengths of the envelope fields (docs/protocol.md §1); ``input`` is checked encoded.
 ENVELOPE_FIELDS: Mapping[str, int] = {
     "infno": 6,
     "msgid": 30,
@@ -52,42 +50,6 @@ ENVELOPE_FIELDS: Mapping[str, int] = {
 MAX_INPUT_CHARS = 40000
 
 
-class MsgIdGenerator:
-    """Thread-safe generator of unique msgids (one logical clock per process)."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._second = 0
-        self._seq = -1
-
-    def _reset(self) -> None:
-        self._lock = threading.Lock()
-
-    def next(self, fixmedins_code: str) -> str:
-        """Return the next msgid for ``fixmedins_code``."""
-        now = int(self._clock())
-        with self._lock:
-            if now > self._second:
-                self._second, self._seq = now, 0
-            else:
-                self._seq += 1
-                if self._seq > 9999:
-                    self._second, self._seq = self._second + 1, 0
-            second, seq = self._second, self._seq
-        return f"{fixmedins_code}{time.strftime('%Y%m%d%H%M%S', time.localtime(second))}{seq:04d}"
-
-
-_GENERATOR = MsgIdGenerator()
-if hasattr(os, "register_at_fork"):  # a lock held at fork time must not deadlock the child
-    os.register_at_fork(after_in_child=_GENERATOR._reset)
-
-
-def next_msgid(fixmedins_code: str) -> str:
-    """Return a process-unique msgid from the shared generator."""
-    return _GENERATOR.next(fixmedins_code)
-
-
 @dataclass(frozen=True)
 class EnvelopeDefaults:
     """Envelope fields fixed per deployment; each call may override any of them."""
@@ -99,7 +61,7 @@ class EnvelopeDefaults:
     recer_sys_code: str = "MBS_LOCAL"
     infver: str = "V1.0"
     opter_type: str = "1"
-    opter: str = field(default="SDK001", repr=False)  # staff data (protocol.md §7)
+    opter: str = field(default="SDK001", repr=False)  # staff data (docs/protocol.md §7)
     opter_name: str = field(default="SDK", repr=False)
     dev_no: str = ""
     dev_safe_info: str = field(default="", repr=False)

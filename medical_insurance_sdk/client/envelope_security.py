@@ -1,4 +1,4 @@
-"""Envelope security (protocol.md §1): SM4 encryption of input/output, SM3withSM2 signing.
+"""Envelope security (docs/protocol.md §1): SM4 encryption of input/output, SM3withSM2 signing.
 
 Some provinces encrypt the envelope's ``input`` with SM4 and mark it ``enc_type: "SM4"``
 (the platform then encrypts ``output`` the same way), and sign the input in ``cainfo``

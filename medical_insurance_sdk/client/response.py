@@ -1,4 +1,4 @@
-"""The response envelope (交易输出, protocol.md §2): parse, check, normalise.
+"""The response envelope (交易输出, docs/protocol.md §2): parse, check, normalise.
 
 ``infcode`` may be an int or a string; any non-zero value is a failure. Output fields the
 catalog lists as lists may arrive as one object (wrapped) or ``null`` (empty list).
@@ -11,7 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from medical_insurance_sdk.client.errors import DEFAULT_SESSION_MARKERS, business_error
+from medical_insurance_sdk.client.errors import (
+    DEFAULT_SESSION_ANSWERS,
+    SessionAnswers,
+    business_error,
+)
 from medical_insurance_sdk.exceptions import ResponseParseError
 
 __all__ = ["PlatformResponse", "normalise_lists", "parse_response"]
@@ -62,10 +66,13 @@ def parse_response(
     msgid: str,
     list_fields: Sequence[str] = (),
     trace_id: str | None = None,
-    session_markers: Sequence[str] = DEFAULT_SESSION_MARKERS,
+    session_answers: SessionAnswers = DEFAULT_SESSION_ANSWERS,
     open_output: Callable[[Any], Any] | None = None,
 ) -> PlatformResponse:
     """Parse a 200 body; raise ``ResponseParseError`` or ``BusinessError`` on failure.
+
+    Anything but a JSON object with an infcode is a ``ResponseParseError``: truncated
+    JSON, HTML, a JSON list, or JSON nested deeper than Python can parse.
 
     ``open_output`` turns an encrypted ``output`` into its plaintext (see
     :mod:`~medical_insurance_sdk.client.envelope_security`).
@@ -77,6 +84,8 @@ def parse_response(
         raise ResponseParseError(
             f"响应不是合法的 JSON ({len(body)} 字节): {exc.__class__.__name__}", **where
         ) from exc
+    except RecursionError as exc:  # the C decoder refuses nesting beyond the recursion limit
+        raise ResponseParseError(f"响应 JSON 嵌套过深 ({len(body)} 字节)", **where) from exc
     if not isinstance(data, dict):
         raise ResponseParseError(f"响应不是 JSON 对象 ({type(data).__name__})", **where)
     try:
@@ -90,7 +99,7 @@ def parse_response(
             api_code=api_code,
             msgid=msgid,
             trace_id=trace_id,
-            session_markers=session_markers,
+            session_answers=session_answers,
         )
     output = data.get("output")
     if open_output is not None:
@@ -98,6 +107,8 @@ def parse_response(
             output = open_output(output)
         except ValueError as exc:  # wrong key, corrupt ciphertext, not JSON
             raise ResponseParseError(f"响应 output 解密失败: {exc}", **where) from exc
+        except RecursionError as exc:  # a decrypted output nested too deep
+            raise ResponseParseError("响应 output JSON 嵌套过深", **where) from exc
     if output is None:
         output = {}
     if not isinstance(output, dict):

@@ -1,8 +1,11 @@
-"""Retry rules and backoff (protocol.md §6).
+"""Retry rules and backoff (docs/protocol.md §6).
 
-Only R interfaces are retried, and only after network errors, timeouts and 5xx answers.
-W and W$ calls are never resent: a resent 2207 could settle twice. Backoff is exponential
-with full jitter (a random delay between 0 and the capped exponential step).
+Only R interfaces are retried, and only after the failures the "R retried" column of
+:data:`~medical_insurance_sdk.client.outcomes.RULES` names (nothing sent, a reset or a
+timeout after sending, a 5xx answer). W and W$ calls are never resent: a resent 2207 could
+settle twice. Backoff is exponential with full jitter (a random delay between 0 and the
+capped exponential step); the client gives up early when the delay would pass the call's
+deadline.
 """
 
 from __future__ import annotations
@@ -11,11 +14,8 @@ import random
 from dataclasses import dataclass, field
 
 from medical_insurance_sdk.client.catalog import Kind
-from medical_insurance_sdk.exceptions import (
-    HTTPStatusError,
-    MedicalInsuranceError,
-    NetworkError,
-)
+from medical_insurance_sdk.client.outcomes import RULES, classify
+from medical_insurance_sdk.exceptions import MedicalInsuranceError
 
 __all__ = ["RetryPolicy"]
 
@@ -47,9 +47,7 @@ class RetryPolicy:
         """True when ``error`` after attempt number ``attempt`` (1-based) may be retried."""
         if attempt >= self.max_attempts or not kind.retry_safe:
             return False
-        if isinstance(error, NetworkError):
-            return True
-        return isinstance(error, HTTPStatusError) and 500 <= error.status_code < 600
+        return RULES[classify(error)].retried
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after attempt number ``attempt`` (full jitter)."""

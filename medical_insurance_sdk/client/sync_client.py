@@ -17,7 +17,13 @@ from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState
 from medical_insurance_sdk.client._file_base import FileClientBase, UploadSource
 from medical_insurance_sdk.client._transfer import DownloadSink
 from medical_insurance_sdk.client.catalog import Interface
+from medical_insurance_sdk.client.decoding import (
+    ACCEPT_ENCODING,
+    BodyDecodeError,
+    BodyTooLarge,
+)
 from medical_insurance_sdk.client.files import encode_upload
+from medical_insurance_sdk.client.outcomes import ReversalResult
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
 
 __all__ = ["MedicalInsuranceClient"]
@@ -28,8 +34,16 @@ class MedicalInsuranceClient(FileClientBase):
 
     Example::
 
-        with MedicalInsuranceClient("http://127.0.0.1:8080", "H43010500001") as client:
+        with MedicalInsuranceClient(
+            "https://<gateway>:<port>", "H43010500001",
+            access_key="...", secret_key="...", region="430105",
+            operator="SF0001", operator_name="...", mac="3C-97-0E-..",
+        ) as client:
             person = client.call("1101", {"data": {"mdtrt_cert_type": "02", ...}})
+
+    The site settings (AK/SK, region, operator, MAC) must be given; the simulator's demo
+    values fill them only with :meth:`for_simulator` or for a loopback ``base_url`` (with a
+    WARNING). ``node_id`` (0-9, or ``MISDK_NODE_ID``) keeps msgids of several hosts apart.
 
     Every call is monitored, traced and logged without user code; see the README section
     "SDK client and simulator" for the options (all keyword-only, shared with
@@ -51,6 +65,7 @@ class MedicalInsuranceClient(FileClientBase):
             transport=transport,
             limits=limits or DEFAULT_LIMITS,
             trust_env=False,
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
         )
         self._session_lock = threading.Lock()
 
@@ -78,6 +93,7 @@ class MedicalInsuranceClient(FileClientBase):
         /,
         *,
         use_cache: bool = True,
+        deadline: float | None = None,
         **envelope_overrides: Any,
     ) -> dict[str, Any]:
         """Call transaction ``api_code`` with ``input_data`` (the envelope's ``input``).
@@ -85,7 +101,7 @@ class MedicalInsuranceClient(FileClientBase):
         Returns the response's ``output``. Raises a
         :class:`~medical_insurance_sdk.exceptions.MedicalInsuranceError` subclass.
         ``envelope_overrides`` replace envelope fields for this call (e.g.
-        ``insuplc_admdvs="430105"``).
+        ``insuplc_admdvs="430105"``); ``deadline`` (seconds) replaces the client's.
         """
         interface = self.interface(api_code)
         key = self._cache_key(interface, input_data, envelope_overrides, use_cache)
@@ -93,7 +109,7 @@ class MedicalInsuranceClient(FileClientBase):
             hit = self._cache_get(key)
             if hit is not None:
                 return hit
-        output = self._run(interface, input_data, envelope_overrides)
+        output = self._run(interface, input_data, envelope_overrides, deadline=deadline)
         self._cache_put(key, interface, output)
         return output
 
@@ -109,18 +125,33 @@ class MedicalInsuranceClient(FileClientBase):
         return output
 
     def reverse(
-        self, omsgid: str, oinfno: str, psn_no: str, **envelope_overrides: Any
-    ) -> dict[str, Any]:
-        """Reverse a transaction whose outcome is unknown (2601 冲正).
+        self,
+        omsgid: str,
+        oinfno: str,
+        psn_no: str,
+        *,
+        deadline: float | None = None,
+        **envelope_overrides: Any,
+    ) -> ReversalResult:
+        """Reverse a transaction whose outcome is unknown (2601 冲正); safe to repeat.
 
         ``omsgid`` is the msgid of the original call (``exc.msgid`` of the
-        ``outcome_unknown`` error), ``oinfno`` its code (e.g. ``"2207"``).
+        ``outcome_unknown`` error), ``oinfno`` its code (e.g. ``"2207"``). The result's
+        ``reversed`` is False when the platform answers that the original transaction
+        does not exist (``原交易不存在，无需冲正``): nothing took effect, nothing is left
+        to reverse, and the 2601 is recorded as a success.
         """
-        data = {"data": {"psn_no": psn_no, "omsgid": omsgid, "oinfno": oinfno}}
-        return self.call("2601", data, **envelope_overrides)
+        interface, data = self._reversal(omsgid, oinfno, psn_no)
+        output = self._run(interface, data, envelope_overrides, self._send_reversal, deadline)
+        return ReversalResult.of(omsgid, oinfno, output)
 
     def upload_file(
-        self, file: UploadSource, filename: str | None = None, **envelope_overrides: Any
+        self,
+        file: UploadSource,
+        filename: str | None = None,
+        *,
+        deadline: float | None = None,
+        **envelope_overrides: Any,
     ) -> dict[str, Any]:
         """Upload a file (9101 文件上传); returns the output with ``file_qury_no``.
 
@@ -141,11 +172,17 @@ class MedicalInsuranceClient(FileClientBase):
             content = source
         self._check_upload(interface, input_data, envelope_overrides, content)
         send = functools.partial(self._send_upload, filename=name, content=content)
-        return self._run(interface, input_data, envelope_overrides, send)
+        return self._run(interface, input_data, envelope_overrides, send, deadline)
 
     @overload
     def download_file(
-        self, file_qury_no: str, filename: str, *, dest: None = None, **envelope_overrides: Any
+        self,
+        file_qury_no: str,
+        filename: str,
+        *,
+        dest: None = None,
+        deadline: float | None = None,
+        **envelope_overrides: Any,
     ) -> bytes: ...
 
     @overload
@@ -155,6 +192,7 @@ class MedicalInsuranceClient(FileClientBase):
         filename: str,
         *,
         dest: str | os.PathLike[str],
+        deadline: float | None = None,
         **envelope_overrides: Any,
     ) -> Path: ...
 
@@ -164,6 +202,7 @@ class MedicalInsuranceClient(FileClientBase):
         filename: str,
         *,
         dest: str | os.PathLike[str] | None = None,
+        deadline: float | None = None,
         **envelope_overrides: Any,
     ) -> bytes | Path:
         """Download a file (9102 文件下载): its bytes, or the path it was saved to.
@@ -180,7 +219,7 @@ class MedicalInsuranceClient(FileClientBase):
         )
         try:
             send = functools.partial(self._send_download, sink=sink)
-            self._run(interface, input_data, envelope_overrides, send)
+            self._run(interface, input_data, envelope_overrides, send, deadline)
         finally:
             sink.discard()
         assert sink.result is not None
@@ -200,8 +239,10 @@ class MedicalInsuranceClient(FileClientBase):
         overrides: dict[str, Any],
         *,
         send: Callable[[CallState], dict[str, Any]] | None = None,
+        deadline_at: float | None = None,
     ) -> dict[str, Any]:
         state = self._begin(interface, input_data, overrides)
+        state.deadline_at = deadline_at
         try:
             while True:
                 state.attempt += 1
@@ -227,22 +268,35 @@ class MedicalInsuranceClient(FileClientBase):
         ``body`` and ``headers`` as given (a 9101 upload)."""
         if headers is None:
             headers = self._headers(state)
+        limit = self.max_response_bytes
         try:
             with self._http.stream(
                 "POST",
                 self.path,
                 content=state.body if body is None else body,
                 headers=headers,
-                timeout=state.timeout,
+                timeout=self._attempt_timeout(state),
             ) as response:
-                self._check_length(state, response.headers.get("content-length"))
+                decoder, read = self._body(state, response, limit)
+                if decoder.identity:
+                    self._check_length(state, response.headers.get("content-length"))
+                extensions = None if state.deadline_at is None else response.request.extensions
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_response_bytes:
-                        raise self._too_large(state)
-                    chunks.append(chunk)
+                try:
+                    for raw in response.iter_raw() if read is None else (read,):
+                        for chunk in decoder.decode(raw):
+                            size += len(chunk)
+                            if size > limit:
+                                raise self._too_large(state)
+                            chunks.append(chunk)
+                        if extensions is not None:
+                            self._keep_deadline(state, extensions)
+                    chunks += decoder.flush()
+                except BodyTooLarge:
+                    raise self._too_large(state) from None
+                except BodyDecodeError as exc:
+                    raise self._corrupt(state, exc) from exc
                 status = response.status_code
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
@@ -254,20 +308,33 @@ class MedicalInsuranceClient(FileClientBase):
         input_data: dict[str, Any],
         overrides: dict[str, Any],
         send: Callable[[CallState], dict[str, Any]] | None = None,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         """One call, signed in first when ``auto_sign_in`` asks, and sent once more after
         the platform rejected the session (before processing it). ``send`` replaces the
-        plain exchange (file transfer)."""
+        plain exchange (file transfer); ``deadline`` (seconds) covers both sends."""
+        deadline_at = self._deadline_at(deadline)
         if self._needs_sign_in(interface.code):
             self._ensure_signed_in()
         try:
-            return self._execute(interface, input_data, overrides, send=send)
+            return self._execute(
+                interface, input_data, overrides, send=send, deadline_at=deadline_at
+            )
         except SessionError:
             if not self.auto_sign_in:
                 raise
             self._sign_no = None  # rejected before processing: safe to send again
             self._ensure_signed_in()
-            return self._execute(interface, input_data, overrides, send=send)
+            return self._execute(
+                interface, input_data, overrides, send=send, deadline_at=deadline_at
+            )
+
+    def _send_reversal(self, state: CallState) -> dict[str, Any]:
+        """2601's exchange: "nothing to reverse" is its success (see :meth:`reverse`)."""
+        try:
+            return self._attempt(state)
+        except MedicalInsuranceError as error:
+            return self._nothing_reversed(state, error)
 
     def _send_upload(self, state: CallState, *, filename: str, content: bytes) -> dict[str, Any]:
         upload = encode_upload(state.body, filename, content)
@@ -278,14 +345,27 @@ class MedicalInsuranceClient(FileClientBase):
 
     def _send_download(self, state: CallState, *, sink: DownloadSink) -> dict[str, Any]:
         headers = self._headers(state)
+        timeout = self._attempt_timeout(state)
         try:
             with self._http.stream(
-                "POST", self.path, content=state.body, headers=headers, timeout=state.timeout
+                "POST", self.path, content=state.body, headers=headers, timeout=timeout
             ) as response:
                 status = response.status_code
                 reader = self._reader(state, status, response.headers, sink)
-                for chunk in response.iter_bytes():
-                    reader.feed(chunk)
+                decoder, read = self._body(state, response, reader.limit)
+                extensions = None if state.deadline_at is None else response.request.extensions
+                try:
+                    for raw in response.iter_raw() if read is None else (read,):
+                        for chunk in decoder.decode(raw):
+                            reader.feed(chunk)
+                        if extensions is not None:
+                            self._keep_deadline(state, extensions)
+                    for chunk in decoder.flush():
+                        reader.feed(chunk)
+                except BodyTooLarge:
+                    raise reader.too_large() from None
+                except BodyDecodeError as exc:
+                    raise self._corrupt(state, exc) from exc
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
         return self._download_outcome(state, status, reader.finish())

@@ -3,18 +3,24 @@
 A catalog download may take a minute while a sign-in should answer in seconds, so the read
 timeout depends on the category of the interface; the connect timeout is shared. The
 httpx timeout objects are built once, at construction.
+
+A timeout bounds one wait (one read); a call's *deadline* bounds the whole call. With a
+deadline, each attempt's timeouts are cut to what it leaves (:func:`cut_to_deadline`), and
+between two chunks of an answer the next read is cut again (:func:`shorten_read`: httpcore
+reads the request's ``timeout`` extension before every read).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from medical_insurance_sdk.client.catalog import Category
 
-__all__ = ["DEFAULT_READ_TIMEOUTS", "Timeouts"]
+__all__ = ["DEFAULT_READ_TIMEOUTS", "Timeouts", "check_deadline", "cut_to_deadline", "shorten_read"]
 
 #: Default read timeouts in seconds per category.
 DEFAULT_READ_TIMEOUTS: Mapping[Category, float] = {
@@ -76,3 +82,31 @@ class Timeouts:
     def for_category(self, category: Category) -> httpx.Timeout:
         """The httpx timeout for an interface of ``category``."""
         return self._built.get(category, self._default)
+
+
+def check_deadline(deadline: float | None) -> float | None:
+    """``deadline`` (seconds) when it is None or positive; ValueError otherwise."""
+    if deadline is not None and not deadline > 0:
+        raise ValueError(f"deadline must be a positive number of seconds (got {deadline!r})")
+    return deadline
+
+
+def _cut(value: float | None, left: float) -> float:
+    return left if value is None else min(value, left)
+
+
+def cut_to_deadline(timeout: httpx.Timeout, left: float) -> httpx.Timeout:
+    """``timeout`` with no phase longer than the ``left`` seconds of a deadline."""
+    return httpx.Timeout(
+        connect=_cut(timeout.connect, left),
+        read=_cut(timeout.read, left),
+        write=_cut(timeout.write, left),
+        pool=_cut(timeout.pool, left),
+    )
+
+
+def shorten_read(extensions: Mapping[str, Any], read: float | None, left: float) -> None:
+    """Make the next read of a streaming answer wait at most ``left`` seconds (in place)."""
+    timeouts = extensions.get("timeout")
+    if isinstance(timeouts, dict):
+        timeouts["read"] = _cut(read, left)

@@ -10,19 +10,15 @@ yields no valid span context, the ids are generated locally.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CallTrace", "Tracer", "otel_available"]
+from medical_insurance_sdk.core.optional import is_available
+
+__all__ = ["CallTrace", "Tracer"]
 
 _RNG = random.SystemRandom()
-
-
-def otel_available() -> bool:
-    """True when ``opentelemetry-api`` can be imported."""
-    return importlib.util.find_spec("opentelemetry") is not None
 
 
 @dataclass(slots=True)
@@ -55,7 +51,7 @@ class Tracer:
 
     def __init__(self, use_otel: bool | None = None, provider: Any = None) -> None:
         if use_otel is None:
-            use_otel = provider is not None or otel_available()
+            use_otel = provider is not None or is_available("opentelemetry.trace")
         self._otel: Any = None
         self._span_kind: Any = None
         self._status: Any = None

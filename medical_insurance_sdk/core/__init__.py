@@ -1,9 +1,16 @@
-"""The seed's monitoring API: ``from medical_insurance_sdk.core import ...`` works as written.
+"""The monitoring API: the seed's ``from medical_insurance_sdk.core import ...`` works as written.
 
-The names are imported on first use (PEP 562 ``__getattr__``): importing a light
-submodule (``core.redaction`` for the exceptions, ``core.tracking`` for the client)
-loads this package first, and must not load numpy, the store and the analyzer with it,
-so that ``import medical_insurance_sdk`` stays as light as its clients need.
+Besides the seed's names: :func:`batch_job` (a batch run pushed to a Pushgateway),
+:class:`Clock` and :class:`ManualClock` (the ``clock=`` of :class:`MetricsCollector`), and
+the ``/metrics`` server and multiprocess helpers (:func:`start_metrics_server`,
+:class:`MetricsServer`, :func:`multiprocess_registry`, :func:`mark_process_dead`). Those
+last four need prometheus_client (the ``[prometheus]`` extra).
+
+Every name is imported on first use (PEP 562 ``__getattr__``): importing a light submodule
+(``core.redaction`` for the exceptions, ``core.tracking`` for the client) loads this
+package first, and must load neither numpy, the store and the analyzer (so that
+``import medical_insurance_sdk`` stays as light as its clients need) nor prometheus_client
+(in multiprocess mode it must first be imported after ``PROMETHEUS_MULTIPROC_DIR`` is set).
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from medical_insurance_sdk.core.batch import batch_job
+    from medical_insurance_sdk.core.clock import Clock, ManualClock
     from medical_insurance_sdk.core.config import MetricConfig
     from medical_insurance_sdk.core.custom_metrics import PerformanceMetric
     from medical_insurance_sdk.core.metrics_collector import (
@@ -19,6 +28,8 @@ if TYPE_CHECKING:
         get_metrics_collector,
         initialize_metrics_collector,
     )
+    from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
+    from medical_insurance_sdk.core.multiprocess import mark_process_dead, multiprocess_registry
     from medical_insurance_sdk.core.performance_analyzer import (
         PerformanceAlert,
         PerformanceAnalyzer,
@@ -33,44 +44,70 @@ __all__ = [
     "APICallMetric",
     "CallSnapshot",
     "CallTracker",
+    "Clock",
+    "ManualClock",
     "MetricConfig",
     "MetricsCollector",
+    "MetricsServer",
     "PerformanceAlert",
     "PerformanceAnalyzer",
     "PerformanceMetric",
     "PerformanceThreshold",
     "PerformanceTrend",
+    "batch_job",
     "get_metrics_collector",
     "initialize_metrics_collector",
+    "mark_process_dead",
     "monitor_api_call",
+    "multiprocess_registry",
+    "start_metrics_server",
 ]
 
-_MODULE_OF = {
-    "APICallMetric": "records",
-    "CallSnapshot": "store",
-    "CallTracker": "tracking",
-    "MetricConfig": "config",
-    "MetricsCollector": "metrics_collector",
-    "PerformanceAlert": "performance_analyzer",
-    "PerformanceAnalyzer": "performance_analyzer",
-    "PerformanceMetric": "custom_metrics",
-    "PerformanceThreshold": "performance_analyzer",
-    "PerformanceTrend": "performance_analyzer",
-    "get_metrics_collector": "metrics_collector",
-    "initialize_metrics_collector": "metrics_collector",
-    "monitor_api_call": "tracking",
+#: Every exported name, by the module defining it (imported on first access).
+_LAZY: dict[str, str] = {
+    "APICallMetric": "medical_insurance_sdk.core.records",
+    "CallSnapshot": "medical_insurance_sdk.core.store",
+    "CallTracker": "medical_insurance_sdk.core.tracking",
+    "Clock": "medical_insurance_sdk.core.clock",
+    "ManualClock": "medical_insurance_sdk.core.clock",
+    "MetricConfig": "medical_insurance_sdk.core.config",
+    "MetricsCollector": "medical_insurance_sdk.core.metrics_collector",
+    "MetricsServer": "medical_insurance_sdk.core.metrics_server",
+    "PerformanceAlert": "medical_insurance_sdk.core.performance_analyzer",
+    "PerformanceAnalyzer": "medical_insurance_sdk.core.performance_analyzer",
+    "PerformanceMetric": "medical_insurance_sdk.core.custom_metrics",
+    "PerformanceThreshold": "medical_insurance_sdk.core.performance_analyzer",
+    "PerformanceTrend": "medical_insurance_sdk.core.performance_analyzer",
+    "batch_job": "medical_insurance_sdk.core.batch",
+    "get_metrics_collector": "medical_insurance_sdk.core.metrics_collector",
+    "initialize_metrics_collector": "medical_insurance_sdk.core.metrics_collector",
+    "mark_process_dead": "medical_insurance_sdk.core.multiprocess",
+    "monitor_api_call": "medical_insurance_sdk.core.tracking",
+    "multiprocess_registry": "medical_insurance_sdk.core.multiprocess",
+    "start_metrics_server": "medical_insurance_sdk.core.metrics_server",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """Import an exported name's module on first use, then keep the name here."""
-    module = _MODULE_OF.get(name)
-    if module is None:
+    """Import a :data:`_LAZY` name on first access (PEP 562)."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "prometheus_client":
+            raise
+        raise ImportError(
+            f"{name} 需要可选依赖 prometheus-client："
+            "pip install 'medical-insurance-sdk[prometheus]'",
+            name=exc.name,
+        ) from exc
+    value = getattr(module, name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    """The module's names, the not yet imported lazy ones included."""
+    return sorted({*globals(), *_LAZY})

@@ -31,6 +31,7 @@ from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
 from medical_insurance_sdk.core.series_rows import (
     KINDS,
     CounterRows,
+    ExemplarCheck,
     HistogramRows,
     SummaryRows,
     call_rows,
@@ -111,9 +112,14 @@ class ExpositionCache:
     """
 
     def __init__(
-        self, aggregates: ApiAggregates, specs: Mapping[str, FamilySpec], les: Sequence[str]
+        self,
+        aggregates: ApiAggregates,
+        specs: Mapping[str, FamilySpec],
+        les: Sequence[str],
+        check: ExemplarCheck | None = None,
     ) -> None:
         self._agg = aggregates
+        self._check = check
         self._lock = threading.Lock()
         self._caches: dict[tuple[str, bool], _Rows] = {}
         self._escaped: dict[str, bytes] = {}
@@ -148,7 +154,7 @@ class ExpositionCache:
                     changed = changed_rows(agg, kind, cache.seen)
                     # new series are always among the changed ones (a fold created them)
                     n = max(len(cache.rows), changed[-1] + 1 if changed else 0)
-                    work.append((kind, cache, n, changed, self._read(kind, changed, om)))
+                    work.append((kind, cache, n, changed, self._read(kind, changed)))
             out: dict[str, RenderedRows] = {}
             # When most series changed, compressing them one by one costs about three times
             # one stream over the whole text: leave the chunks stale (the scrape compresses
@@ -178,14 +184,16 @@ class ExpositionCache:
                 for cache in self._caches.values()
             )
 
-    def _read(self, kind: str, rows: list[int], om: bool) -> Any:
+    def _read(self, kind: str, rows: list[int]) -> Any:
         agg = self._agg
         if kind == "calls":
             return call_rows(agg, rows)
         if kind == "errors":
             return error_rows(agg, rows)
         if kind == "duration":
-            return histogram_rows(agg, rows, exemplars=om)
+            # exemplars read in both formats: the check counts invalid ones either way,
+            # as prometheus_client's rendering of the same registry does
+            return histogram_rows(agg, rows, exemplars=True, check=self._check)
         return size_rows(agg, kind, rows)
 
     def _store(

@@ -41,9 +41,11 @@ from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.custom_metrics import CustomMetrics, PerformanceMetric
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labels import check_clean_label
 from medical_insurance_sdk.core.optional import is_available, warn_missing
 from medical_insurance_sdk.core.pending import PendingCalls
 from medical_insurance_sdk.core.records import APICallMetric
+from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
 from medical_insurance_sdk.core.statistics import api_statistics
 from medical_insurance_sdk.core.store import STAGED_WIDTH, CallSnapshot, CallStore, StagedCall
 from medical_insurance_sdk.core.system_metrics import SystemSample
@@ -106,7 +108,7 @@ class MetricsCollector:
             cfg.max_memory_metrics, cfg.pending_timeout, self._mono_ns, self.health, self.abandoned
         )
         self._pending = self.pending.calls
-        self._connection_types = self.pending.connection_types
+        self._kinds = self.pending.kinds.clean  # raw connection type -> clean label value
         self._max_pending = cfg.max_memory_metrics
         self.started_at = self._clock.wall()
         self._system = self._make_sampler() if cfg.enabled and cfg.system_metrics_enabled else None
@@ -199,20 +201,26 @@ class MetricsCollector:
     ) -> int:
         """Start timing a call; return its id for :meth:`record_api_call_end`. Never raises.
 
-        ``trace_id`` becomes the call's exemplar; with ``connection_type`` the call counts
-        in ``active_connections{connection_type}`` while it is in flight (computed when
-        read, so it costs nothing here).
+        ``trace_id`` may become the call's exemplar; only a W3C trace id (32 lowercase hex
+        digits) is ever exposed: the exporter drops an exemplar with any other and counts
+        it (``invalid_trace_id``), so this path does no per-call check. With
+        ``connection_type`` the call counts in ``active_connections{connection_type}``
+        while it is in flight (computed when read, so it costs nothing here); the value
+        is sanitised like every label, once per distinct value (see ``PendingCalls.kinds``).
         """
         if not self._enabled:
             return 0
         try:
+            if connection_type is not None:
+                try:
+                    connection_type = self._kinds[connection_type]
+                except (KeyError, TypeError):  # first sight (or unhashable): sanitise
+                    connection_type = self.pending.connection_type(connection_type)
             call_id = next(self._ids)
             pending = self._pending
             pending[call_id] = (
                 api_code, org_code, self._mono_ns(), request_size, trace_id, connection_type
             )  # fmt: skip
-            if connection_type is not None and connection_type not in self._connection_types:
-                self._note_connection_type(connection_type)
             if len(pending) > self._max_pending:
                 self.pending.evict_overflow()
         except Exception as exc:  # monitoring boundary: never break the business call
@@ -246,6 +254,8 @@ class MetricsCollector:
             if not ok and status != "error":
                 error_code = error_code or "invalid_status"
                 self.health.drop("invalid_status_recorded_as_error")
+            if not ok and type(error_message) is str and len(error_message) > MAX_MESSAGE_CHARS:
+                error_message = mask_text(error_message)  # a huge text is not held until the fold
             if request_size is not None:
                 req = request_size
             self._stage((  # clock readings: the fold turns them into seconds
@@ -292,18 +302,15 @@ class MetricsCollector:
 
         See :mod:`medical_insurance_sdk.core.channel` for the protocol; the SDK client
         records through one. None when monitoring is disabled. Raises ValueError for a
-        ``connection_type`` that is not a non-empty str.
+        ``connection_type`` that is not a label value as is (a non-empty printable str of
+        at most 64 characters, no personal data).
         """
         if connection_type is not None:
-            check_label("connection_type", connection_type)
+            check_clean_label("open_channel: connection_type", connection_type)
         if not self._enabled:
             return None
         lane = self.pending.lane(connection_type)
         return CallChannel(self.store, self._mono_ns, lane, connection_type, self.health)
-
-    def _note_connection_type(self, connection_type: object) -> None:
-        if isinstance(connection_type, str) and len(self._connection_types) < 64:
-            self._connection_types.add(connection_type)
 
     def _unknown_call(self, call_id: object) -> None:
         self.health.drop("unknown_call_id")
@@ -324,7 +331,7 @@ class MetricsCollector:
     def inc_active_connections(self, connection_type: str, delta: int = 1) -> None:
         """Add ``delta`` to ``active_connections{connection_type}``. Never raises."""
         try:
-            self.active_connections.add(delta, connection_type)
+            self.active_connections.add(delta, self.pending.connection_type(connection_type))
         except Exception as exc:  # monitoring boundary
             self.health.error("inc_active_connections", exc)
 
@@ -392,6 +399,8 @@ class MetricsCollector:
                 raise ValueError(f"record_api_call: {name} must be a str or None (got {text!r})")
         if not self._enabled:
             return
+        if error_message is not None and len(error_message) > MAX_MESSAGE_CHARS:
+            error_message = mask_text(error_message)  # a huge text is not held until the fold
         self.store.append(
             StagedCall(
                 when,
@@ -424,9 +433,12 @@ class MetricsCollector:
         )
 
     def record_database_connections(self, count: int, connection_type: str = "database") -> None:
-        """Set ``active_connections{connection_type}`` to ``count`` (an int >= 0)."""
+        """Set ``active_connections{connection_type}`` to ``count`` (an int >= 0).
+
+        ``connection_type`` must be a label value as is (see :meth:`open_channel`).
+        """
         check_size("record_database_connections: count", count)
-        label = check_label("record_database_connections: connection_type", connection_type)
+        label = check_clean_label("record_database_connections: connection_type", connection_type)
         self.active_connections.set(float(count), label)
 
     def record_cache_hit_ratio(self, ratio: float, cache_type: str = "default") -> None:

@@ -1,7 +1,13 @@
-"""Optional dependencies: availability checks and the one warning when one is missing."""
+"""Optional dependencies: availability checks and the one warning when one is missing.
+
+:func:`is_available` is the package's only "is this installed" check: the collector
+(prometheus_client, psutil), the tracer (opentelemetry) and the HTML report's charts
+(matplotlib) all ask it, so they agree on what "installed" means.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 
@@ -13,9 +19,14 @@ _lock = threading.Lock()
 
 
 def is_available(module: str) -> bool:
-    """Whether ``module`` can be imported."""
+    """Whether ``module`` can be imported (it is imported: a broken install counts as missing).
+
+    Any :class:`ImportError` on the way (not found, a dependency of it missing, an import
+    hook refusing it) means "not available"; the result is not cached, so a package
+    installed later is seen.
+    """
     try:
-        __import__(module)
+        importlib.import_module(module)
     except ImportError:
         return False
     return True

@@ -5,6 +5,11 @@ key are atomic in CPython). Eviction beyond the bound and expiry after the timeo
 lock and count each dropped call in ``abandoned{api_code, org_code}`` and in the
 monitoring health under ``pending_overflow`` / ``pending_expired``.
 
+Connection types are label values: :attr:`PendingCalls.kinds` sanitises each distinct one
+once (a lone surrogate, a control character or personal data never reaches the
+exposition), keeps at most :data:`MAX_CONNECTION_TYPES` and counts what it changed or
+folded into ``__other__``; pending entries hold the clean value.
+
 Calls recorded through a :class:`~medical_insurance_sdk.core.channel.CallChannel` are not
 registered one by one: each channel's caller ends every call it starts, and counts it in
 flight in its connection type's list (:meth:`PendingCalls.lane`), which the counts here
@@ -19,8 +24,12 @@ from typing import Any
 
 from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
+from medical_insurance_sdk.core.labels import LabelCache
 
-__all__ = ["PendingCall", "PendingCalls"]
+__all__ = ["MAX_CONNECTION_TYPES", "PendingCall", "PendingCalls"]
+
+#: Distinct ``connection_type`` values kept; later ones are reported as ``__other__``.
+MAX_CONNECTION_TYPES = 64
 
 #: (api_code, org_code, start monotonic ns, request_size, trace_id, connection_type)
 PendingCall = tuple[Any, Any, int, Any, "str | None", "str | None"]
@@ -38,8 +47,11 @@ class PendingCalls:
         abandoned: LabelledValues,
     ) -> None:
         self.calls: dict[int, PendingCall] = {}
-        #: Connection types seen so far: reported (at 0 when idle) once seen.
-        self.connection_types: set[str] = set()
+        #: Raw connection type -> clean label value; the clean values seen so far are
+        #: reported (at 0 when idle) once seen.
+        self.kinds = LabelCache(
+            "connection_type", MAX_CONNECTION_TYPES, max_length=64, on_drop=health.drop
+        )
         #: The channels' in-flight lists by connection type (see :meth:`lane`).
         self._lanes: dict[str | None, list[None]] = {}
         self.limit = limit
@@ -52,16 +64,26 @@ class PendingCalls:
     def __len__(self) -> int:
         return len(self.calls) + sum(len(calls) for calls in list(self._lanes.values()))
 
+    @property
+    def connection_types(self) -> tuple[str, ...]:
+        """The clean connection types seen so far."""
+        return tuple(self.kinds.values)
+
+    def connection_type(self, raw: object) -> str:
+        """The clean label value of a connection type (sanitised once per value)."""
+        try:
+            return self.kinds.clean[raw]
+        except (KeyError, TypeError):  # new, or unhashable
+            return self.kinds.resolve(raw)
+
     def lane(self, connection_type: str | None) -> list[None]:
         """The in-flight list of the channels of ``connection_type``: one ``None`` per call.
 
         ``append`` and ``pop`` are atomic, so the channels' callers need no lock.
         """
+        kind = None if connection_type is None else self.connection_type(connection_type)
         with self.lock:
-            calls = self._lanes.setdefault(connection_type, [])
-            if connection_type is not None:
-                self.connection_types.add(connection_type)
-        return calls
+            return self._lanes.setdefault(kind, [])
 
     def evict_overflow(self) -> None:
         """Drop the oldest calls while more than ``limit`` are pending."""

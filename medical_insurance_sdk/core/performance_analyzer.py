@@ -282,6 +282,12 @@ class PerformanceAnalyzer:
     def _failed(exc: BaseException) -> None:
         logger.error("background alert evaluation failed", exc_info=exc)
 
+    @property
+    def background_evaluation_running(self) -> bool:
+        """True while the background alert evaluation (``start_background_evaluation``) runs."""
+        worker = self._worker
+        return worker is not None and worker.alive
+
     def stop_background_evaluation(self, timeout: float = 5.0) -> None:
         """Stop the background evaluation (if running) and wait up to ``timeout`` seconds."""
         worker, self._worker = self._worker, None

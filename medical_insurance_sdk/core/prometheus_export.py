@@ -27,7 +27,12 @@ medical_insurance_store_calls                  gauge
 medical_insurance_process_* / system_*         gauge      (psutil figures)
 =============================================  =========  ================================
 
-The duration histogram carries OpenMetrics exemplars ``{trace_id="..."}``.
+The duration histogram carries OpenMetrics exemplars ``{trace_id="..."}``. Only W3C trace
+ids (32 lowercase hex digits) are exposed: the hot path records whatever trace id it is
+given, and here, the first time an exemplar is exposed, one whose trace id is anything
+else (too long, a newline, upper case...) is discarded, before it could break the
+exposition, and counted once (``invalid_trace_id`` in the monitoring health). Each
+exemplar is checked once, not at every scrape.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from medical_insurance_sdk.core.gauges import LabelledValues
 from medical_insurance_sdk.core.health import MonitoringHealth
 from medical_insurance_sdk.core.series_rows import (
     KINDS,
+    ExemplarCheck,
     call_rows,
     error_rows,
     histogram_rows,
@@ -97,6 +103,8 @@ class SdkMetricsCollector:
 
     def __init__(self, sources: ExportSources) -> None:
         self._s = sources
+        #: Exemplars with a trace id that may not be exposed are dropped (checked once).
+        self._exemplar_check = ExemplarCheck(lambda: sources.health.drop("invalid_trace_id"))
         self._les = [_go_float(float(b)) for b in sources.aggregates.bounds] + ["+Inf"]
         by_org = sources.aggregates.histogram_by_org
         self._labels: dict[str, tuple[str, ...]] = {
@@ -111,7 +119,9 @@ class SdkMetricsCollector:
             for kind, family in self._api_families().items()
         }
         #: The rendered API series, reused from scrape to scrape where nothing changed.
-        self.exposition_cache = ExpositionCache(sources.aggregates, specs, self._les)
+        self.exposition_cache = ExpositionCache(
+            sources.aggregates, specs, self._les, self._exemplar_check
+        )
 
     def describe(self) -> Iterator[Metric]:
         """Metric names without samples, so the registry can detect name clashes."""
@@ -166,7 +176,7 @@ class SdkMetricsCollector:
         agg = self._s.aggregates
         with agg.lock:
             calls, errors = call_rows(agg), error_rows(agg)
-            duration = histogram_rows(agg)
+            duration = histogram_rows(agg, check=self._exemplar_check)
             sizes = {kind: size_rows(agg, kind) for kind in ("request_size", "response_size")}
         calls_family = cast(CounterMetricFamily, families["calls"])
         for labels, count in zip(calls.labels, calls.counts, strict=True):

@@ -81,6 +81,9 @@ class PrometheusIntegration:
                 certfile=config.prometheus_certfile,
                 keyfile=config.prometheus_keyfile,
                 basic_auth=(auth[0], auth[1]) if auth else None,
+                max_connections=config.prometheus_max_connections,
+                request_timeout=config.prometheus_request_timeout,
+                on_drop=self._health.drop,
             )
 
     def exposition(self, openmetrics: bool = False) -> str:

@@ -8,17 +8,19 @@ aggregates' lock and copies what it returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
+from medical_insurance_sdk.core.labels import is_trace_id
 
 __all__ = [
     "KINDS",
     "CounterRows",
+    "ExemplarCheck",
     "HistogramRows",
     "SummaryRows",
     "call_rows",
@@ -60,6 +62,33 @@ class SummaryRows:
     labels: Sequence[tuple[str, ...]]
     counts: list[int]
     sums: list[float]
+
+
+class ExemplarCheck:
+    """Only W3C trace ids (32 lowercase hex digits) are exposed in exemplars.
+
+    The hot path records whatever trace id it is given; the first time an exemplar is
+    read for exposition, one whose trace id is anything else (too long, a newline, upper
+    case...) is deleted from the aggregates, before it could break the exposition, and
+    ``on_drop`` counts it. Each exemplar is checked once, not at every scrape; one check
+    serves both renderings (prometheus_client's samples and the cached lines).
+    """
+
+    def __init__(self, on_drop: Callable[[], None]) -> None:
+        self._on_drop = on_drop
+        #: The exemplar last accepted in each (series, bucket).
+        self.accepted: dict[tuple[int, int], Exemplar] = {}
+
+    def first_sight(
+        self, agg: ApiAggregates, key: tuple[int, int], ex: Exemplar
+    ) -> Exemplar | None:
+        """``ex`` if its trace id may be exposed; else delete it and count (lock held)."""
+        if is_trace_id(ex.trace_id):
+            self.accepted[key] = ex
+            return ex
+        del agg.exemplars[key]
+        self._on_drop()
+        return None
 
 
 def _versions(agg: ApiAggregates, kind: str) -> npt.NDArray[np.int64]:
@@ -116,9 +145,16 @@ def error_rows(agg: ApiAggregates, rows: Sequence[int] | None = None) -> Counter
 
 
 def histogram_rows(
-    agg: ApiAggregates, rows: Sequence[int] | None = None, *, exemplars: bool = True
+    agg: ApiAggregates,
+    rows: Sequence[int] | None = None,
+    *,
+    exemplars: bool = True,
+    check: ExemplarCheck | None = None,
 ) -> HistogramRows:
-    """``api_duration_seconds`` of ``rows`` (default all); labels without org if so set."""
+    """``api_duration_seconds`` of ``rows`` (default all); labels without org if so set.
+
+    With ``check``, exemplars not seen before go through it (invalid ones are dropped).
+    """
     apis, orgs = agg.apis.values(), agg.orgs.values()
     keys = agg.hist_series.keys
     index = list(_all(rows, len(keys)))
@@ -129,9 +165,15 @@ def histogram_rows(
         labels = [(apis[keys[i][0]],) for i in index]
     cumulative = agg.hist_buckets[index].cumsum(axis=1).tolist()
     found: list[list[Exemplar | None]] | None = None
-    if exemplars:
+    if exemplars and agg.exemplars:
         get, width = agg.exemplars.get, agg.hist_buckets.shape[1]
-        found = [[get((i, b)) for b in range(width)] for i in index] if agg.exemplars else None
+        found = [[get((i, b)) for b in range(width)] for i in index]
+        if check is not None:
+            accepted = check.accepted
+            for i, marks in zip(index, found, strict=True):
+                for b, ex in enumerate(marks):
+                    if ex is not None and accepted.get((i, b)) is not ex:
+                        marks[b] = check.first_sight(agg, (i, b), ex)
     return HistogramRows(labels, cumulative, agg.hist_sums[index].tolist(), found)
 
 

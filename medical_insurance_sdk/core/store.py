@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medical_insurance_sdk.core.labels import LabelTable, safe_str
-from medical_insurance_sdk.core.redaction import mask_text
+from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
 
 __all__ = [
     "RECORD_DTYPES",
@@ -226,7 +226,9 @@ class CallStore:
         self.apis = LabelTable("api_code", max_api_codes, max_length=32)
         self.orgs = LabelTable("org_code", max_org_codes, max_length=64)
         self.errors = LabelTable("error_code", max_error_codes, max_length=64, nullable=True)
-        self.messages = LabelTable("error_message", max_messages, max_length=200, nullable=True)
+        self.messages = LabelTable(
+            "error_message", max_messages, max_length=MAX_MESSAGE_CHARS, nullable=True
+        )
         #: Calls evicted because the store was full, and removed by retention.
         self.evicted = 0
         self.expired = 0
@@ -293,9 +295,9 @@ class CallStore:
         n = len(ts)
         if msgs.count(None) == n:
             message_idx: list[int] | npt.NDArray[np.int32] = np.full(n, -1, dtype=np.int32)
-        else:  # messages are masked before they are interned: raw text is never kept
+        else:  # messages are masked, then bounded, before they are interned: never raw
             message_idx = self.messages.indices(
-                [None if not m else mask_text(safe_str(m)[:2000])[:200] for m in msgs]
+                [None if not m else mask_text(safe_str(m)) for m in msgs]
             )
         timestamp, duration = self._times(ts, dur)
         columns: dict[str, np.ndarray] = {

@@ -21,7 +21,7 @@ from medical_insurance_sdk.rules.recording import calls_increase, error_ratio, l
 
 __all__ = ["SYSTEM_ERROR_RUNBOOK", "api_group", "pct", "seed_group"]
 
-#: What to do about system errors, by error code (protocol.md §6).
+#: What to do about system errors, by error code (docs/protocol.md §6).
 SYSTEM_ERROR_RUNBOOK = (
     "处置：在仪表盘「错误码 Top」查看 error_code。TIMEOUT_*/NETWORK：检查到医保平台的网络与专线；"
     "GATEWAY_AUTH_CLOCK_SKEW（签名时间戳超时）：校准 NTP 时钟；"

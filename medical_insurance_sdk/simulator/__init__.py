@@ -1,6 +1,6 @@
 """A local stand-in of the national medical insurance platform (``misdk simulate``).
 
-It speaks the protocol of ``protocol.md`` (envelope, ``_api_*`` gateway auth with the
+It speaks the protocol of ``docs/protocol.md`` (envelope, ``_api_*`` gateway auth with the
 protocol's 401 bodies, the common interfaces with plausible invented data), with a latency
 model and fault injection per interface, deterministic with a seed. Needs the
 ``[simulator]`` extra (aiohttp).

@@ -21,11 +21,17 @@ A config file is YAML or JSON::
     faults:                     # per interface; "*" applies to all, per-code keys override it
       "*": {business_error_rate: 0.01}
       "2207": {slowdown: 5, http_5xx_rate: 0.05, hang_rate: 0.01, hang_seconds: 30}
+      "2304": {html_200_rate: 0.01, json_list_rate: 0.01, deep_json_rate: 0.01}
+      "2208": {drip_rate: 0.01, drip_interval: 0.25}   # one byte every 0.25 s
     sm4_key: 0123456789abcdeffedcba9876543210   # opens enc_type "SM4" requests (optional)
     sm4_encoding: base64        # or hex: the ciphertext's text form
     sm2_public_key: 09f9df31...  # the HIS's SM2 public key, 128 hex: verifies cainfo (optional)
+    admin_token: change-me-0123456789  # required by admin writes; random when not given
 
-Invalid values fail loudly when the config is built (``ValueError``).
+Invalid values fail loudly when the config is built (``ValueError``). A config file is read
+with ``yaml.safe_load`` (plain data only: a ``!!python/...`` tag is refused) and checked
+before it is built: :func:`load_config` raises :class:`ConfigFileError` naming the file and
+the problem (syntax error with its line, a wrong type, an unknown key, a missing file).
 """
 
 from __future__ import annotations
@@ -37,11 +43,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from medical_insurance_sdk.client.auth import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+from medical_insurance_sdk.client.auth import SIMULATOR_ACCESS_KEY, SIMULATOR_SECRET_KEY
 
 __all__ = [
     "DEFAULT_LATENCY",
     "AuthConfig",
+    "ConfigFileError",
     "FaultConfig",
     "LatencyModel",
     "SimulatorConfig",
@@ -105,6 +112,10 @@ _RATES = (
     "truncated_rate",
     "huge_body_rate",
     "wrong_content_type_rate",
+    "html_200_rate",
+    "json_list_rate",
+    "deep_json_rate",
+    "drip_rate",
 )
 
 
@@ -114,9 +125,12 @@ class FaultConfig:
 
     Each request draws once per fault in the order of the fields; the first that fires
     applies. ``business_error``, ``http_5xx``, ``html_502`` answer without processing;
-    ``reset`` (mid-response), ``hang``, ``truncated``, ``huge_body`` and
-    ``wrong_content_type`` process the request first, so state changes as it would on a
-    platform whose answer got lost.
+    ``reset`` (mid-response), ``hang``, ``truncated``, ``huge_body``,
+    ``wrong_content_type``, ``html_200`` (a proxy's HTML page with status 200),
+    ``json_list`` (the envelope inside a JSON list), ``deep_json`` (an envelope whose
+    output nests ``deep_json_depth`` levels) and ``drip`` (the answer one byte every
+    ``drip_interval`` seconds) process the request first, so state changes as it would
+    on a platform whose answer got lost.
     """
 
     business_error_rate: float = 0.0
@@ -127,11 +141,19 @@ class FaultConfig:
     truncated_rate: float = 0.0
     huge_body_rate: float = 0.0
     wrong_content_type_rate: float = 0.0
+    html_200_rate: float = 0.0
+    json_list_rate: float = 0.0
+    deep_json_rate: float = 0.0
+    drip_rate: float = 0.0
     #: Latency multiplier (an incident: 5 means five times slower).
     slowdown: float = 1.0
     http_status: int = 503
     hang_seconds: float = 30.0
     huge_body_bytes: int = 11 * 1024 * 1024
+    deep_json_depth: int = 100_000
+    #: The err_msg of an injected business error ("" for the simulator's own texts).
+    business_error_message: str = ""
+    drip_interval: float = 0.25
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -140,6 +162,8 @@ class FaultConfig:
                 raise ValueError(f"fault {name} must be within 0..1 (got {value!r})")
         if self.slowdown <= 0 or self.hang_seconds < 0 or self.huge_body_bytes < 0:
             raise ValueError("slowdown must be > 0; hang_seconds and huge_body_bytes >= 0")
+        if self.deep_json_depth < 1 or self.drip_interval < 0:
+            raise ValueError("deep_json_depth must be >= 1 and drip_interval >= 0")
         if not 500 <= self.http_status <= 599:
             raise ValueError("http_status must be a 5xx status")
 
@@ -168,7 +192,7 @@ class AuthConfig:
 
     scheme: str = "api"
     keys: Mapping[str, str] = field(
-        default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
+        default_factory=lambda: {SIMULATOR_ACCESS_KEY: SIMULATOR_SECRET_KEY}
     )
     window_seconds: float = 30 * 60
     tokens: tuple[str, ...] = ()
@@ -203,8 +227,17 @@ class SimulatorConfig:
     sm4_key: str | None = None
     sm4_encoding: str = "base64"
     sm2_public_key: str | None = None
+    #: The token admin writes (POST/PUT/PATCH/DELETE) must send, as ``Authorization: Bearer
+    #: <token>`` or ``X-Admin-Token``; None: the simulator draws a random one when it starts.
+    admin_token: str | None = None
 
     def __post_init__(self) -> None:
+        if self.admin_token is not None and (
+            not isinstance(self.admin_token, str)
+            or len(self.admin_token) < 8
+            or not all(ch.isascii() and ch.isprintable() and ch != " " for ch in self.admin_token)
+        ):
+            raise ValueError("admin_token must be at least 8 printable ASCII characters, no spaces")
         if self.latency_scale < 0:
             raise ValueError("latency_scale must be >= 0")
         if self.sm4_encoding not in ("base64", "hex"):
@@ -220,35 +253,134 @@ class SimulatorConfig:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SimulatorConfig:
-        """Build from a parsed config file (see the module docstring)."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown simulator settings: {sorted(unknown)}")
+        """Build from a parsed config file (see the module docstring).
+
+        Unknown keys and values of the wrong type raise ``ValueError`` naming the setting.
+        """
+        _check_section("", cls, data)
         kwargs: dict[str, Any] = {k: v for k, v in data.items() if k not in ("auth", "latency")}
         if "auth" in data:
-            auth = dict(data["auth"])
+            auth = dict(_mapping("auth", data["auth"]))
+            _check_section("auth.", AuthConfig, auth)
+            if not all(isinstance(v, str) for v in auth.get("keys", {}).values()):
+                raise ValueError("auth.keys must map access keys to secret strings")
             if "tokens" in auth:
                 auth["tokens"] = tuple(auth["tokens"])
             kwargs["auth"] = AuthConfig(**auth)
         latency = dict(DEFAULT_LATENCY)
-        for code, spec in (data.get("latency") or {}).items():
+        for code, raw in _mapping("latency", data.get("latency") or {}).items():
+            spec = _mapping(f"latency.{code}", raw)
+            _check_section(f"latency.{code}.", LatencyModel, spec)
+            missing = {"median_ms", "p99_ms"} - set(spec)
+            if missing:
+                raise ValueError(f"latency.{code} needs {', '.join(sorted(missing))}")
             latency[str(code)] = LatencyModel(float(spec["median_ms"]), float(spec["p99_ms"]))
         kwargs["latency"] = latency
-        kwargs["faults"] = {str(k): dict(v) for k, v in (data.get("faults") or {}).items()}
+        faults: dict[str, dict[str, Any]] = {}
+        for code, spec in _mapping("faults", data.get("faults") or {}).items():
+            faults[str(code)] = dict(_mapping(f"faults.{code}", spec))
+            _check_section(f"faults.{code}.", FaultConfig, faults[str(code)])
+        kwargs["faults"] = faults
         return cls(**kwargs)
 
 
-def load_config(path: str | Path) -> SimulatorConfig:
-    """Read a YAML (``.yaml``/``.yml``) or JSON config file."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+#: Python types accepted in a config file for a field annotated with each simple type.
+_KINDS: dict[str, tuple[type, ...]] = {
+    "bool": (bool,),
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+}
+_KIND_NAMES = {"bool": "true/false", "int": "an integer", "float": "a number", "str": "a string"}
 
-        data = yaml.safe_load(text) or {}
-    else:
-        data = json.loads(text)
+
+def _mapping(where: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where} must be a mapping (got {value!r})")
+    return value
+
+
+def _check_section(prefix: str, cls: type, data: Mapping[str, Any]) -> None:
+    """Reject unknown keys and values whose type does not fit the dataclass field."""
+    known = {f.name: str(f.type) for f in fields(cls)}
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(prefix + k for k in unknown)}")
+    for name, value in data.items():
+        annotation = known[name]
+        base = annotation.removesuffix(" | None")
+        if value is None and base != annotation:
+            continue
+        if base in _KINDS:
+            ok = isinstance(value, _KINDS[base]) and (base == "bool") == isinstance(value, bool)
+            if ok and base == "float":
+                ok = math.isfinite(value)
+            expected = _KIND_NAMES[base]
+        elif base.startswith("Mapping") or base in ("AuthConfig",):
+            ok, expected = isinstance(value, Mapping), "a mapping"
+        elif base.startswith("tuple"):
+            ok, expected = isinstance(value, (list, tuple)), "a list"
+        else:
+            continue
+        if not ok:
+            raise ValueError(f"{prefix}{name} must be {expected} (got {value!r})")
+
+
+class ConfigFileError(ValueError):
+    """A simulator config file cannot be used; the one-line message names the file."""
+
+
+def _read_data(path: Path) -> Any:
+    """The parsed file (``yaml.safe_load`` for YAML: plain data only, no Python tags)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigFileError(f"{path}: 文件不存在") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(f"{path}: 不是 UTF-8 文本") from exc
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: 无法读取（{exc.strerror or exc}）") from exc
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigFileError(
+                f"{path}: 第 {exc.lineno} 行第 {exc.colno} 列 JSON 语法错误（{exc.msg}）"
+            ) from exc
+    try:
+        import yaml
+    except ImportError as exc:
+        raise ConfigFileError(f"{path}: 读取 YAML 需要 PyYAML（pip install pyyaml）") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列 " if mark is not None else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        kind = (
+            "不允许的 YAML 标签，只接受普通数据"
+            if isinstance(exc, yaml.constructor.ConstructorError)
+            else "YAML 语法错误"
+        )
+        raise ConfigFileError(f"{path}: {where}{kind}（{problem}）") from exc
+
+
+def load_config(path: str | Path) -> SimulatorConfig:
+    """Read a YAML (``.yaml``/``.yml``) or JSON config file.
+
+    Raises :class:`ConfigFileError` (a ``ValueError``) with a one-line message naming the
+    file and the problem: missing or unreadable file, syntax error (with its line), a YAML
+    tag other than plain data, a top level that is not a mapping, an unknown key, a value
+    of the wrong type or out of range.
+    """
+    path = Path(path)
+    data = _read_data(path)
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: the config must be a mapping")
-    return SimulatorConfig.from_mapping(data)
+        raise ConfigFileError(f"{path}: 顶层必须是映射（键: 值），实际为 {type(data).__name__}")
+    try:
+        return SimulatorConfig.from_mapping(data)
+    except (ValueError, TypeError) as exc:
+        problem = " ".join(str(exc).split())
+        raise ConfigFileError(f"{path}: 配置项无效（{problem}）") from exc

@@ -3,7 +3,9 @@
 Each interface code has its own random stream seeded from (seed, code), so the n-th
 request to 2207 gets the same latency and fault in every run with the same seed, however
 requests to other interfaces interleave. Every request makes the same draws (one latency
-draw, one per fault kind) whatever fires, so streams never shift.
+draw, one per fault kind) whatever fires, so streams never shift. Fault kinds added later
+(:attr:`Fault.later`) draw from a second stream per interface, so adding one leaves the
+runs of an existing seed as they were.
 """
 
 from __future__ import annotations
@@ -30,6 +32,15 @@ class Fault(str, enum.Enum):
     TRUNCATED = "truncated"
     HUGE_BODY = "huge_body"
     WRONG_CONTENT_TYPE = "wrong_content_type"
+    HTML_200 = "html_200"
+    JSON_LIST = "json_list"
+    DEEP_JSON = "deep_json"
+    DRIP = "drip"
+
+    @property
+    def later(self) -> bool:
+        """True for the kinds added after the first eight (drawn from their own stream)."""
+        return self in _LATER
 
     @property
     def rate_field(self) -> str:
@@ -40,6 +51,9 @@ class Fault(str, enum.Enum):
     def processes_request(self) -> bool:
         """True when the platform does the work before the answer goes wrong."""
         return self not in (Fault.BUSINESS_ERROR, Fault.HTTP_5XX, Fault.HTML_502)
+
+
+_LATER = frozenset({Fault.HTML_200, Fault.JSON_LIST, Fault.DEEP_JSON, Fault.DRIP})
 
 
 class FaultPlan:
@@ -57,7 +71,7 @@ class FaultPlan:
         self.latency_scale = latency_scale
         self._specs: dict[str, dict[str, Any]] = {}
         self._merged: dict[str, FaultConfig] = {}
-        self._rngs: dict[str, random.Random] = {}
+        self._rngs: dict[str, tuple[random.Random, random.Random]] = {}
         self.replace(faults)
 
     # -- settings --------------------------------------------------------------------------
@@ -92,22 +106,25 @@ class FaultPlan:
 
     # -- per request -----------------------------------------------------------------------
 
-    def _rng(self, infno: str) -> random.Random:
-        rng = self._rngs.get(infno)
-        if rng is None:
-            rng = random.Random(f"{self._seed}:{infno}")
-            self._rngs[infno] = rng
-        return rng
+    def _rng(self, infno: str) -> tuple[random.Random, random.Random]:
+        rngs = self._rngs.get(infno)
+        if rngs is None:
+            rngs = (
+                random.Random(f"{self._seed}:{infno}"),
+                random.Random(f"{self._seed}:{infno}:2"),
+            )
+            self._rngs[infno] = rngs
+        return rngs
 
     def draw(self, infno: str) -> tuple[float, Fault | None, FaultConfig]:
         """Latency (seconds) and the fault (or None) for the next request to ``infno``."""
-        rng = self._rng(infno)
+        rng, later = self._rng(infno)
         config = self.for_interface(infno)
         model = self.latency.get(infno) or self.latency["*"]
         normal = rng.gauss(0.0, 1.0)
         fired: Fault | None = None
         for fault in Fault:
-            roll = rng.random()
+            roll = (later if fault.later else rng).random()
             if fired is None and roll < getattr(config, fault.rate_field):
                 fired = fault
         if model.median_ms <= 0 or self.latency_scale == 0:

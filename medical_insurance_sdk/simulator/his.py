@@ -5,7 +5,10 @@ outpatient visit (1101 → 2201 → 2203 → 2204 → 2206 → 2207, now and the
 lookup (1101), a catalog download (1301/1305/1307, half the time followed by fetching the
 catalog's file through 9102) or a dictionary query (1901). Errors
 are part of the traffic: they are counted by error code, never raised. A 2207 whose
-outcome is unknown is recovered as the protocol says, with 2601 冲正 and the original msgid.
+outcome is unknown (a timeout, a reset, a 5xx, an unreadable or oversized answer: see
+:mod:`medical_insurance_sdk.client.outcomes`) is recovered as the protocol says, with 2601
+冲正 and the original msgid, repeated while the 2601's own outcome is unknown; a 2601 that
+finds nothing to reverse (the 2207 never took effect) completes the recovery too.
 Used by ``misdk demo`` and by load tests against the simulator.
 """
 
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from medical_insurance_sdk.client.outcomes import ReversalResult
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
 from medical_insurance_sdk.simulator.workload import Visit, new_visit
 
@@ -31,6 +35,8 @@ DEFAULT_MIX: dict[str, float] = {
     "dictionary": 0.10,
 }
 _CATALOGS = ("1301", "1305", "1307")
+#: How often a HIS sends the same 2601 while its own outcome stays unknown.
+_REVERSAL_ATTEMPTS = 3
 
 
 class SyncCaller(Protocol):
@@ -40,7 +46,7 @@ class SyncCaller(Protocol):
         """Call one transaction."""
         ...
 
-    def reverse(self, omsgid: str, oinfno: str, psn_no: str) -> dict[str, Any]:
+    def reverse(self, omsgid: str, oinfno: str, psn_no: str) -> ReversalResult:
         """2601 冲正."""
         ...
 
@@ -58,6 +64,10 @@ class HisStats:
     settled: int = 0
     outcome_unknown: int = 0
     reversed: int = 0
+    #: Unknown outcomes the platform never applied (2601: nothing to reverse).
+    nothing_to_reverse: int = 0
+    #: Unknown outcomes left for reconciliation (3201/3202): every 2601 failed.
+    unreversed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, **changes: int) -> None:
@@ -140,12 +150,29 @@ class HisWorker:
         try:
             settled = client.call("2207", visit.settlement(), insuplc_admdvs=visit.insuplc_admdvs)
         except MedicalInsuranceError as exc:
-            if getattr(exc, "outcome_unknown", False) and exc.msgid:
+            if exc.outcome_unknown and exc.msgid:
                 self.stats.count(outcome_unknown=1)
-                client.reverse(exc.msgid, "2207", visit.psn_no)
-                self.stats.count(reversed=1)
+                self._recover(exc.msgid, "2207", visit.psn_no)
             raise
         self.stats.count(settled=1)
         visit.setl_id = settled["setlinfo"]["setl_id"]
         if self.rng.random() < 0.03:
             client.call("2208", visit.settlement_reversal())
+
+    def _recover(self, omsgid: str, oinfno: str, psn_no: str) -> None:
+        """Reverse an unknown outcome (2601, idempotent: resent while its outcome is unknown)."""
+        for _ in range(_REVERSAL_ATTEMPTS):
+            try:
+                result = self.client.reverse(omsgid, oinfno, psn_no)
+            except MedicalInsuranceError as exc:
+                with self.stats.lock:
+                    self.stats.errors[exc.error_code] += 1
+                if exc.outcome_unknown:
+                    continue
+                break
+            if result.reversed:
+                self.stats.count(reversed=1)
+            else:
+                self.stats.count(nothing_to_reverse=1)
+            return
+        self.stats.count(unreversed=1)

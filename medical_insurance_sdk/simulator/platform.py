@@ -156,8 +156,15 @@ class Platform:
         handler = self._handlers.get(infno, self._generic)
         return handler(envelope, input_data)
 
-    def random_business_error(self, infno: str, envelope: dict[str, Any]) -> Reply:
-        """The answer of an injected business error; echoes the certificate when present."""
+    def random_business_error(
+        self, infno: str, envelope: dict[str, Any], message: str = ""
+    ) -> Reply:
+        """The answer of an injected business error; echoes the certificate when present.
+
+        ``message``, when given, is the err_msg as is.
+        """
+        if message:
+            return Reply.error(message)
         data = envelope.get("input")
         node = data.get("data") if isinstance(data, dict) else None
         cert = ""

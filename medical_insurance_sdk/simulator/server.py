@@ -9,8 +9,20 @@ Request pipeline (one POST to the service path):
 4. business handling (:mod:`.platform`), then the answer (a JSON envelope, or a 9102 file
    as ``application/octet-stream``), possibly mangled by the fault.
 
-The admin endpoint is a separate server that always binds to 127.0.0.1 (and refuses
-non-loopback peers even so), whatever host the simulator itself listens on::
+The admin endpoint is a separate server that always binds to 127.0.0.1, whatever host the
+simulator itself listens on, and checks every request in this order:
+
+1. the peer must be a loopback address (403; defence in depth);
+2. the ``Host`` header must name loopback (``127.0.0.1``, ``localhost`` or ``[::1]``, any
+   port) or the configured bind host (403): a web page whose DNS name was rebound to
+   127.0.0.1 sends its own name and is refused (DNS rebinding);
+3. a write (any method but GET/HEAD/OPTIONS) must carry the admin token, as
+   ``Authorization: Bearer <token>`` or ``X-Admin-Token: <token>`` (401 when missing, 403
+   when wrong; compared in constant time). The token is ``SimulatorConfig.admin_token``,
+   or a random one drawn when the simulator is built (:attr:`Simulator.admin_token`,
+   printed by ``misdk simulate``). Reads stay open on loopback.
+
+Routes::
 
     GET    /admin/stats        what was received (counts, last headers, msgids, faults, files)
     POST   /admin/reset        forget the counters
@@ -25,20 +37,25 @@ non-loopback peers even so), whatever host the simulator itself listens on::
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 import itertools
 import json
 import logging
+import secrets
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from decimal import InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware
 
 from medical_insurance_sdk.client._base import DEFAULT_PATH
 from medical_insurance_sdk.client.auth import (
@@ -50,7 +67,7 @@ from medical_insurance_sdk.client.catalog import find_interface
 from medical_insurance_sdk.client.envelope import encode_json
 from medical_insurance_sdk.client.envelope_security import ENC_TYPE_SM4
 from medical_insurance_sdk.exceptions import GatewayAuthReason
-from medical_insurance_sdk.simulator.config import LatencyModel, SimulatorConfig
+from medical_insurance_sdk.simulator.config import FaultConfig, LatencyModel, SimulatorConfig
 from medical_insurance_sdk.simulator.faults import Fault, FaultPlan
 from medical_insurance_sdk.simulator.platform import Platform, Reply
 from medical_insurance_sdk.simulator.recorder import Recorder
@@ -66,11 +83,22 @@ _OCTET = "application/octet-stream"
 _MAX_JSON_PART = 256 * 1024
 #: The admin endpoint's only bind address.
 _ADMIN_HOST = "127.0.0.1"
+#: Host header names the admin endpoint always accepts (any port).
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Bind hosts that name no particular interface: never accepted as a Host header.
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+#: Methods that only read: everything else needs the admin token.
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     b"</body>\r\n</html>\r\n"
 )
+#: What a proxy or WAF in front of the platform answers with status 200.
+_HTML_200 = (
+    '<!DOCTYPE html>\r\n<html><head><meta charset="utf-8"><title>系统提示</title></head>'
+    "<body><h1>系统维护中，请稍后再试</h1></body></html>\r\n"
+).encode()
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -90,6 +118,8 @@ class Simulator:
         self.security = SimulatorSecurity(
             self.config.sm4_key, self.config.sm2_public_key, self.config.sm4_encoding
         )
+        #: The token admin writes must send: the configured one, else random per simulator.
+        self.admin_token: str = self.config.admin_token or secrets.token_urlsafe(24)
 
     # -- applications ----------------------------------------------------------------------
 
@@ -99,9 +129,18 @@ class Simulator:
         app.router.add_post(self.path, self.handle)
         return app
 
-    def admin_app(self) -> web.Application:
-        """The admin application (serve it on loopback only)."""
-        app = web.Application(middlewares=[_loopback_only])
+    def admin_app(self, *, hosts: Iterable[str] = ()) -> web.Application:
+        """The admin application (serve it on loopback only).
+
+        ``hosts`` are further names its ``Host`` header may carry (the configured bind
+        host); loopback names are always accepted, wildcard addresses never.
+        """
+        allowed = _LOOPBACK_NAMES | {
+            h.strip("[]").lower() for h in hosts if h.strip("[]") not in _WILDCARD_HOSTS
+        }
+        app = web.Application(
+            middlewares=[_loopback_only, _host_check(allowed), _token_check(self.admin_token)]
+        )
         app.router.add_get("/admin/stats", self._admin_stats)
         app.router.add_post("/admin/reset", self._admin_reset)
         app.router.add_get("/admin/faults", self._admin_faults)
@@ -186,7 +225,9 @@ class Simulator:
             self.recorder.outcome(infno, fault.value)
             return web.Response(status=502, body=_HTML_502, content_type="text/html")
         if fault is Fault.BUSINESS_ERROR:
-            reply = self.platform.random_business_error(infno, envelope)
+            reply = self.platform.random_business_error(
+                infno, envelope, faults.business_error_message
+            )
         else:
             reply = self._process(infno, envelope, attachment)
         self.recorder.outcome(infno, "ok" if reply.infcode == 0 else "business_error")
@@ -195,9 +236,7 @@ class Simulator:
         reply = self.security.seal(envelope, reply)
         if fault is None or fault is Fault.BUSINESS_ERROR:
             return self._respond(reply, msgid, infno)
-        return await self._mangle(
-            request, fault, faults.hang_seconds, faults.huge_body_bytes, reply, msgid, infno
-        )
+        return await self._mangle(request, fault, faults, reply, msgid, infno)
 
     def _refusal(
         self, request: web.Request, envelope: dict[str, Any], infno: str, too_large: bool
@@ -251,14 +290,13 @@ class Simulator:
         self,
         request: web.Request,
         fault: Fault,
-        hang_seconds: float,
-        huge_bytes: int,
+        faults: FaultConfig,
         reply: Reply,
         msgid: str,
         infno: str,
     ) -> web.StreamResponse:
         if fault is Fault.HANG:
-            await asyncio.sleep(hang_seconds)
+            await asyncio.sleep(faults.hang_seconds)
             return self._respond(reply, msgid, infno)
         if reply.content is not None:
             body, content_type = reply.content, _OCTET
@@ -269,7 +307,19 @@ class Simulator:
         if fault is Fault.WRONG_CONTENT_TYPE:
             return web.Response(body=body, content_type="text/html")
         if fault is Fault.HUGE_BODY:
-            return web.Response(body=self._huge_body(huge_bytes), content_type="text/plain")
+            return web.Response(
+                body=self._huge_body(faults.huge_body_bytes), content_type="text/plain"
+            )
+        if fault is Fault.HTML_200:
+            return web.Response(body=_HTML_200, content_type="text/html")
+        if fault is Fault.JSON_LIST and reply.content is None:
+            return web.Response(body=b"[" + body + b"]", content_type="text/plain")
+        if fault is Fault.DEEP_JSON and reply.content is None:
+            depth = faults.deep_json_depth
+            deep = b'{"infcode":0,"err_msg":null,"output":{"data":' + b"[" * depth
+            return web.Response(body=deep + b"]" * depth + b"}}", content_type="text/plain")
+        if fault is Fault.DRIP:
+            return await self._drip(request, body, content_type, faults.drip_interval)
         # RESET (and a truncated file): the headers and half the body, then a reset
         response = web.StreamResponse(headers={"Content-Type": content_type})
         response.content_length = len(body)
@@ -281,6 +331,22 @@ class Simulator:
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
+        return response
+
+    async def _drip(
+        self, request: web.Request, body: bytes, content_type: str, interval: float
+    ) -> web.StreamResponse:
+        """The whole answer, one byte every ``interval`` seconds (each read is quick)."""
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        response.content_length = len(body)
+        await response.prepare(request)
+        try:
+            for index in range(len(body)):
+                await response.write(body[index : index + 1])
+                await asyncio.sleep(interval)
+        except ConnectionError:  # the client gave up (its deadline): stop dripping
+            return response
+        await response.write_eof()
         return response
 
     def _huge_body(self, size: int) -> bytes:
@@ -421,6 +487,65 @@ async def _loopback_only(request: web.Request, handler: _Handler) -> web.StreamR
     return await handler(request)
 
 
+def _host_name(header: str) -> str:
+    """The host of a ``Host`` header, lower case, without port or brackets ("" if malformed)."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        rest = value[end + 1 :]
+        if end < 0 or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return ""
+        return value[1:end]
+    name, colon, port = value.partition(":")
+    return "" if colon and not port.isdigit() else name
+
+
+def _refuse(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+def _host_check(allowed: frozenset[str]) -> Middleware:
+    """Middleware: refuse a ``Host`` header that does not name loopback (DNS rebinding)."""
+
+    @web.middleware
+    async def host_check(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        host = request.headers.get("Host", "")
+        if _host_name(host) not in allowed:
+            logger.info("simulator admin: refused Host %r", host[:100])
+            return _refuse(
+                403, "管理接口只接受本机 Host (Host must be 127.0.0.1, localhost or [::1])"
+            )
+        return await handler(request)
+
+    return host_check
+
+
+def _token_check(token: str) -> Middleware:
+    """Middleware: admin writes need the token (``Authorization: Bearer`` or ``X-Admin-Token``)."""
+    expected = token.encode()
+
+    @web.middleware
+    async def token_check(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        if request.method in _READ_METHODS:
+            return await handler(request)
+        given = request.headers.get("X-Admin-Token")
+        if given is None:
+            scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+            given = value.strip() if scheme.lower() == "bearer" else None
+        if given is None:
+            return _refuse(
+                401,
+                "修改需要管理令牌 (admin token required: Authorization: Bearer <token>)",
+                **{"WWW-Authenticate": 'Bearer realm="misdk-simulator-admin"'},
+            )
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
+            logger.info("simulator admin: wrong token for %s %s", request.method, request.path)
+            return _refuse(403, "管理令牌错误 (wrong admin token)")
+        return await handler(request)
+
+    return token_check
+
+
 class SimulatorServer:
     """Runs a :class:`Simulator` on ``host:port`` and its admin app on 127.0.0.1.
 
@@ -460,7 +585,7 @@ class SimulatorServer:
         self.addresses["platform"] = (self.host, self.port)
         if self.admin_port is not None:
             self.admin_port = await self._serve(
-                self.simulator.admin_app(), _ADMIN_HOST, self.admin_port
+                self.simulator.admin_app(hosts=(self.host,)), _ADMIN_HOST, self.admin_port
             )
             self.addresses["admin"] = (_ADMIN_HOST, self.admin_port)
 
@@ -485,3 +610,8 @@ class SimulatorServer:
     def admin_url(self) -> str | None:
         """``http://127.0.0.1:<admin port>`` or None when the admin endpoint is off."""
         return None if self.admin_port is None else f"http://127.0.0.1:{self.admin_port}"
+
+    @property
+    def admin_token(self) -> str:
+        """The token admin writes must send (``Authorization: Bearer <token>``)."""
+        return self.simulator.admin_token

@@ -1,13 +1,14 @@
 """Run the simulator in a background thread, for tests and load tests.
 
     with running_simulator(SimulatorConfig(seed=1, latency_scale=0)) as sim:
-        with MedicalInsuranceClient(sim.base_url, "H43010500001") as client:
+        with MedicalInsuranceClient.for_simulator(sim.base_url) as client:
             client.call("1101", {...})
         assert sim.stats()["received"]["1101"] == 1
 
 The simulator gets its own event loop in a daemon thread and listens on 127.0.0.1 with a
 free port (and a free admin port). The handle's methods run on that loop, so they are safe
-to call from any thread.
+to call from any thread. Admin writes over HTTP need :attr:`RunningSimulator.admin_headers`
+(the simulator's admin token); the handle's own methods change the simulator directly.
 """
 
 from __future__ import annotations
@@ -62,6 +63,16 @@ class RunningSimulator:
         url = self.server.admin_url
         assert url is not None
         return url
+
+    @property
+    def admin_token(self) -> str:
+        """The token admin writes need (``SimulatorConfig.admin_token`` or a random one)."""
+        return self.server.admin_token
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """``{"Authorization": "Bearer <token>"}``: pass it to admin writes over HTTP."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     def run(self, func: Callable[[], T]) -> T:
         """Run ``func`` on the simulator's loop and return its result."""

@@ -1,6 +1,6 @@
 """Inputs of a typical outpatient visit, for load tests and the demo.
 
-The flow of protocol.md §4: 1101 → 2201 → 2203 → 2204 → 2206 → 2207 (→ 2208). Each builder
+The flow of docs/protocol.md §4: 1101 → 2201 → 2203 → 2204 → 2206 → 2207 (→ 2208). Each builder
 returns the envelope's ``input`` for one step, from invented data; :class:`Visit` carries
 what the steps pass to each other. All values are synthetic.
 """

@@ -62,7 +62,8 @@ async def test_async_outcome_unknown_and_reverse(
         assert info.value.outcome_unknown
         assert info.value.msgid is not None
         reversed_ = await client.reverse(info.value.msgid, "2207", visit.psn_no)
-    assert reversed_["data"]["omsgid"] == info.value.msgid
+    assert reversed_.reversed is True
+    assert reversed_.output["data"]["omsgid"] == info.value.msgid
     assert sim.stats()["received"]["2207"] == 1
 
 
@@ -125,6 +126,7 @@ async def _connections_for_bursts(
     return int(stats["connections"])
 
 
+@pytest.mark.slow  # ~10 s: three bursts of 200 calls, with two pool settings
 async def test_async_bursts_reuse_kept_alive_connections(
     aclient: AsyncMedicalInsuranceClient, sim: RunningSimulator
 ) -> None:

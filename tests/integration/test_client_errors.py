@@ -115,7 +115,8 @@ def test_settlement_read_timeout_is_outcome_unknown_and_reversible(
         settled = sim.run(lambda: dict(sim.simulator.platform.settlements_by_msgid[error.msgid]))
         assert settled["reversed"] is False
         result = client.reverse(error.msgid, "2207", visit.psn_no)
-        assert result["data"]["rever_stas"] == "1"
+        assert result.reversed is True
+        assert result.output["data"]["rever_stas"] == "1"
         assert client.reverse(error.msgid, "2207", visit.psn_no) == result
     settled = sim.run(lambda: dict(sim.simulator.platform.settlements_by_msgid[error.msgid]))
     assert settled["reversed"] is True
@@ -202,7 +203,7 @@ def test_connection_refused(collector: MetricsCollector) -> None:
     [
         (ApiSignatureAuth("misdk-demo-ak", "wrong-secret"), GatewaySignatureError),
         (ApiSignatureAuth("nobody", "x"), GatewayUnknownKeyError),
-        (ApiSignatureAuth(clock=lambda: time.time() - 3600), GatewayClockSkewError),
+        (ApiSignatureAuth.for_simulator(clock=lambda: time.time() - 3600), GatewayClockSkewError),
         (BearerTokenAuth("token"), GatewayHeadersMissingError),
     ],
     ids=["bad-signature", "unknown-key", "clock-skew", "missing-headers"],

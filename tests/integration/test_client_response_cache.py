@@ -6,9 +6,19 @@ import random
 
 import pytest
 
-from medical_insurance_sdk.client import MedicalInsuranceClient, ResponseCache
+from medical_insurance_sdk.client import (
+    AsyncMedicalInsuranceClient,
+    MedicalInsuranceClient,
+    ResponseCache,
+)
 from medical_insurance_sdk.core import MetricsCollector
-from medical_insurance_sdk.simulator.testing import SAMPLE_CERTNO, SAMPLE_ORG, RunningSimulator
+from medical_insurance_sdk.simulator import AuthConfig, SimulatorConfig
+from medical_insurance_sdk.simulator.testing import (
+    SAMPLE_CERTNO,
+    SAMPLE_ORG,
+    RunningSimulator,
+    running_simulator,
+)
 from medical_insurance_sdk.simulator.workload import new_visit
 
 pytestmark = pytest.mark.integration
@@ -93,3 +103,53 @@ def test_cache_disabled(sim: RunningSimulator, collector: MetricsCollector) -> N
         c.call("1101", PERSON)
         assert c.cache is None
     assert sim.stats()["received"] == {"1101": 2}
+
+
+def test_a_shared_cache_never_serves_one_platforms_answer_to_another(
+    sim: RunningSimulator, collector: MetricsCollector
+) -> None:
+    """Two platforms, one cache: each client's 1101 reaches its own platform, then hits."""
+    cache = ResponseCache()
+    with (
+        running_simulator(SimulatorConfig(seed=99, latency_scale=0)) as other,
+        MedicalInsuranceClient.for_simulator(sim.base_url, collector=collector, cache=cache) as a,
+        MedicalInsuranceClient.for_simulator(other.base_url, collector=collector, cache=cache) as b,
+    ):
+        first = a.call("1101", PERSON)
+        assert b.call("1101", PERSON) == b.call("1101", PERSON, use_cache=False)
+        assert other.stats()["received"] == {"1101": 2}
+        assert a.call("1101", PERSON) == first
+        b.call("1101", PERSON)
+        assert other.stats()["received"] == {"1101": 2}
+    assert sim.stats()["received"] == {"1101": 1}
+    assert cache.stats().hits == 2
+    assert len(cache.keys()) == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            {"access_key": "ak-a", "secret_key": "sk-a"},
+            {"access_key": "ak-b", "secret_key": "sk-b"},
+        ),
+        ({"region": "430299"}, {"region": "430105"}),
+        ({"insured_region": "430299"}, {"insured_region": "430105"}),
+    ],
+    ids=["access-key", "region", "insured-region"],
+)
+async def test_a_shared_cache_keeps_accounts_and_regions_apart(
+    collector: MetricsCollector, first: dict[str, str], second: dict[str, str]
+) -> None:
+    """Two clients of one platform differing in AK or region: no answer crosses over."""
+    cache = ResponseCache()
+    keys = {"ak-a": "sk-a", "ak-b": "sk-b", "misdk-demo-ak": "misdk-demo-sk"}
+    config = SimulatorConfig(seed=3, latency_scale=0, auth=AuthConfig(keys=keys))
+    with running_simulator(config) as platform:
+        for options in (first, second, first, second):
+            async with AsyncMedicalInsuranceClient.for_simulator(
+                platform.base_url, collector=collector, cache=cache, **options
+            ) as client:
+                await client.call("1101", PERSON)
+        assert platform.stats()["received"] == {"1101": 2}
+    assert cache.stats().hits == 2

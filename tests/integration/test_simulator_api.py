@@ -45,7 +45,7 @@ def post(
             api_code = str(json.loads(body).get("infno") or "1101")
         except ValueError:
             api_code = "1101"
-    sent = ApiSignatureAuth().headers(api_code) if headers is None else headers
+    sent = ApiSignatureAuth.for_simulator().headers(api_code) if headers is None else headers
     return httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=sent, timeout=5)
 
 
@@ -62,7 +62,10 @@ def envelope(api_code: str = "1101", input_data: Any = PERSON, **fields: Any) ->
     ("headers", "message"),
     [
         ({}, "缺少服务网关的请求头!"),
-        (ApiSignatureAuth(clock=lambda: time.time() - 31 * 60).headers("1101"), "签名时间戳超时!"),
+        (
+            ApiSignatureAuth.for_simulator(clock=lambda: time.time() - 31 * 60).headers("1101"),
+            "签名时间戳超时!",
+        ),
         (ApiSignatureAuth("stranger", "x").headers("1101"), "非法用户!"),
         (ApiSignatureAuth("misdk-demo-ak", "wrong").headers("1101"), "签名不一致!"),
     ],
@@ -205,31 +208,154 @@ def test_alternative_auth_schemes(
 def test_admin_endpoint(sim: RunningSimulator, client: MedicalInsuranceClient) -> None:
     """Stats, faults (put, patch, delete, validation), latency and reset over HTTP."""
     admin = sim.admin_url
+    token = sim.admin_headers
     assert admin.startswith("http://127.0.0.1:")
     client.call("1101", PERSON)
     stats = httpx.get(admin + "/admin/stats").json()
     assert stats["received"] == {"1101": 1}
     assert stats["last_headers"]["1101"]["_api_signature"] == "***"
-    assert httpx.put(admin + "/admin/faults", json={"2207": {"slowdown": 5}}).json() == {
-        "2207": {"slowdown": 5}
-    }
-    patched = httpx.patch(admin + "/admin/faults", json={"2207": {"business_error_rate": 0.3}})
+    put = httpx.put(admin + "/admin/faults", json={"2207": {"slowdown": 5}}, headers=token)
+    assert put.json() == {"2207": {"slowdown": 5}}
+    patched = httpx.patch(
+        admin + "/admin/faults", json={"2207": {"business_error_rate": 0.3}}, headers=token
+    )
     assert patched.json() == {"2207": {"slowdown": 5, "business_error_rate": 0.3}}
-    bad = httpx.put(admin + "/admin/faults", json={"2207": {"business_error_rate": 2}})
+    bad = httpx.put(
+        admin + "/admin/faults", json={"2207": {"business_error_rate": 2}}, headers=token
+    )
     assert bad.status_code == 400
     assert httpx.get(admin + "/admin/faults").json()["2207"]["slowdown"] == 5
-    assert httpx.delete(admin + "/admin/faults").json() == {}
-    unknown = httpx.put(admin + "/admin/faults", json={"2207": {"explode": 1}})
+    assert httpx.delete(admin + "/admin/faults", headers=token).json() == {}
+    unknown = httpx.put(admin + "/admin/faults", json={"2207": {"explode": 1}}, headers=token)
     assert unknown.status_code == 400
     latency = httpx.put(
-        admin + "/admin/latency", json={"scale": 0, "2207": {"median_ms": 10, "p99_ms": 50}}
+        admin + "/admin/latency",
+        json={"scale": 0, "2207": {"median_ms": 10, "p99_ms": 50}},
+        headers=token,
     ).json()
     assert latency["latency"]["2207"] == {"median_ms": 10.0, "p99_ms": 50.0}
-    assert httpx.post(admin + "/admin/reset").json() == {"reset": True}
+    assert httpx.post(admin + "/admin/reset", headers=token).json() == {"reset": True}
     assert httpx.get(admin + "/admin/stats").json()["total"] == 0
     config = httpx.get(admin + "/admin/config").json()
     assert config["seed"] == 7
     assert config["auth_scheme"] == "api"
+    assert sim.admin_token not in json.dumps(config)
+
+
+ADMIN_WRITES = [
+    ("POST", "/admin/reset", None),
+    ("PUT", "/admin/faults", {"2207": {"slowdown": 5}}),
+    ("PATCH", "/admin/faults", {"2207": {"slowdown": 5}}),
+    ("DELETE", "/admin/faults", None),
+    ("PUT", "/admin/latency", {"scale": 0}),
+]
+WRITE_IDS = ["reset", "put-faults", "patch-faults", "delete-faults", "put-latency"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_WRITES, ids=WRITE_IDS)
+def test_admin_writes_need_the_token(
+    sim: RunningSimulator, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    """Every admin write is refused without the token (401) or with a wrong one (403)."""
+    sim.set_faults({"1101": {"slowdown": 2}})
+    url = sim.admin_url + path
+    missing = httpx.request(method, url, json=body)
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    for wrong in (
+        {"Authorization": "Bearer not-the-token"},
+        {"X-Admin-Token": sim.admin_token + "x"},
+        {"Authorization": f"Basic {sim.admin_token}"},
+    ):
+        refused = httpx.request(method, url, json=body, headers=wrong)
+        assert refused.status_code in (401, 403), wrong
+    assert sim.run(sim.simulator.plan.specs) == {"1101": {"slowdown": 2}}
+    ok = httpx.request(method, url, json=body, headers={"X-Admin-Token": sim.admin_token})
+    assert ok.status_code == 200, ok.text
+
+
+def test_admin_reads_stay_open_on_loopback(sim: RunningSimulator) -> None:
+    """Reads need no token: stats, faults and config answer 200 without one."""
+    for path in ("/admin/stats", "/admin/faults", "/admin/config"):
+        assert httpx.get(sim.admin_url + path).status_code == 200, path
+
+
+def test_configured_admin_token_is_used_and_random_ones_differ() -> None:
+    """A configured admin_token is the one accepted; without it each simulator draws its own."""
+    token = "a-configured-token-123"
+    with running_simulator(SimulatorConfig(latency_scale=0, admin_token=token)) as sim:
+        assert sim.admin_token == token
+        url = sim.admin_url + "/admin/reset"
+        assert httpx.post(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with (
+        running_simulator(SimulatorConfig(latency_scale=0)) as a,
+        running_simulator(SimulatorConfig(latency_scale=0)) as b,
+    ):
+        assert len(a.admin_token) >= 16
+        assert a.admin_token != b.admin_token
+        refused = httpx.post(b.admin_url + "/admin/reset", headers=a.admin_headers)
+        assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "admin_token", ["", "short", "has space in it", "non-ascii-令牌-12345"], ids=str
+)
+def test_weak_or_unsendable_admin_token_is_rejected(admin_token: str) -> None:
+    """An admin_token that is too short or cannot travel in a header fails at construction."""
+    with pytest.raises(ValueError, match="admin_token"):
+        SimulatorConfig(admin_token=admin_token)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "127.0.0.1:{port}",
+        "localhost",
+        "LOCALHOST:{port}",
+        "[::1]",
+        "[::1]:{port}",
+    ],
+)
+def test_admin_accepts_loopback_host_headers(sim: RunningSimulator, host: str) -> None:
+    """A Host header naming loopback (any port) is served."""
+    port = sim.server.admin_port
+    response = httpx.get(sim.admin_url + "/admin/stats", headers={"Host": host.format(port=port)})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "evil.example:{port}",
+        "127.0.0.1.evil.example:{port}",
+        "localhost.evil.example",
+        "0.0.0.0:{port}",
+        "::1",
+        "[::1]x",
+        "127.0.0.1:port",
+        "192.168.1.10:{port}",
+    ],
+)
+def test_admin_refuses_foreign_host_headers(sim: RunningSimulator, host: str) -> None:
+    """DNS rebinding: a Host header that does not name loopback is refused, reads and writes."""
+    port = sim.server.admin_port
+    headers = {"Host": host.format(port=port), **sim.admin_headers}
+    read = httpx.get(sim.admin_url + "/admin/stats", headers=headers)
+    write = httpx.delete(sim.admin_url + "/admin/faults", headers=headers)
+    assert (read.status_code, write.status_code) == (403, 403)
+    assert "Host" in read.json()["error"]
+
+
+def test_admin_accepts_the_configured_bind_host() -> None:
+    """The platform's configured bind host is accepted as a Host header too; wildcards never."""
+    with running_simulator(SimulatorConfig(latency_scale=0), host="127.0.0.2") as named:
+        ok = httpx.get(named.admin_url + "/admin/stats", headers={"Host": "127.0.0.2:1"})
+        assert ok.status_code == 200
+    with running_simulator(SimulatorConfig(latency_scale=0), host="0.0.0.0") as wide:
+        refused = httpx.get(wide.admin_url + "/admin/stats", headers={"Host": "0.0.0.0"})
+        assert refused.status_code == 403
 
 
 def test_admin_binds_to_loopback_only() -> None:

@@ -51,7 +51,7 @@ def upload(
         sim.base_url + DEFAULT_PATH,
         data={"jsonStr": json_str},
         files={"file": (filename, content, "application/octet-stream")},
-        headers=(auth or ApiSignatureAuth()).headers(api_code),
+        headers=(auth or ApiSignatureAuth.for_simulator()).headers(api_code),
         timeout=5,
     )
 
@@ -61,14 +61,14 @@ def download(sim: RunningSimulator, file_qury_no: str, filename: str = "fee.txt"
     return httpx.post(
         sim.base_url + DEFAULT_PATH,
         content=envelope("9102", download_input(file_qury_no, filename, SAMPLE_ORG)),
-        headers=ApiSignatureAuth().headers("9102"),
+        headers=ApiSignatureAuth.for_simulator().headers("9102"),
         timeout=5,
     )
 
 
 def raw_multipart(sim: RunningSimulator, body: bytes, content_type: str) -> dict[str, Any]:
     """POST a hand-made multipart body; the JSON envelope of the answer."""
-    headers = ApiSignatureAuth().headers("9101")
+    headers = ApiSignatureAuth.for_simulator().headers("9101")
     headers["Content-Type"] = content_type
     response = httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=headers, timeout=5)
     assert response.status_code == 200
@@ -127,7 +127,7 @@ def download_as(sim: RunningSimulator, sender: str, node_org: str, number: str) 
             download_input(number, "fee.txt", node_org),
         )
     )
-    headers = ApiSignatureAuth().headers("9102")
+    headers = ApiSignatureAuth.for_simulator().headers("9102")
     return httpx.post(sim.base_url + DEFAULT_PATH, content=body, headers=headers).json()
 
 
@@ -142,7 +142,7 @@ def test_an_institution_cannot_download_another_ones_file(sim: RunningSimulator)
 def test_gateway_auth_applies_to_multipart(sim: RunningSimulator) -> None:
     """A multipart upload with a bad signature gets the 401 body and stores nothing."""
     before = sim.stats()["files"]["uploaded"]
-    response = upload(sim, b"abc", auth=ApiSignatureAuth(secret_key="wrong"))
+    response = upload(sim, b"abc", auth=ApiSignatureAuth("misdk-demo-ak", "wrong"))
     assert response.status_code == 401
     assert response.json() == {"code": 401, "message": "签名不一致!"}
     stats = sim.stats()
@@ -183,7 +183,7 @@ def test_upload_without_a_file_part_is_refused(sim: RunningSimulator) -> None:
     response = httpx.post(
         sim.base_url + DEFAULT_PATH,
         content=envelope("9101", upload_input("fee.txt", SAMPLE_ORG)),
-        headers=ApiSignatureAuth().headers("9101"),
+        headers=ApiSignatureAuth.for_simulator().headers("9101"),
     )
     answer = response.json()
     assert answer["infcode"] == -1
@@ -197,7 +197,7 @@ def test_other_interfaces_do_not_take_files(sim: RunningSimulator) -> None:
         sim.base_url + DEFAULT_PATH,
         data={"jsonStr": json_str},
         files={"file": ("a.txt", b"abc")},
-        headers=ApiSignatureAuth().headers("1201"),
+        headers=ApiSignatureAuth.for_simulator().headers("1201"),
     )
     answer = response.json()
     assert answer["infcode"] == -1

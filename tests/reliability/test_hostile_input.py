@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
+from suite_constants import STRESS
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, monitor_api_call
-
-STRESS = os.environ.get("MISDK_STRESS") == "1"
 
 LABEL_BREAKERS = ['"', "\\", "\n", "}{", '"}\n# EOF', "\x00", "\u202e", "a" * 5000, ""]
 hashable = st.one_of(
@@ -150,4 +148,20 @@ def test_gauge_setters_raise_only_value_error(value, label):
     c.inc_active_connections(label, value)  # type: ignore[arg-type]
     c.record_outcome_unknown(label, label)  # type: ignore[arg-type]
     _parses(c)
+    c.shutdown()
+
+
+@SETTINGS
+@given(st.lists(st.tuples(anything, anything), max_size=12))
+def test_arbitrary_connection_types_and_trace_ids_never_break_the_exposition(calls):
+    """Any connection_type and trace_id: start/track never raise; both formats still parse."""
+    c = _collector()
+    for kind, trace in calls:
+        call_id = c.record_api_call_start("1101", "H1", 0, trace, kind)  # type: ignore[arg-type]
+        with c.track("2201", "H1", trace_id=trace, connection_type=kind):  # type: ignore[arg-type]
+            c.inc_active_connections(kind)  # type: ignore[arg-type]
+            _parses(c)
+        c.record_api_call_end(call_id, "success")
+    assert _parses(c) == 2 * len(calls)
+    assert c.health.errors() == {}
     c.shutdown()

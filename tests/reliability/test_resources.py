@@ -13,6 +13,7 @@ from medical_insurance_sdk.core import MetricConfig, MetricsCollector
 from medical_insurance_sdk.core.clock import ManualClock
 
 
+@pytest.mark.slow  # ~10 s: 140 000 calls with distinct label values
 def test_cardinality_bomb_keeps_exposition_and_memory_bounded(scale):
     """140k distinct org and error codes (1.4M under `make stress`): bounded everywhere."""
     half = 70_000 * scale  # more than the store's 65535 org codes: every table is full

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
+from suite_constants import NOW
 
 from medical_insurance_sdk.core import (
-    MetricConfig,
     MetricsCollector,
     PerformanceAlert,
     PerformanceAnalyzer,
@@ -16,18 +15,6 @@ from medical_insurance_sdk.core import (
 )
 from medical_insurance_sdk.core.analysis import AlertManager, AlertPolicy
 from medical_insurance_sdk.core.analysis.alerts import Observation
-from medical_insurance_sdk.core.clock import ManualClock
-
-NOW = 1_700_000_000.0
-
-
-@pytest.fixture
-def mc() -> Iterator[tuple[MetricsCollector, ManualClock]]:
-    """A collector on a manual clock."""
-    clock = ManualClock(NOW)
-    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=clock)
-    yield c, clock
-    c.shutdown()
 
 
 def _calls(c: MetricsCollector, n: int, ms: float, *, start: float, org: str = "H1", **kw):
@@ -214,10 +201,12 @@ def test_background_evaluation_fires_and_stops(mc):
     analyzer.set_threshold("1101", PerformanceThreshold("1101", 1000.0, 0.05, 0.9))
     fired = threading.Event()
     analyzer.on_alert(lambda a: fired.set())
+    assert not analyzer.background_evaluation_running
     analyzer.start_background_evaluation(interval=0.01)
     try:
+        assert analyzer.background_evaluation_running
         assert fired.wait(5.0)
     finally:
         analyzer.stop_background_evaluation()
-    assert analyzer._worker is None
+    assert not analyzer.background_evaluation_running
     assert [a["alert_type"] for a in analyzer.get_active_alerts()] == ["response_time"]

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from suite_constants import NOW
 
 from medical_insurance_sdk.core import (
-    MetricConfig,
     MetricsCollector,
     PerformanceAnalyzer,
     PerformanceThreshold,
 )
 from medical_insurance_sdk.core.analysis.descriptive import error_class, max_concurrency
-from medical_insurance_sdk.core.clock import ManualClock
-
-NOW = 1_700_000_000.0
-
-
-@pytest.fixture
-def mc() -> Iterator[tuple[MetricsCollector, ManualClock]]:
-    """A collector on a manual clock, without server or background thread."""
-    clock = ManualClock(NOW)
-    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=clock)
-    yield c, clock
-    c.shutdown()
 
 
 def _known(c: MetricsCollector) -> None:

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from suite_constants import NOW
 
-from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
+from medical_insurance_sdk.core import PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.timeseries import bucket_interval_minutes
 from medical_insurance_sdk.core.analysis.trend import mann_kendall, theil_sen, trend_of
-from medical_insurance_sdk.core.clock import ManualClock
-
-NOW = 1_700_000_000.0
-
-
-@pytest.fixture
-def collector() -> Iterator[MetricsCollector]:
-    """A collector on a manual clock at NOW."""
-    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=ManualClock(NOW))
-    yield c
-    c.shutdown()
 
 
 def test_mann_kendall_on_a_monotone_series():
@@ -123,18 +112,18 @@ def test_bucket_interval_gives_at_most_60_buckets(minutes, interval):
     assert bucket_interval_minutes(minutes) == interval
 
 
-def test_analyzer_detects_rising_latency_and_recommends(collector):
+def test_analyzer_detects_rising_latency_and_recommends(clocked):
     """Latency rising minute by minute reads increasing and yields a trend recommendation."""
     for minute in range(30):
         for k in range(5):
-            collector.record_api_call(
+            clocked.record_api_call(
                 "1101",
                 "H1",
                 "success",
                 100.0 + 10.0 * minute + k,
                 timestamp=NOW - 1800 + minute * 60 + k,
             )
-    analysis = PerformanceAnalyzer(collector).analyze_api_performance("1101", 30)
+    analysis = PerformanceAnalyzer(clocked).analyze_api_performance("1101", 30)
     series = analysis["time_series_analysis"]
     assert series["interval_minutes"] == 1
     assert len(series["time_series"]) == 30
@@ -147,13 +136,13 @@ def test_analyzer_detects_rising_latency_and_recommends(collector):
     assert any(r["kind"] == "trend" for r in analysis["recommendations"])
 
 
-def test_flat_noisy_latency_reads_stable(collector):
+def test_flat_noisy_latency_reads_stable(clocked):
     """Random latency around a level gives a stable response-time trend."""
     rng = random.Random(3)
     for i in range(600):
-        collector.record_api_call(
+        clocked.record_api_call(
             "1101", "H1", "success", rng.uniform(80, 120), timestamp=NOW - 3600 + i * 6
         )
-    analysis = PerformanceAnalyzer(collector).analyze_api_performance("1101", 60)
+    analysis = PerformanceAnalyzer(clocked).analyze_api_performance("1101", 60)
     assert analysis["time_series_analysis"]["response_time_trend"]["direction"] == "stable"
     assert not any(r["kind"] == "trend" for r in analysis["recommendations"])

@@ -1,4 +1,4 @@
-"""The interface catalog of protocol.md §4."""
+"""The interface catalog of docs/protocol.md §4."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_display_name_is_code_and_chinese_name() -> None:
 
 
 def test_every_protocol_code_is_in_the_catalog() -> None:
-    """The catalog holds exactly the codes of protocol.md §4."""
+    """The catalog holds exactly the codes of docs/protocol.md §4."""
     assert sorted(CATALOG) == sorted(PROTOCOL_CODES)
 
 

@@ -1,4 +1,4 @@
-"""Gateway authentication schemes and their verification (protocol.md §3)."""
+"""Gateway authentication schemes and their verification (docs/protocol.md §3)."""
 
 from __future__ import annotations
 

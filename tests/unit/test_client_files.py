@@ -83,7 +83,7 @@ def test_content_problem(size: int, problem: str | None) -> None:
 
 
 def test_inputs_use_the_documented_camel_case_nodes() -> None:
-    """9101 and 9102 inputs sit under fsUploadIn / fsDownloadIn (protocol.md §1)."""
+    """9101 and 9102 inputs sit under fsUploadIn / fsDownloadIn (docs/protocol.md §1)."""
     assert upload_input("a.zip", ORG) == {
         "fsUploadIn": {"filename": "a.zip", "fixmedins_code": ORG}
     }

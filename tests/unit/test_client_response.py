@@ -1,4 +1,4 @@
-"""Response parsing and the error taxonomy (protocol.md §2, §6)."""
+"""Response parsing and the error taxonomy (docs/protocol.md §2, §6)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from medical_insurance_sdk.client.errors import (
     http_status_error,
     transport_error,
 )
+from medical_insurance_sdk.client.outcomes import outcome_unknown
 from medical_insurance_sdk.client.response import parse_response
 from medical_insurance_sdk.exceptions import (
     BusinessError,
@@ -193,6 +194,6 @@ def _request() -> httpx.Request:
 )
 def test_transport_errors(exc: httpx.TransportError, kind: Kind, cls: type, unknown: bool) -> None:
     """httpx errors become ours; only a possibly-delivered W$ request is outcome-unknown."""
-    error = transport_error(exc, kind=kind, **WHERE)
+    error = transport_error(exc, **WHERE)
     assert type(error) is cls
-    assert error.outcome_unknown is unknown
+    assert outcome_unknown(kind, error) is unknown

@@ -24,6 +24,11 @@ def _wait(pid: int, timeout: float) -> int:
     pytest.fail("the forked child deadlocked")
 
 
+def _housekeepers() -> int:
+    """Live collector housekeeping threads (``misdk-housekeeping``) in this process."""
+    return sum(t.name == "misdk-housekeeping" and t.is_alive() for t in threading.enumerate())
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
 def test_collector_keeps_working_in_forked_child_under_load():
     """Forking while other threads record and scrape: the child records and reads fine."""
@@ -42,6 +47,10 @@ def test_collector_keeps_working_in_forked_child_under_load():
     for t in threads:
         t.start()
     time.sleep(0.1)
+    # Every background collector alive at the fork restarts its worker in the child: the
+    # child must have as many housekeeping threads as the parent (c's among them).
+    housekeepers = _housekeepers()
+    assert housekeepers >= 1
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
@@ -56,7 +65,7 @@ def test_collector_keeps_working_in_forked_child_under_load():
             result = {
                 "added": stats["total_calls"] - before,
                 "pending": c.pending_calls,
-                "worker": c._worker.alive,
+                "worker": _housekeepers() == housekeepers,
                 "exposed": "2207" in c.get_prometheus_metrics(),
             }
             os.write(write, json.dumps(result).encode())

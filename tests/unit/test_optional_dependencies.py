@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+import medical_insurance_sdk
 
 SCRIPT = textwrap.dedent(
     """
@@ -71,3 +75,115 @@ def test_missing_optional_dependency_warns_once_and_keeps_working(blocked, featu
         assert "EXPOSITION ''" in proc.stdout
     else:
         assert "SYSTEM False" in proc.stdout
+
+
+HOOK_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    BLOCKED = {"opentelemetry", "matplotlib"}
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"blocked {name}")
+            return None
+
+    sys.meta_path.insert(0, Block())
+    from medical_insurance_sdk.client.tracing import Tracer
+    from medical_insurance_sdk.core.optional import is_available
+
+    print("OTEL", Tracer().uses_otel, is_available("opentelemetry.trace"))
+    print("CHARTS", is_available("matplotlib"))
+    """
+)
+
+
+def test_an_import_hook_refusing_a_package_means_not_installed_for_every_feature():
+    """A package an import hook refuses is "not installed" for tracing and charts alike."""
+    proc = subprocess.run(
+        [sys.executable, "-c", HOOK_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "OTEL False False" in proc.stdout
+    assert "CHARTS False" in proc.stdout
+
+
+def _probes_installation(func: ast.FunctionDef) -> bool:
+    """Whether ``func`` answers "is X installed": find_spec, or import-and-return-a-bool."""
+    for node in ast.walk(func):
+        if isinstance(node, ast.Attribute) and node.attr == "find_spec":
+            return True
+        if isinstance(node, ast.Try):
+            imports = any(
+                isinstance(n, ast.Import | ast.ImportFrom)
+                or (
+                    isinstance(n, ast.Call)
+                    and getattr(n.func, "attr", getattr(n.func, "id", ""))
+                    in ("import_module", "__import__")
+                )
+                for statement in node.body
+                for n in ast.walk(statement)
+            )
+            returns_false = any(
+                isinstance(n, ast.Return)
+                and isinstance(n.value, ast.Constant)
+                and n.value.value is False
+                for handler in node.handlers
+                for n in handler.body
+            )
+            if imports and returns_false:
+                return True
+    return False
+
+
+def test_only_core_optional_checks_whether_a_package_is_installed():
+    """One "is this package installed" helper (core.optional.is_available); no copies."""
+    package = Path(medical_insurance_sdk.__file__).parent
+    probes = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and _probes_installation(node):
+                probes.append(f"{path.relative_to(package)}:{node.name}")
+    assert probes == ["core/optional.py:is_available"]
+
+
+LAZY_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "prometheus_client":
+                raise ImportError(f"blocked {name}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Block())
+    import medical_insurance_sdk.core as core
+
+    print("LISTED", "start_metrics_server" in core.__all__ and "MetricsServer" in dir(core))
+    try:
+        from medical_insurance_sdk.core import start_metrics_server
+    except ImportError as exc:
+        print("ERROR", exc)
+    """
+)
+
+
+def test_core_server_names_without_prometheus_client_name_the_extra():
+    """Without prometheus_client, .core imports; its /metrics names raise naming the extra."""
+    proc = subprocess.run(
+        [sys.executable, "-c", LAZY_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "LISTED True" in proc.stdout
+    assert "ERROR start_metrics_server 需要可选依赖 prometheus-client" in proc.stdout
+    assert "medical-insurance-sdk[prometheus]" in proc.stdout

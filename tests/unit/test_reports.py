@@ -7,26 +7,23 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
 
 import pytest
+from suite_constants import NOW
 
 from medical_insurance_sdk.core import (
-    MetricConfig,
     MetricsCollector,
     PerformanceAnalyzer,
     PerformanceThreshold,
 )
-from medical_insurance_sdk.core.clock import ManualClock
 
-NOW = 1_700_000_000.0
 CERTNO = "110101199003074518"
 
 
 @pytest.fixture
-def analyzer() -> Iterator[PerformanceAnalyzer]:
+def analyzer(clocked: MetricsCollector) -> PerformanceAnalyzer:
     """An analyzer over known calls of 1101 and 2207, one carrying personal data."""
-    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=ManualClock(NOW))
+    c = clocked
     for i in range(40):
         c.record_api_call("1101", "H1", "success", 100.0 + i, timestamp=NOW - 3000 + i * 60)
     for i in range(30):
@@ -42,8 +39,7 @@ def analyzer() -> Iterator[PerformanceAnalyzer]:
         )
     a = PerformanceAnalyzer(c)
     a.set_threshold("2207", PerformanceThreshold("2207", 3000.0, 0.005, 0.995, 20))
-    yield a
-    c.shutdown()
+    return a
 
 
 def test_json_report_is_the_full_structure(analyzer):

@@ -339,7 +339,7 @@ def test_cli_thresholds_and_slo(tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--slo", "100"], "参数无效"),
+        (["--slo", "100"], "应为 50–100 之间的百分比"),
         (["--thresholds", "missing.yml"], "阈值文件无效"),
     ],
     ids=["slo", "thresholds"],

@@ -10,7 +10,11 @@ identity gets an :class:`Observation` for the calls of that API and org in the w
   duplicated); an escalation from warning to critical is reported again;
 * **resolve**: when the value is back inside the threshold by a margin (the hysteresis,
   10 % by default) with at least ``min_calls`` calls, or when the org made no call at all
-  in the window. Fewer calls than ``min_calls`` neither fire nor resolve anything.
+  in the window. Fewer calls than ``min_calls`` neither fire nor resolve anything. A
+  resolved alert reads as one: its message is replaced by the resolve text with the value
+  at resolve time and the threshold, ``已恢复：接口 2207（门诊结算） 机构 H1 成功率 99.8%
+  （目标 99.5%）`` (``Resolved: ...`` in English; "no calls in the window" when idle), in
+  the language of the observation that fired it.
 
 Types: ``response_time`` (p95 against ``max_response_time_ms``), ``error_rate`` (system
 errors against ``max_error_rate``), ``success_rate`` (against ``min_success_rate``) and
@@ -29,6 +33,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
+
+from medical_insurance_sdk.core.analysis.texts import Lang, resolved_message
 
 __all__ = [
     "ALERT_TYPES",
@@ -99,6 +105,7 @@ class Observation(NamedTuple):
     severity: str | None  # the condition holds at this severity; None when it does not
     cleared: bool  # back inside the threshold by the hysteresis margin, or no calls
     message: str
+    lang: Lang = "zh"  # the language of ``message`` (and of the resolve text)
 
 
 AlertCallback = Callable[[PerformanceAlert], None]
@@ -113,6 +120,7 @@ class AlertManager:
             raise ValueError("AlertManager.history_size must be >= 1")
         self._lock = threading.Lock()
         self._active: dict[Key, PerformanceAlert] = {}
+        self._langs: dict[Key, Lang] = {}  # per active alert: the language it fired in
         self._history: deque[PerformanceAlert] = deque(maxlen=history_size)
         self._callbacks: list[AlertCallback] = []
         self._ids = itertools.count(1)
@@ -165,9 +173,10 @@ class AlertManager:
                             updated_at=now,
                         )
                         self._active[key] = alert
+                        self._langs[key] = obs.lang
                         changed.append(alert)
                 elif obs.cleared:
-                    changed.append(self._resolve(key, current, now, obs.value))
+                    changed.append(self._resolve(key, current, now, obs.value, obs.threshold))
                 elif obs.severity is not None:
                     escalated = obs.severity == "critical" and current.severity == "warning"
                     # the constructor, not dataclasses.replace: this runs for every
@@ -190,7 +199,7 @@ class AlertManager:
             scope = set(api_codes)
             for key, current in list(self._active.items()):
                 if key[0] in scope and key not in seen:
-                    changed.append(self._resolve(key, current, now, current.actual_value))
+                    changed.append(self._resolve(key, current, now, None, current.threshold_value))
             self._history.extend(changed)
             callbacks = list(self._callbacks)
         for alert in changed:
@@ -203,9 +212,19 @@ class AlertManager:
         return changed
 
     def _resolve(
-        self, key: Key, current: PerformanceAlert, now: float, value: float
+        self, key: Key, current: PerformanceAlert, now: float, value: float | None, limit: float
     ) -> PerformanceAlert:
+        """End ``current``: ``value`` is the figure now (None: the org made no call)."""
         del self._active[key]
+        lang = self._langs.pop(key, "zh")
         return replace(
-            current, state="resolved", actual_value=value, updated_at=now, resolved_at=now
+            current,
+            state="resolved",
+            actual_value=current.actual_value if value is None else value,
+            threshold_value=limit,
+            message=resolved_message(
+                lang, current.alert_type, current.api_code, current.org_code, value, limit
+            ),
+            updated_at=now,
+            resolved_at=now,
         )

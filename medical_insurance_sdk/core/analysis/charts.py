@@ -18,20 +18,11 @@ from medical_insurance_sdk.core.analysis.timeseries import TimeSeries
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["charts_available", "series_charts"]
+__all__ = ["series_charts"]
 
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.S)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
-
-
-def charts_available() -> bool:
-    """True when matplotlib (the ``[reports]`` extra) is installed."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _svg(fig: Figure) -> str:

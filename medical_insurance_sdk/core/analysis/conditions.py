@@ -145,6 +145,7 @@ def observe(
                     message=alert_message(lang, kind, api_code, org_code, value, shown_at, k)
                     if level
                     else "",
+                    lang=lang,
                 )
             )
     return out

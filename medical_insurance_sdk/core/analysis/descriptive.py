@@ -38,7 +38,7 @@ __all__ = [
 #: Percentiles reported for response times.
 PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 
-#: Error-code prefixes -> error class (protocol.md §6), first match wins.
+#: Error-code prefixes -> error class (docs/protocol.md §6), first match wins.
 _CLASS_PREFIXES: tuple[tuple[str, str], ...] = (
     ("TIMEOUT_READ", "read_timeout"),
     ("TIMEOUT_CONNECT", "connect_timeout"),
@@ -74,7 +74,7 @@ SYSTEM_ERROR_CLASSES = frozenset(
 
 
 def error_class(error_code: str | None) -> str:
-    """The protocol.md §6 category of an SDK error code (``"unknown"`` when none)."""
+    """The docs/protocol.md §6 category of an SDK error code (``"unknown"`` when none)."""
     if not error_code:
         return "unknown"
     code = error_code.upper()
@@ -136,7 +136,7 @@ class ResponseTimeStats:
 
 @dataclass(frozen=True)
 class ErrorAnalysis:
-    """Failed calls by error code, by org and by class (protocol.md §6)."""
+    """Failed calls by error code, by org and by class (docs/protocol.md §6)."""
 
     total_errors: int
     error_types: dict[str, int] = field(default_factory=dict)

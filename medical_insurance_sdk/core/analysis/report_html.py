@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from html import escape
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
-from medical_insurance_sdk.core.analysis.charts import charts_available, series_charts
+from medical_insurance_sdk.core.analysis.charts import series_charts
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.reports import CSV_HEADERS, csv_rows
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
+from medical_insurance_sdk.core.optional import is_available
 
 __all__ = ["render_html"]
 
@@ -114,7 +115,7 @@ def render_html(overview: SystemOverview, history: Sequence[PerformanceAlert], l
             ],
         ),
     ]
-    if overview.series is not None and charts_available():
+    if overview.series is not None and is_available("matplotlib"):
         latency, volume = series_charts(overview.series)
         parts += [
             f'<h2>{escape(t("latency"))}</h2><div class="chart">{latency}</div>',

@@ -2,6 +2,14 @@
 
 No report contains personal data: they are built from the typed analysis only (codes,
 counts, latencies, scores, alerts), never from stored error messages or request data.
+
+CSV cells are neutralised against formula injection (OWASP "CSV injection"): a text cell
+that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with
+``'`` so that a spreadsheet shows it as text instead of evaluating it. A cell that is a
+plain number (``-12``, ``+3.5``, ``-1e-3``, ``-0.5%``) is left as it is, so genuine
+negative figures stay numeric. The API code is the text a caller chooses freely
+(``record_api_call("=HYPERLINK(...)", ...)``), so every CSV writer of the package
+passes its rows through :func:`csv_safe_row`.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +26,15 @@ from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import api_name
 
-__all__ = ["CSV_HEADERS", "REPORT_FORMATS", "csv_rows", "render_report", "report_dict"]
+__all__ = [
+    "CSV_HEADERS",
+    "REPORT_FORMATS",
+    "csv_rows",
+    "csv_safe",
+    "csv_safe_row",
+    "render_report",
+    "report_dict",
+]
 
 REPORT_FORMATS: tuple[str, ...] = ("json", "csv", "html")
 
@@ -47,6 +64,27 @@ CSV_HEADERS: dict[Lang, tuple[str, ...]] = {
         "active_alerts",
     ),
 }
+
+
+#: First characters a spreadsheet may read as the start of a formula (OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A plain number, optionally signed and with a trailing percent sign.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def csv_safe(cell: str) -> str:
+    """``cell`` made safe for a spreadsheet: a formula-like text gets a leading ``'``.
+
+    Plain numbers (``-12.5``, ``+3``, ``-0.5%``) are kept, so negative figures stay numeric.
+    """
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def csv_safe_row(row: Sequence[object]) -> list[object]:
+    """A CSV row with every text cell passed through :func:`csv_safe` (numbers kept)."""
+    return [csv_safe(cell) if isinstance(cell, str) else cell for cell in row]
 
 
 def report_dict(
@@ -89,7 +127,7 @@ def _csv(overview: SystemOverview, lang: Lang) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADERS[lang])
-    writer.writerows(csv_rows(overview))
+    writer.writerows(csv_safe_row(row) for row in csv_rows(overview))
     return out.getvalue()
 
 

@@ -11,7 +11,15 @@ from typing import Literal
 
 from medical_insurance_sdk.core.analysis.thresholds import api_name
 
-__all__ = ["LANGS", "Lang", "alert_message", "api_label", "check_lang", "pct"]
+__all__ = [
+    "LANGS",
+    "Lang",
+    "alert_message",
+    "api_label",
+    "check_lang",
+    "pct",
+    "resolved_message",
+]
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -76,4 +84,49 @@ def alert_message(
         value_pct=pct(value),
         limit_pct=pct(limit),
         calls=calls,
+    )
+
+
+#: A resolved alert: the value at resolve time against the threshold (or target).
+_RESOLVED: dict[str, dict[Lang, str]] = {
+    "response_time": {
+        "zh": "已恢复：{api} 机构 {org} 响应时间 P95 {value:.0f} ms（阈值 {limit:.0f} ms）",
+        "en": "Resolved: {api} org {org}: p95 response time {value:.0f} ms "
+        "(threshold {limit:.0f} ms)",
+    },
+    "error_rate": {
+        "zh": "已恢复：{api} 机构 {org} 系统错误率 {value_pct}（阈值 {limit_pct}）",
+        "en": "Resolved: {api} org {org}: system error rate {value_pct} (threshold {limit_pct})",
+    },
+    "success_rate": {
+        "zh": "已恢复：{api} 机构 {org} 成功率 {value_pct}（目标 {limit_pct}）",
+        "en": "Resolved: {api} org {org}: success rate {value_pct} (target {limit_pct})",
+    },
+    "concurrency": {
+        "zh": "已恢复：{api} 机构 {org} 最大并发 {value:.0f}（阈值 {limit:.0f}）",
+        "en": "Resolved: {api} org {org}: {value:.0f} concurrent calls (threshold {limit:.0f})",
+    },
+}
+#: A resolved alert whose org made no call in the window: there is no current value.
+_RESOLVED_IDLE: dict[Lang, str] = {
+    "zh": "已恢复：{api} 机构 {org} 窗口内已无调用，{what}告警解除",
+    "en": "Resolved: {api} org {org}: no calls in the window, the {what} alert ends",
+}
+_KIND_NAMES: dict[str, dict[Lang, str]] = {
+    "response_time": {"zh": "响应时间", "en": "response time"},
+    "error_rate": {"zh": "系统错误率", "en": "system error rate"},
+    "success_rate": {"zh": "成功率", "en": "success rate"},
+    "concurrency": {"zh": "并发", "en": "concurrency"},
+}
+
+
+def resolved_message(
+    lang: Lang, kind: str, api_code: str, org: str, value: float | None, limit: float
+) -> str:
+    """The message of a resolved alert: ``value`` now (None: no calls) against ``limit``."""
+    api = api_label(api_code, lang)
+    if value is None:
+        return _RESOLVED_IDLE[lang].format(api=api, org=org, what=_KIND_NAMES[kind][lang])
+    return _RESOLVED[kind][lang].format(
+        api=api, org=org, value=value, limit=limit, value_pct=pct(value), limit_pct=pct(limit)
     )

@@ -1,7 +1,7 @@
 """Per-API performance thresholds, with defaults per interface class.
 
 Every API is put in one class from its kind and category in the interface catalog
-(:mod:`medical_insurance_sdk.client.catalog`, protocol.md §4):
+(:mod:`medical_insurance_sdk.client.catalog`, docs/protocol.md §4):
 
 ========== ================================== ======== ======== ======== ==========
 class      which interfaces                   max p95  max sys. min      max

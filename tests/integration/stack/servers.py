@@ -8,7 +8,6 @@ directory and is stopped by the fixture that started it.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -17,19 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from local_net import free_port
 
 __all__ = ["PROMETHEUS", "PROMTOOL", "PUSHGATEWAY", "Prometheus", "Pushgateway", "free_port"]
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PUSHGATEWAY = shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:

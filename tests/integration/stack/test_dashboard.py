@@ -201,6 +201,7 @@ def _traffic(c: MetricsCollector) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # ~10 s: a real Prometheus evaluates every panel query
 def test_every_query_is_accepted_and_answers_with_data(dashboard, start_prometheus):
     """Each panel, annotation and variable query runs on a real Prometheus (with the shipped
     recording rules) and the main panels return the recorded series."""

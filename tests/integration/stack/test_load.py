@@ -9,7 +9,6 @@ multiplied by 10 under `make stress` (MISDK_STRESS=1).
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import threading
@@ -22,14 +21,14 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port
+from suite_constants import SCALE
 
 from medical_insurance_sdk.client import AsyncMedicalInsuranceClient, MedicalInsuranceClient
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.simulator.testing import SAMPLE_CERTNO, SAMPLE_ORG
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
-SCALE = 10 if os.environ.get("MISDK_STRESS") == "1" else 1
 THREADS, THREAD_CALLS = 16, 40 * SCALE
 TASKS, TASK_CALLS = 200, 5 * SCALE
 PERSON = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SAMPLE_CERTNO}}
