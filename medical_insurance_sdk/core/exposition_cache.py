@@ -123,8 +123,8 @@ class ExpositionCache:
         self._lock = threading.Lock()
         self._caches: dict[tuple[str, bool], _Rows] = {}
         self._escaped: dict[str, bytes] = {}
-        #: Rendered exemplar suffixes by (row, bucket), with the exemplar they show.
-        self._marks: dict[tuple[int, int], tuple[Exemplar, bytes]] = {}
+        #: Per series, its exemplars by bucket and their rendered suffixes.
+        self._marks: dict[int, tuple[list[Exemplar | None], list[bytes]]] = {}
         self._hist = HistogramLines(specs["duration"], les)
         self._counter = {kind: CounterLines(specs[kind]) for kind in ("calls", "errors")}
         self._summary = {
@@ -246,15 +246,13 @@ class ExpositionCache:
         for i, labels in enumerate(data.labels):
             marks: list[bytes] | None = None
             if exemplars is not None and any(e is not None for e in exemplars[i]):
-                row, marks = rows[i], []
-                for b, ex in enumerate(exemplars[i]):
-                    if ex is None:
-                        marks.append(b"")
-                        continue
-                    cached = cache.get((row, b))
-                    if cached is None or cached[0] is not ex:
-                        cached = cache[(row, b)] = (ex, exemplar_text(*ex))
-                    marks.append(cached[1])
+                found, row = exemplars[i], rows[i]
+                seen, texts = cache.get(row) or ([None] * len(found), [b""] * len(found))
+                marks = [
+                    b"" if ex is None else text if ex is old else exemplar_text(*ex)
+                    for ex, old, text in zip(found, seen, texts, strict=True)
+                ]
+                cache[row] = (found, marks)
             text = lines.render(esc(labels, lines.order), data.cumulative[i], data.sums[i], marks)
             out.append(text)
         return out

@@ -8,6 +8,7 @@ aggregates' lock and copies what it returns.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -76,15 +77,29 @@ class ExemplarCheck:
 
     def __init__(self, on_drop: Callable[[], None]) -> None:
         self._on_drop = on_drop
-        #: The exemplar last accepted in each (series, bucket).
-        self.accepted: dict[tuple[int, int], Exemplar] = {}
+        #: Per series, the exemplar last accepted in each bucket.
+        self._accepted: dict[int, list[Exemplar | None]] = {}
 
-    def first_sight(
+    def series(
+        self, agg: ApiAggregates, row: int, found: list[Exemplar | None]
+    ) -> list[Exemplar | None]:
+        """``found`` (the series' exemplars by bucket) without invalid ones (lock held)."""
+        accepted = self._accepted.get(row)
+        if accepted is not None and all(map(operator.is_, found, accepted)):
+            return found  # nothing new since the last look
+        if accepted is None:
+            accepted = [None] * len(found)
+        out = [
+            ex if ex is None or ex is seen else self._first_sight(agg, (row, b), ex)
+            for b, (ex, seen) in enumerate(zip(found, accepted, strict=True))
+        ]
+        self._accepted[row] = out
+        return out
+
+    def _first_sight(
         self, agg: ApiAggregates, key: tuple[int, int], ex: Exemplar
     ) -> Exemplar | None:
-        """``ex`` if its trace id may be exposed; else delete it and count (lock held)."""
         if is_trace_id(ex.trace_id):
-            self.accepted[key] = ex
             return ex
         del agg.exemplars[key]
         self._on_drop()
@@ -166,14 +181,10 @@ def histogram_rows(
     cumulative = agg.hist_buckets[index].cumsum(axis=1).tolist()
     found: list[list[Exemplar | None]] | None = None
     if exemplars and agg.exemplars:
-        get, width = agg.exemplars.get, agg.hist_buckets.shape[1]
-        found = [[get((i, b)) for b in range(width)] for i in index]
+        get, buckets = agg.exemplars.get, range(agg.hist_buckets.shape[1])
+        found = [list(map(get, [(i, b) for b in buckets])) for i in index]
         if check is not None:
-            accepted = check.accepted
-            for i, marks in zip(index, found, strict=True):
-                for b, ex in enumerate(marks):
-                    if ex is not None and accepted.get((i, b)) is not ex:
-                        marks[b] = check.first_sight(agg, (i, b), ex)
+            found = [check.series(agg, i, marks) for i, marks in zip(index, found, strict=True)]
     return HistogramRows(labels, cumulative, agg.hist_sums[index].tolist(), found)
 
 
