@@ -46,6 +46,7 @@ CALLS_PER_SERIES = 4
 CHANGED = 0.05
 FULL_BUDGET, PARTIAL_BUDGET = 0.1, 0.02
 IMPORT_RUNS = 7
+ROUNDS = 4
 OM_ACCEPT = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 FORMATS = {
     "text": {},
@@ -184,24 +185,31 @@ def _scrapes(ours: _Ours, bare: _Bare, rng: random.Random) -> list[dict[str, Any
     rows: list[dict[str, Any]] = []
     n_changed = int(len(SERIES) * CHANGED)
     for label, extra in FORMATS.items():
-        bare_ms, bare_body = min(_timed(bare.app, extra) for _ in range(3))
+        # Rounds interleave prometheus_client and ours, so the shared machine's load hits
+        # both: each round a full change, prometheus_client, then three 5 % changes (the
+        # first of them compresses every histogram chunk again, reported apart).
+        bare_times: list[float] = []
         full: list[float] = []
         part: list[float] = []
-        full_body = b""
-        for _ in range(5):
+        first: list[float] = []
+        full_body = body = bare_body = b""
+        for _ in range(ROUNDS):
             ours.add(_calls(rng, SERIES, 1))  # every series changed
             ms, full_body = _timed(ours.app, extra)
             full.append(ms)
-        body = b""
-        for _ in range(5):
-            ours.add(_calls(rng, rng.sample(SERIES, n_changed), 1))
-            ms, body = _timed(ours.app, extra)
-            part.append(ms)
+            ms, bare_body = _timed(bare.app, extra)
+            bare_times.append(ms)
+            for k in range(3):
+                ours.add(_calls(rng, rng.sample(SERIES, n_changed), 1))
+                ms, body = _timed(ours.app, extra)
+                (part if k else first).append(ms)
+        bare_ms = min(bare_times)
         f, p = min(full) / bare_ms, min(part) / bare_ms
         rows += [
             _row(f"{label}: prometheus_client make_wsgi_app", bare_ms, "ms"),
             _row(f"{label}: ours, every series changed", min(full), "ms"),
             _row(f"{label}: ours, 5 % of series changed ({n_changed})", min(part), "ms"),
+            _row(f"{label}: ours, the first 5 % after a full change", min(first), "ms"),
             _row(
                 f"{label}: full / prometheus_client", f, "×", f"<= {FULL_BUDGET}", f <= FULL_BUDGET
             ),
