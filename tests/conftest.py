@@ -14,7 +14,7 @@ from medical_insurance_sdk.core import (
     ManualClock,
     MetricConfig,
     MetricsCollector,
-    metrics_collector,
+    reset_metrics_collector,
 )
 
 
@@ -24,10 +24,7 @@ def _isolated_global(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MISDK_PROMETHEUS_PORT", "0")
     monkeypatch.setenv("MISDK_BACKGROUND", "false")
     yield
-    old = metrics_collector._global
-    metrics_collector._global = None
-    if old is not None:
-        old.shutdown()
+    reset_metrics_collector()
 
 
 @pytest.fixture

@@ -608,7 +608,7 @@ class ClientBase:
         channel = state.channel
         if channel is not None:
             try:  # C builtins only; the try costs nothing unless one fails
-                channel.stage((
+                channel.stage((  # a StagedCall (core/staged.py; test_staged_call.py checks it)
                     channel.clock(), state.start_ns, state.interface.code, self.org_code, True,
                     None, None, state.request_size, state.response_size, state.trace.trace_id,
                 ))  # fmt: skip
@@ -617,8 +617,10 @@ class ClientBase:
                     channel.fold()
             except Exception as exc:  # monitoring boundary: the call succeeded
                 channel.failed(exc)
-        elif state.monitor is not None:
-            state.monitor.end_ok(state.tracked, state.response_size)
+        elif state.monitor is not None:  # the same record, through the methods
+            state.monitor.end(
+                state.tracked, "success", None, None, state.response_size, state.request_size
+            )
         self.tracer.end(state.trace, None)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
@@ -651,8 +653,10 @@ class ClientBase:
                     channel.fold()
             except Exception as exc:  # monitoring boundary: the call's own error stands
                 channel.failed(exc)
-        elif state.monitor is not None:
-            state.monitor.end(state.tracked, "error", code, message, state.response_size)
+        elif state.monitor is not None:  # the same record, through the methods
+            state.monitor.end(
+                state.tracked, "error", code, message, state.response_size, state.request_size
+            )
         if unknown and state.monitor is not None:
             state.monitor.outcome_unknown(state.interface.code, self.org_code)
         self.tracer.end(state.trace, code)

@@ -9,21 +9,26 @@ so any compatible collector works). :class:`GuardedMonitor` makes sure a monitor
 failure never fails a business call: errors are logged (rate limited) and counted.
 
 The per-call path is the CPU the monitoring adds to every call (issue 3 budgets it at
-1 %). When the collector is :class:`~medical_insurance_sdk.core.MetricsCollector` with its
-own recording methods, :attr:`GuardedMonitor.channel` is a
-:class:`~medical_insurance_sdk.core.channel.CallChannel` and the client records through it
-without a Python frame (it ends every call it starts, on every path), and
-:attr:`GuardedMonitor.start` / :attr:`GuardedMonitor.end` are the collector's own bound
-methods, which never raise. Any other collector has no channel and its methods are wrapped.
+1 %). Which of three recording paths a collector gets is decided once, by
+:func:`recording_path` (the one rule; see there): our own collector's calls are staged
+through a frame-free channel, its unmodified methods are called unwrapped, anything else
+goes through guards. Every path records the same values for the same call (the tests in
+``tests/unit/test_client_monitor.py`` and ``tests/integration/test_client_monitoring.py``
+run over each): in particular the request size is passed again at the end
+(``record_api_call_end(..., request_size=)``), since a 9101 upload's multipart body is
+only known after the call started. A foreign collector whose ``record_api_call_end``
+does not accept ``request_size`` (the protocol's older signature) is still called, the
+old way, and keeps the size given at the start.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from medical_insurance_sdk.core.tracking import error_code_of
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
@@ -33,7 +38,7 @@ if TYPE_CHECKING:
     from medical_insurance_sdk.core.channel import CallChannel
     from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
-__all__ = ["CallMonitor", "GuardedMonitor", "describe_error"]
+__all__ = ["CallMonitor", "GuardedMonitor", "RecordingPath", "describe_error", "recording_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +66,14 @@ class CallMonitor(Protocol):
         error_code: str | None = None,
         error_message: str | None = None,
         response_size: int = 0,
+        request_size: int | None = None,
     ) -> None:
-        """End a started call."""
+        """End a started call; ``request_size``, when given, replaces the start's.
+
+        The client always gives it (a 9101 upload's size is known only after the start).
+        Optional in the protocol: a collector written to the older signature, without
+        it, is called without it (see :func:`recording_path`).
+        """
         ...
 
     def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None:
@@ -98,16 +109,60 @@ def _missing(what: str) -> Callable[..., Any]:
     return fail
 
 
-def _own(method: object, name: str) -> bool:
-    """True when ``method`` is MetricsCollector's own ``name`` (bound, not replaced)."""
+def _own(collector: object, name: str) -> bool:
+    """True when ``collector.name`` is MetricsCollector's own method (bound, not replaced)."""
     from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
+    method = getattr(collector, name, None)
     return getattr(method, "__func__", None) is getattr(MetricsCollector, name)
 
 
+#: The three ways the client records a call (see :func:`recording_path`).
+RecordingPath = Literal["channel", "direct", "guarded"]
+
+#: The methods whose own (MetricsCollector's) code the channel reproduces.
+_CHANNEL_METHODS = ("record_api_call_start", "record_api_call_end", "_open_channel")
+
+
+def recording_path(collector: object) -> RecordingPath:
+    """How the client records its calls on ``collector``: the one rule, decided once.
+
+    * ``"channel"``: ``collector`` is a :class:`MetricsCollector` (a subclass included)
+      whose ``record_api_call_start``, ``record_api_call_end`` and ``_open_channel`` are
+      all MetricsCollector's own, and which is enabled. The client stages each call's
+      :class:`~medical_insurance_sdk.core.staged.StagedCall` through the collector's
+      internal channel (``core/channel.py``): the same record those methods would stage,
+      without a Python frame.
+    * ``"direct"``: the same methods are MetricsCollector's own but there is no channel
+      (the collector is disabled, or opening the channel failed): the client calls
+      ``record_api_call_start``/``end`` unwrapped, since they never raise.
+    * ``"guarded"``: anything else: a subclass that overrides either method (its
+      override must see every call), any other :class:`CallMonitor`. The client calls
+      start/end through guards that count and log (rate limited) every failure.
+
+    The channel is only a faster way to write the same record: on every path a call
+    stores the same api and org codes, status, error code and message, sizes and trace id.
+    """
+    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
+    if not all(_own(collector, name) for name in _CHANNEL_METHODS[:2]):
+        return "guarded"
+    if isinstance(collector, MetricsCollector) and _own(collector, "_open_channel"):
+        return "channel" if collector.config.enabled else "direct"
+    return "direct"
+
+
+def _takes_request_size(end: Callable[..., Any]) -> bool:
+    """True when ``end`` accepts ``request_size=`` (the protocol's current signature)."""
+    try:
+        inspect.signature(end).bind(0, "success", None, None, 0, request_size=0)
+    except (TypeError, ValueError):  # the older signature, or no signature to read
+        return False
+    return True
+
+
 StartCall = Callable[[str, str, int, str, str], "int | None"]
-EndCall = Callable[[Any, str, "str | None", "str | None", int], None]
-EndOk = Callable[[Any, int], None]
+EndCall = Callable[[Any, str, "str | None", "str | None", int, int], None]
 
 
 class GuardedMonitor:
@@ -115,60 +170,53 @@ class GuardedMonitor:
 
     ``start(api_code, org_code, request_size, trace_id, connection_type)`` returns the
     call's id (None when a foreign collector failed); ``end(call_id, status, error_code,
-    error_message, response_size)`` ends it, ``end_ok(call_id, response_size)`` ends it
-    as a success (through the collector's optional ``record_api_call_success`` when it is
-    MetricsCollector's own, else through ``end``). None of them raises. ``channel`` is the
-    collector's frame-free path for ``connection_type`` when it has one (else None).
+    error_message, response_size, request_size)`` ends it. Neither raises. ``path`` is
+    the recording path :func:`recording_path` chose; ``channel`` is the collector's
+    frame-free path for ``connection_type`` on the ``"channel"`` path (else None).
     """
 
     __slots__ = (
         "_collector",
         "_end",
+        "_end_takes_request_size",
         "_last_log",
         "_lock",
         "_start",
         "channel",
         "end",
-        "end_ok",
         "failures",
+        "path",
         "start",
     )
 
     def __init__(self, collector: CallMonitor, connection_type: str = "http") -> None:
         self._collector = collector
-        # Bound once: the per-call path is two calls. A collector missing them fails
-        # (counted) at each call, never here.
-        self._start = getattr(collector, "record_api_call_start", None) or _missing("start")
-        self._end = getattr(collector, "record_api_call_end", None) or _missing("end")
-        trusted = _own(self._start, "record_api_call_start") and _own(
-            self._end, "record_api_call_end"
-        )
-        self.start: StartCall = self._start if trusted else self._guarded_start
-        self.end: EndCall = self._end if trusted else self._guarded_end
-        success = getattr(collector, "record_api_call_success", None)
-        own_success = success is not None and _own(success, "record_api_call_success")
-        self.end_ok: EndOk = self._guarded_end_ok
-        if trusted and own_success and success is not None:
-            self.end_ok = success
         self._lock = threading.Lock()
         self._last_log = 0.0
         #: How many monitoring operations failed (and were dropped).
         self.failures = 0
+        # Bound once: the per-call path is two calls. A collector missing them fails
+        # (counted) at each call, never here.
+        self._start = getattr(collector, "record_api_call_start", None) or _missing("start")
+        self._end = getattr(collector, "record_api_call_end", None) or _missing("end")
+        self._end_takes_request_size = _takes_request_size(self._end)
+        self.path: RecordingPath = recording_path(collector)
         self.channel: CallChannel | None = None
-        # The channel stages what the collector's own methods would: a subclass that
-        # overrides any of them records through them instead.
         from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
-        if trusted and own_success and isinstance(collector, MetricsCollector):
+        if self.path == "channel" and isinstance(collector, MetricsCollector):
             self.channel = self._open_channel(collector, connection_type)
+            if self.channel is None:
+                self.path = "direct"
+        direct = self.path != "guarded"
+        self.start: StartCall = self._start if direct else self._guarded_start
+        self.end: EndCall = self._end if direct else self._guarded_end
 
     def _open_channel(
         self, collector: MetricsCollector, connection_type: str
     ) -> CallChannel | None:
-        if not _own(getattr(collector, "open_channel", None), "open_channel"):
-            return None
         try:
-            return collector.open_channel(connection_type)
+            return collector._open_channel(connection_type)
         except Exception:  # monitoring boundary: record through start/end instead
             self._failed("channel")
             return None
@@ -207,16 +255,20 @@ class GuardedMonitor:
         error_code: str | None,
         error_message: str | None,
         response_size: int,
+        request_size: int,
     ) -> None:
         if call_id is None:  # the start failed: nothing to end
             return
         try:
-            self._end(call_id, status, error_code, error_message, response_size)
+            if self._end_takes_request_size:
+                self._end(
+                    call_id, status, error_code, error_message, response_size,
+                    request_size=request_size,
+                )  # fmt: skip
+            else:  # the protocol's older signature: the size given at the start stays
+                self._end(call_id, status, error_code, error_message, response_size)
         except Exception:  # monitoring boundary: the call's own result stands
             self._failed("call end")
-
-    def _guarded_end_ok(self, call_id: Any, response_size: int) -> None:
-        self._guarded_end(call_id, "success", None, None, response_size)
 
     def cache_ratio(self, ratio: float) -> None:
         """Report the response cache's hit ratio."""

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         MetricsCollector,
         get_metrics_collector,
         initialize_metrics_collector,
+        reset_metrics_collector,
     )
     from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
     from medical_insurance_sdk.core.multiprocess import mark_process_dead, multiprocess_registry
@@ -60,6 +61,7 @@ __all__ = [
     "mark_process_dead",
     "monitor_api_call",
     "multiprocess_registry",
+    "reset_metrics_collector",
     "start_metrics_server",
 ]
 
@@ -84,6 +86,7 @@ _LAZY: dict[str, str] = {
     "mark_process_dead": "medical_insurance_sdk.core.multiprocess",
     "monitor_api_call": "medical_insurance_sdk.core.tracking",
     "multiprocess_registry": "medical_insurance_sdk.core.multiprocess",
+    "reset_metrics_collector": "medical_insurance_sdk.core.metrics_collector",
     "start_metrics_server": "medical_insurance_sdk.core.metrics_server",
 }
 

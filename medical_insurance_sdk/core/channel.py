@@ -1,27 +1,36 @@
-"""CallChannel: recording calls without a Python frame, for instrumentation that ends them all.
+"""CallChannel: recording calls without a Python frame (internal: our client and collector).
 
 :meth:`MetricsCollector.record_api_call_start` and ``record_api_call_end`` keep every
 started call in a registry under an id, so that any code may end any call, and so that a
 call never ended is found and counted abandoned. That costs two Python calls, a dict
-insertion and a pop per call. Instrumentation that owns both ends of each call, and ends
-it on every path (the SDK client ends its calls in ``except BaseException``), can record
-through a channel instead, where each step is one call of a C builtin:
+insertion and a pop per call. The SDK client owns both ends of each call and ends it on
+every path (``except BaseException`` included), so it records through a channel instead,
+where each step is one call of a C builtin. This is a private protocol between the
+client (``client/_base.py``) and the collector (``MetricsCollector._open_channel``), not
+a public API: other instrumentation records through ``record_api_call_start``/``end``
+or ``track``, which check what they are given.
+
+The protocol, in this order (the client's ``_open_monitor``, ``_succeed`` and
+``_record_failure`` follow it; ``tests/unit/test_channel.py`` drives it the same way):
 
 .. code-block:: python
 
-    channel = collector.open_channel("http")      # once; None when monitoring is off
+    channel = collector._open_channel("http")      # once; None when monitoring is off
     start_ns = channel.clock()                     # the start
     channel.enter(None)                            # counts the call in flight
     ...                                            # the call itself
-    channel.leave()                                # on every path, exactly once
     channel.stage((channel.clock(), start_ns, api_code, org_code, ok,
                    error_code, error_message, request_size, response_size, trace_id))
+    channel.leave()                                # on every path, exactly once
     if len(channel.staging) >= channel.fold_at:
         channel.fold()
 
-The staged tuple is the store's record (:class:`~medical_insurance_sdk.core.store.StagedCall`
-with the raw clock readings, as the collector's own end stages it). The channel trusts its
-caller: sizes must be non-negative ints and the record must have its ten fields; error
+The record is staged before the call leaves the in-flight count, so a failing ``leave``
+(an in-flight list emptied by a fork) never loses the call. The staged tuple is a
+:class:`~medical_insurance_sdk.core.staged.StagedCall` (field order and units there:
+two raw clock readings in ns, then the labels, the flag and the sizes). The channel
+trusts its caller on the hot path; the fold checks every batch (whole records, int
+readings and sizes, a bool flag) and drops and counts a malformed one, and error
 messages are masked when folded, as for every call.
 """
 
@@ -31,7 +40,8 @@ from collections.abc import Callable
 from typing import Any
 
 from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.store import STAGED_WIDTH, CallStore
+from medical_insurance_sdk.core.staged import STAGED_WIDTH
+from medical_insurance_sdk.core.store import CallStore
 
 __all__ = ["CallChannel"]
 
@@ -66,7 +76,7 @@ class CallChannel:
         #: is the number of calls in flight (``active_connections{connection_type}``).
         self.enter: Callable[[None], None] = in_flight.append
         self.leave: Callable[[], object] = in_flight.pop
-        #: Extends the store's staging list by one call's ten fields (one atomic step).
+        #: Extends the store's staging list by one StagedCall's fields (one atomic step).
         self.stage: Callable[[tuple[Any, ...]], None] = store.staging.extend
         self.staging = store.staging
         #: Fold the staging list once it holds this many fields.

@@ -21,7 +21,7 @@ class Clock(Protocol):
 
     @property
     def wall_offset(self) -> float:
-        """Epoch seconds at monotonic zero: ``wall = monotonic_ns * 1e-9 + wall_offset``."""
+        """Epoch seconds at monotonic zero: ``wall = monotonic_ns / 1e9 + wall_offset``."""
 
     def monotonic_ns(self) -> int:
         """Nanoseconds from an arbitrary origin."""
@@ -36,14 +36,14 @@ class AnchoredClock:
     __slots__ = ("wall_offset",)
 
     def __init__(self) -> None:
-        self.wall_offset = time.time() - time.perf_counter_ns() * 1e-9
+        self.wall_offset = time.time() - time.perf_counter_ns() / 1e9
 
     #: The builtin itself, not a method around it: the collector's hot path reads it
     #: twice per call, and a Python frame each time would cost more than the read.
     monotonic_ns = staticmethod(time.perf_counter_ns)
 
     def wall(self) -> float:
-        return time.perf_counter_ns() * 1e-9 + self.wall_offset
+        return time.perf_counter_ns() / 1e9 + self.wall_offset
 
 
 class ManualClock:
@@ -59,7 +59,7 @@ class ManualClock:
         return self._mono_ns
 
     def wall(self) -> float:
-        return self._mono_ns * 1e-9 + self.wall_offset
+        return self._mono_ns / 1e9 + self.wall_offset
 
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``."""

@@ -15,13 +15,14 @@ Which side of the line each public method is on:
 
 A start puts ``(api, org, t0, sizes, trace id)`` in a dict under a fresh integer id; an
 end pops it, reads the monotonic clock again and extends the store's flat staging list
-by the call's ten fields, the two raw clock readings among them (the fold turns them into
-a timestamp and a duration). Nothing on that path scans, sorts or locks a
+by the call's :class:`~medical_insurance_sdk.core.staged.StagedCall` fields, the two raw
+clock readings among them (the fold turns them into a timestamp and a duration, and
+checks the batch). Nothing on that path scans, sorts or locks a
 metric: the store folds staged calls into numpy columns in batches, and the Prometheus
 exporter reads cumulative aggregates at scrape time (see ``store.py`` and
-``aggregates.py``). Instrumentation that ends every call it starts can skip the registry
-and its two Python calls: :meth:`~MetricsCollector.open_channel` gives it the same staging
-through C builtins only (``channel.py``); the SDK client records that way.
+``aggregates.py``). The SDK client, which ends every call it starts, skips the registry
+and its two Python calls: the internal ``_open_channel`` gives it the same staging
+through C builtins only (``channel.py``).
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ from medical_insurance_sdk.core.optional import is_available, warn_missing
 from medical_insurance_sdk.core.pending import PendingCalls
 from medical_insurance_sdk.core.records import APICallMetric
 from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
+from medical_insurance_sdk.core.staged import STAGED_WIDTH, StagedCall
 from medical_insurance_sdk.core.statistics import api_statistics
-from medical_insurance_sdk.core.store import STAGED_WIDTH, CallSnapshot, CallStore, StagedCall
+from medical_insurance_sdk.core.store import CallSnapshot, CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
 from medical_insurance_sdk.core.tracking import CallTracker
 from medical_insurance_sdk.core.validation import (
@@ -62,6 +64,7 @@ __all__ = [
     "MetricsCollector",
     "get_metrics_collector",
     "initialize_metrics_collector",
+    "reset_metrics_collector",
 ]
 
 logger = logging.getLogger(__name__)
@@ -96,9 +99,10 @@ class MetricsCollector:
             batch_size=cfg.fold_batch_size,
             on_listener_error=lambda exc: self.health.error("store_fold", exc),
             wall_offset=self._wall_offset,
+            health=self.health,
         )
         self._staging = self.store.staging
-        self._stage = self.store.staging.extend  # one call's STAGED_WIDTH fields
+        self._stage = self.store.staging.extend  # one StagedCall's fields (core/staged.py)
         self._staged_limit = cfg.fold_batch_size * STAGED_WIDTH
         self.active_connections = LabelledValues(("connection_type",))
         self.cache_hit_ratio = LabelledValues(("cache_type",))
@@ -258,7 +262,7 @@ class MetricsCollector:
                 error_message = mask_text(error_message)  # a huge text is not held until the fold
             if request_size is not None:
                 req = request_size
-            self._stage((  # clock readings: the fold turns them into seconds
+            self._stage((  # a StagedCall (core/staged.py), built in one C call
                 end_ns, start_ns, api, org, ok,
                 error_code, error_message, req if type(req) is int and req >= 0 else 0,
                 response_size if type(response_size) is int and response_size >= 0 else 0,
@@ -271,42 +275,20 @@ class MetricsCollector:
         except Exception as exc:  # monitoring boundary
             self.health.error("record_api_call_end", exc)
 
-    def record_api_call_success(self, call_id: int, response_size: int = 0) -> None:
-        """End a started call as a success: ``record_api_call_end(call_id, "success",
-        response_size=response_size)`` in fewer steps, for instrumentation that ends every
-        call it starts (the SDK client's hot path). Never raises.
-        """
-        end_ns = self._mono_ns()
-        try:
-            entry = self._pending.pop(call_id, None)
-            if entry is None:
-                if self._enabled:  # a disabled collector never started it
-                    self._unknown_call(call_id)
-                return
-            api, org, start_ns, req, trace_id, _ = entry
-            self._stage((  # clock readings: the fold turns them into seconds
-                end_ns, start_ns, api, org, True,
-                None, None, req if type(req) is int and req >= 0 else 0,
-                response_size if type(response_size) is int and response_size >= 0 else 0,
-                trace_id,
-            ))  # fmt: skip
-            if len(self._staging) >= self._staged_limit:
-                self.store.flush()
-        except TypeError:  # an unhashable call id cannot be pending
-            self._unknown_call(call_id)
-        except Exception as exc:  # monitoring boundary
-            self.health.error("record_api_call_success", exc)
+    @property
+    def clock(self) -> Clock:
+        """The clock this collector reads (``clock=`` at construction, or the default)."""
+        return self._clock
 
-    def open_channel(self, connection_type: str | None = None) -> CallChannel | None:
-        """A frame-free recording path for instrumentation that ends every call it starts.
+    def _open_channel(self, connection_type: str | None = None) -> CallChannel | None:
+        """The SDK client's frame-free recording path (internal; see ``core/channel.py``).
 
-        See :mod:`medical_insurance_sdk.core.channel` for the protocol; the SDK client
-        records through one. None when monitoring is disabled. Raises ValueError for a
-        ``connection_type`` that is not a label value as is (a non-empty printable str of
-        at most 64 characters, no personal data).
+        None when monitoring is disabled. Raises ValueError for a ``connection_type``
+        that is not a label value as is (a non-empty printable str of at most 64
+        characters, no personal data).
         """
         if connection_type is not None:
-            check_clean_label("open_channel: connection_type", connection_type)
+            check_clean_label("_open_channel: connection_type", connection_type)
         if not self._enabled:
             return None
         lane = self.pending.lane(connection_type)
@@ -402,7 +384,7 @@ class MetricsCollector:
         if error_message is not None and len(error_message) > MAX_MESSAGE_CHARS:
             error_message = mask_text(error_message)  # a huge text is not held until the fold
         self.store.append(
-            StagedCall(
+            StagedCall.from_seconds(
                 when,
                 duration / 1000.0,
                 api_code,
@@ -413,6 +395,7 @@ class MetricsCollector:
                 request_size,
                 response_size,
                 None,
+                wall_offset=self.store.wall_offset,
             )
         )
 
@@ -435,7 +418,8 @@ class MetricsCollector:
     def record_database_connections(self, count: int, connection_type: str = "database") -> None:
         """Set ``active_connections{connection_type}`` to ``count`` (an int >= 0).
 
-        ``connection_type`` must be a label value as is (see :meth:`open_channel`).
+        ``connection_type`` must be a label value as is (a non-empty printable str of at
+        most 64 characters, no personal data).
         """
         check_size("record_database_connections: count", count)
         label = check_clean_label("record_database_connections: connection_type", connection_type)
@@ -645,3 +629,15 @@ def initialize_metrics_collector(config: MetricConfig | None = None) -> MetricsC
             old.shutdown()  # first: the new collector may need the old one's port
         collector = _global = MetricsCollector(config)
     return collector
+
+
+def reset_metrics_collector() -> None:
+    """Shut the process-wide collector down and forget it; the next use creates a new one.
+
+    For tests and for programs that re-read their configuration.
+    """
+    global _global
+    with _global_lock:
+        old, _global = _global, None
+    if old is not None:
+        old.shutdown()

@@ -6,10 +6,13 @@ The analyzer only reads immutable snapshots of the collector's store
 Results are computed with numpy (see :mod:`medical_insurance_sdk.core.analysis`) as typed
 dataclasses and converted to the seed's dicts at the edge.
 
-Caching: results are cached under ``(store version, API, window, now, thresholds
-version)``, so any new call, any change of window or clock and any new threshold gives a
-fresh answer; a cache hit only happens when nothing that could change the answer has
-changed (a replay with a stopped clock, a report computing several views at once).
+Caching (:mod:`~medical_insurance_sdk.core.analysis.result_cache`): results are cached
+under the store's version, the analysis (API or overview), the window, the number of
+calls in it, the thresholds' version, the language, the alert policy and ``now`` in
+buckets of ``cache_resolution`` seconds (default 1). Any new call, any call leaving the
+window, any new threshold gives a fresh answer; a dashboard or a report asking again
+within the same second over the same calls gets the same result, with the ``now`` of
+its first computation. :meth:`PerformanceAnalyzer.cache_info` measures the hit rate.
 
 Which side of the line each public method is on: every method raises ``ValueError`` for
 bad arguments (a window <= 0, an unknown report format or language, a threshold for
@@ -27,8 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ from medical_insurance_sdk.core.analysis.overview import (
     analyze_all,
 )
 from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS, render_report
+from medical_insurance_sdk.core.analysis.result_cache import CacheInfo, ResultCache
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
@@ -84,6 +87,8 @@ class PerformanceAnalyzer:
     recommendations and reports. ``alert_policy`` sets the minimum calls per org and the
     hysteresis of alerts; ``background=True`` starts evaluating alerts every
     ``collection_interval`` seconds over the last ``alert_window_minutes``.
+    ``cache_size`` results are kept, each reused for ``cache_resolution`` seconds at most
+    and only over the same calls (see the module).
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class PerformanceAnalyzer:
         alert_window_minutes: float = 15.0,
         background: bool = False,
         cache_size: int = 32,
+        cache_resolution: float = 1.0,
     ) -> None:
         self.collector = collector
         self.language = check_lang(language)
@@ -104,8 +110,7 @@ class PerformanceAnalyzer:
         self.alerts = AlertManager(history_size)
         self._thresholds: dict[str, PerformanceThreshold] = {}
         self._thresholds_version = 0
-        self._cache: OrderedDict[tuple[Any, ...], _Cached] = OrderedDict()
-        self._cache_size = max(1, cache_size)
+        self._cache = ResultCache(cache_size, cache_resolution)
         self._lock = threading.Lock()
         self._worker: PeriodicWorker | None = None
         if background:
@@ -137,21 +142,28 @@ class PerformanceAnalyzer:
         )
         return now, snap
 
-    def _cached(self, key: tuple[Any, ...]) -> _Cached | None:
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-            return hit
+    def _cached(self, key: Hashable) -> _Cached | None:
+        hit: _Cached | None = self._cache.get(key)
+        return hit
 
-    def _remember(self, key: tuple[Any, ...], value: _Cached) -> None:
-        with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+    def _remember(self, key: Hashable, value: _Cached) -> None:
+        self._cache.put(key, value)
 
-    def _key(self, kind: str, minutes: float, now: float, version: int) -> tuple[Any, ...]:
-        return (kind, version, minutes, now, self._thresholds_version)
+    def _key(self, kind: str, minutes: float, now: float, snap: CallSnapshot) -> Hashable:
+        return self._cache.key(
+            now,
+            kind,
+            snap.version,
+            minutes,
+            len(snap),
+            self._thresholds_version,
+            self.language,
+            self.alert_policy,
+        )
+
+    def cache_info(self) -> CacheInfo:
+        """The result cache's hits, misses, size and bound (``.hit_rate``)."""
+        return self._cache.info()
 
     # -- analysis ------------------------------------------------------------------------------
     def analyze(self, api_code: str, time_range_minutes: float = 60) -> ApiAnalysis:
@@ -160,7 +172,7 @@ class PerformanceAnalyzer:
             raise ValueError(f"api_code must be a non-empty str (got {api_code!r})")
         minutes = check_positive("time_range_minutes", time_range_minutes)
         now, snap = self._window(minutes)
-        key = self._key(f"api:{api_code}", minutes, now, snap.version)
+        key = self._key(f"api:{api_code}", minutes, now, snap)
         hit = self._cached(key)
         if hit is None:
             part = snap.select(snap.api_mask(api_code))
@@ -197,7 +209,7 @@ class PerformanceAnalyzer:
         self, minutes: float, with_series: bool = False
     ) -> tuple[SystemOverview, list[PerformanceAlert]]:
         now, snap = self._window(minutes)
-        key = self._key("overview", minutes, now, snap.version)
+        key = self._key("overview", minutes, now, snap)
         hit = self._cached(key)
         if hit is None:
             hit = analyze_all(
@@ -207,7 +219,7 @@ class PerformanceAnalyzer:
         analyses, observations = hit
         system: TimeSeries | None = None
         if with_series:
-            series_key = self._key("series", minutes, now, snap.version)
+            series_key = self._key("series", minutes, now, snap)
             cached = self._cached(series_key)
             if cached is None:
                 cached = (time_series(snap, minutes, now), [])

@@ -1,12 +1,15 @@
 """The call store: a bounded, columnar ring buffer of finished calls.
 
-Hot path: :meth:`CallStore.append` extends a flat staging list by one call's
-:data:`STAGED_WIDTH` fields (``list.extend`` of a tuple is one atomic step under the GIL,
-so no lock is taken and no record is torn). Every ``batch_size`` records, or before any
-read, :meth:`flush` takes the staged prefix and converts it to columns in one vectorised
-step (each column is a stride slice of the flat list: no per-record transposition),
-writes them into fixed-size numpy chunks and hands the same :class:`CallBatch` to the listeners (the
-Prometheus exporter), so the store and the exposition are fed from one source.
+Hot path: the recording paths extend a flat staging list by one call's
+:data:`STAGED_WIDTH` fields, a :class:`~medical_insurance_sdk.core.staged.StagedCall`
+(``list.extend`` of a tuple is one atomic step under the GIL, so no lock is taken and no
+record is torn); :meth:`CallStore.append` does the same after checking the record. Every
+``batch_size`` records, or before any read, :meth:`flush` takes the staged prefix and
+converts it to columns in one vectorised step (each column is a stride slice of the flat
+list: no per-record transposition), checking the fields the hot paths vouch for (a
+malformed batch is dropped whole and counted), writes them into fixed-size numpy chunks
+and hands the same :class:`CallBatch` to the listeners (the Prometheus exporter), so the
+store and the exposition are fed from one source.
 
 A stored call costs 41 bytes (see :data:`RECORD_DTYPES`); chunks are allocated as the
 store fills, so memory follows the number of stored calls, not the capacity. When more
@@ -24,13 +27,21 @@ from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from medical_insurance_sdk.core.health import MonitoringHealth
 from medical_insurance_sdk.core.labels import LabelTable, safe_str
 from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
+from medical_insurance_sdk.core.staged import (
+    STAGED_WIDTH,
+    MalformedBatch,
+    StagedCall,
+    check_column,
+    check_record,
+)
 
 __all__ = [
     "RECORD_DTYPES",
@@ -57,31 +68,6 @@ RECORD_DTYPES: dict[str, npt.DTypeLike] = {
 }
 _SIZE_MAX = 2**32 - 1
 _CHUNK = 16384
-#: Fields of one staged call (:class:`StagedCall`), laid end to end in the staging list.
-STAGED_WIDTH = 10
-
-
-class StagedCall(NamedTuple):
-    """One finished call as the hot path hands it over (before interning).
-
-    The two time fields hold either seconds as floats (``timestamp`` epoch seconds at
-    the end, ``duration``) or, from the collector's hot path, the raw readings of its
-    monotonic clock as ints (``timestamp`` = end ns, ``duration`` = start ns): that path
-    then allocates no float, and the fold converts them in one vectorised step
-    (``end·1e-9 + wall_offset``, ``(end - start)·1e-9``: the same IEEE operations, so
-    the same values).
-    """
-
-    timestamp: float | int
-    duration: float | int
-    api_code: object
-    org_code: object
-    success: bool
-    error_code: object
-    error_message: object
-    request_size: int
-    response_size: int
-    trace_id: str | None
 
 
 @dataclass(frozen=True)
@@ -205,16 +191,21 @@ class CallStore:
         max_messages: int = 4096,
         on_listener_error: Callable[[BaseException], None] | None = None,
         wall_offset: float = 0.0,
+        health: MonitoringHealth | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError("CallStore.capacity must be >= 1")
         self.capacity = capacity
-        #: Epoch seconds at monotonic zero, for records staged as clock readings.
+        #: Epoch seconds at clock zero: a staged ``end_ns`` is stored as
+        #: ``end_ns / 1e9 + wall_offset`` (see :mod:`~medical_insurance_sdk.core.staged`).
         self.wall_offset = wall_offset
+        #: Where malformed batches are counted and logged (rate limited).
+        self.health = health if health is not None else MonitoringHealth()
         self._batch_size = max(1, batch_size)
         self._chunk_size = min(_CHUNK, capacity)
-        #: The lock-free flat staging list: ``staging.extend(ten_field_tuple)`` is the hot
-        #: path's write; only :meth:`flush` (under the lock) removes, from the front.
+        #: The lock-free flat staging list: ``staging.extend(staged_call)`` (the fields of
+        #: one :class:`StagedCall`) is the hot path's write; only :meth:`flush` (under the
+        #: lock) removes, from the front.
         self.staging: list[Any] = []
         self.lock = threading.RLock()
         self._chunks: deque[_Chunk] = deque()
@@ -232,7 +223,7 @@ class CallStore:
         #: Calls evicted because the store was full, and removed by retention.
         self.evicted = 0
         self.expired = 0
-        #: Staged records that could not be converted (never raised on the hot path).
+        #: Staged calls dropped with a malformed batch (never raised on the hot path).
         self.dropped_malformed = 0
         #: Every call ever folded in.
         self.total_folded = 0
@@ -244,9 +235,13 @@ class CallStore:
             self._listeners.append(listener)
 
     def append(self, call: StagedCall | tuple[Any, ...]) -> None:
-        """Stage one finished call (a :data:`STAGED_WIDTH`-field tuple); O(1) amortised."""
-        if len(call) != STAGED_WIDTH:  # a torn record would shift every later one
-            raise ValueError(f"a staged call has {STAGED_WIDTH} fields (got {len(call)})")
+        """Stage one finished call (a :class:`StagedCall`); O(1) amortised.
+
+        Explicit API: ``ValueError`` naming the problem for a record that is not ten
+        fields or whose clock readings, flag or sizes are not ints/bool (epoch seconds
+        go through :meth:`StagedCall.from_seconds`).
+        """
+        check_record(call)  # a torn record would shift every later one
         staging = self.staging
         staging.extend(call)
         if len(staging) >= self._batch_size * STAGED_WIDTH:
@@ -258,23 +253,27 @@ class CallStore:
         return self._batch_size
 
     def flush(self) -> int:
-        """Fold every staged call into the columns; return how many were folded."""
+        """Fold every staged call into the columns; return how many were folded.
+
+        A staged batch that is not whole, well-typed records (see
+        :mod:`~medical_insurance_sdk.core.staged`) is dropped whole, counted in
+        ``store_malformed`` and reported to the health (logged once a minute).
+        """
         with self.lock:
             staging = self.staging
-            size = len(staging)  # a multiple of STAGED_WIDTH: extends are atomic
+            size = len(staging)
             if not size:
                 return 0
             flat = staging[:size]
             del staging[:size]  # calls staged meanwhile were appended after ``size``
-            n = size // STAGED_WIDTH
             try:
                 batch = self._to_batch(flat)
-            except Exception:  # a malformed record: convert one by one, drop the bad
-                salvaged = self._to_batch_salvaging(flat)
-                if salvaged is None:
-                    return 0
-                batch = salvaged
-                n = len(batch)
+            except Exception as exc:  # nothing of it can be trusted: drop it whole, count
+                self.dropped_malformed += -(-size // STAGED_WIDTH)
+                stage = "store_malformed" if isinstance(exc, MalformedBatch) else "store_fold"
+                self.health.error(stage, exc)
+                return 0
+            n = len(batch)
             self._write(batch.columns, n)
             self.total_folded += n
             self._version += 1
@@ -288,32 +287,39 @@ class CallStore:
             return n
 
     def _to_batch(self, flat: list[Any]) -> CallBatch:
-        """Columns of the staged calls ``flat`` (fields laid end to end)."""
+        """Columns of the staged calls ``flat`` (fields laid end to end).
+
+        The checked fields are converted (and checked) before any label is interned, so
+        a malformed batch leaves the tables as they were.
+        """
         w = STAGED_WIDTH
-        ts, dur, apis, orgs, oks = flat[0::w], flat[1::w], flat[2::w], flat[3::w], flat[4::w]
-        errs, msgs, req, resp, traces = flat[5::w], flat[6::w], flat[7::w], flat[8::w], flat[9::w]
-        n = len(ts)
+        if len(flat) % w:
+            raise MalformedBatch(f"{len(flat)} staged fields are not whole calls of {w}")
+        end = check_column("end_ns", flat[0::w])
+        start = check_column("start_ns", flat[1::w])
+        oks = check_column("success", flat[4::w])
+        req = check_column("request_size", flat[7::w])
+        resp = check_column("response_size", flat[8::w])
+        apis, orgs, errs, msgs, traces = flat[2::w], flat[3::w], flat[5::w], flat[6::w], flat[9::w]
+        n = len(apis)
         if msgs.count(None) == n:
             message_idx: list[int] | npt.NDArray[np.int32] = np.full(n, -1, dtype=np.int32)
         else:  # messages are masked, then bounded, before they are interned: never raw
             message_idx = self.messages.indices(
                 [None if not m else mask_text(safe_str(m)) for m in msgs]
             )
-        timestamp, duration = self._times(ts, dur)
         columns: dict[str, np.ndarray] = {
-            "timestamp": timestamp,
-            "duration": np.maximum(duration, 0.0),
+            # the clock's own wall() arithmetic, so a call ending now is at now
+            "timestamp": (end / 1e9 + self.wall_offset).astype(np.float64, copy=False),
+            # correctly rounded: a duration of at most nine decimals comes back exactly
+            "duration": np.maximum((end - start) / 1e9, 0.0),
             "api": np.asarray(self.apis.indices(apis), dtype=np.int32),
             "org": np.asarray(self.orgs.indices(orgs), dtype=np.int32),
             "error": np.asarray(self.errors.indices(errs), dtype=np.int32),
             "message": np.asarray(message_idx, dtype=np.int32),
-            "success": np.asarray(oks, dtype=np.bool_),
-            "request_size": np.clip(np.asarray(req, dtype=np.float64), 0, _SIZE_MAX).astype(
-                np.uint32
-            ),
-            "response_size": np.clip(np.asarray(resp, dtype=np.float64), 0, _SIZE_MAX).astype(
-                np.uint32
-            ),
+            "success": oks.astype(np.bool_),
+            "request_size": np.clip(req, 0, _SIZE_MAX).astype(np.uint32),
+            "response_size": np.clip(resp, 0, _SIZE_MAX).astype(np.uint32),
         }
         return CallBatch(
             columns=columns,
@@ -322,55 +328,6 @@ class CallStore:
             org_codes=self.orgs.values(),
             error_codes=self.errors.values(),
         )
-
-    def _times(
-        self, first: list[Any], second: list[Any]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Timestamps and durations in seconds from the two time fields of each record.
-
-        An ``int`` first field marks a record of clock readings (end ns, start ns);
-        otherwise both fields are seconds (see :class:`StagedCall`).
-        """
-        kinds = set(map(type, first))
-        if int not in kinds:
-            return np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
-        if kinds == {int}:
-            return self._from_readings(first, second)
-        # a mixed batch (explicit records among clock readings): read all as seconds, then
-        # overwrite the rows of clock readings
-        timestamp = np.asarray(first, dtype=np.float64)
-        duration = np.asarray(second, dtype=np.float64)
-        rows = [i for i, x in enumerate(first) if type(x) is int]
-        timestamp[rows], duration[rows] = self._from_readings(
-            [first[i] for i in rows], [second[i] for i in rows]
-        )
-        return timestamp, duration
-
-    def _from_readings(
-        self, end_ns: list[Any], start_ns: list[Any]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """``(end·1e-9 + wall_offset, (end - start)·1e-9)``, as the hot path would compute."""
-        end = np.asarray(end_ns, dtype=np.int64)
-        start = np.asarray(start_ns, dtype=np.int64)
-        timestamp = (end * 1e-9 + self.wall_offset).astype(np.float64, copy=False)
-        duration = ((end - start) * 1e-9).astype(np.float64, copy=False)
-        return timestamp, duration
-
-    def _to_batch_salvaging(self, flat: list[Any]) -> CallBatch | None:
-        """Convert what can be converted; count and report each malformed record."""
-        w = STAGED_WIDTH
-        good: list[Any] = []
-        for start in range(0, len(flat), w):
-            record = flat[start : start + w]
-            try:
-                self._to_batch(record)
-            except Exception as exc:  # counted in dropped_malformed and reported
-                self.dropped_malformed += 1
-                if self._on_listener_error is not None:
-                    self._on_listener_error(exc)
-            else:
-                good.extend(record)
-        return self._to_batch(good) if good else None
 
     def _write(self, columns: dict[str, np.ndarray], n: int) -> None:
         size = self._chunk_size

@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+from recording_paths import PATHS, recorder
 
 from medical_insurance_sdk.client import (
     AsyncMedicalInsuranceClient,
     MedicalInsuranceClient,
     RetryPolicy,
 )
-from medical_insurance_sdk.core import MetricsCollector
+from medical_insurance_sdk.core import MetricConfig, MetricsCollector
 from medical_insurance_sdk.exceptions import (
     BusinessError,
     GatewaySignatureError,
@@ -253,14 +254,20 @@ def test_untyped_answers_are_sniffed(client: MedicalInsuranceClient, sim: Runnin
         client.download_file(number, NAME)
 
 
+@pytest.mark.parametrize("path", list(PATHS))
 def test_file_calls_are_monitored_with_sizes(
-    client: MedicalInsuranceClient, sim: RunningSimulator, collector: MetricsCollector
+    sim: RunningSimulator, config: MetricConfig, path: str
 ) -> None:
-    """9101/9102 are recorded like every call: codes, status, error codes and byte counts."""
-    output = client.upload_file(CONTENT, NAME)
-    client.download_file(output["file_qury_no"], NAME)
-    with pytest.raises(BusinessError):
-        client.download_file("FQ-unknown", NAME)
+    """9101/9102 are recorded like every call: codes, status, error codes and byte counts,
+    the same on every recording path (ours, a subclass, a foreign CallMonitor)."""
+    collector, monitor = recorder(path, config)
+    with MedicalInsuranceClient(sim.base_url, SAMPLE_ORG, collector=monitor) as client:
+        assert client.monitor is not None
+        assert client.monitor.path == PATHS[path]
+        output = client.upload_file(CONTENT, NAME)
+        client.download_file(output["file_qury_no"], NAME)
+        with pytest.raises(BusinessError):
+            client.download_file("FQ-unknown", NAME)
     upload, download, missing = collector.get_recent_calls(3)
     assert (upload.api_code, upload.status, upload.org_code) == ("9101", "success", SAMPLE_ORG)
     # 9101's request size is its whole multipart body: the jsonStr envelope and the file
@@ -275,6 +282,7 @@ def test_file_calls_are_monitored_with_sizes(
     assert stats["error_breakdown"] == {"BIZ_MBS_HygeiaException": 1}
     exposition = collector.get_prometheus_metrics()
     assert 'medical_insurance_active_connections{connection_type="http"} 0.0' in exposition
+    collector.shutdown()
 
 
 def test_file_calls_carry_a_traceparent(

@@ -1,19 +1,26 @@
-"""Transparent monitoring of every call, and masking on every export path."""
+"""Transparent monitoring of every call, and masking on every export path.
+
+Every test that records calls runs over each recording path (see
+``tests/recording_paths.py``): our collector (the channel), a subclass overriding how a
+call ends, and a foreign CallMonitor; the assertions are the same for all three.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from recording_paths import PATHS, recorder
 
-from medical_insurance_sdk.client import MedicalInsuranceClient
+from medical_insurance_sdk.client import MedicalInsuranceClient, RetryPolicy
 from medical_insurance_sdk.client.monitoring import GuardedMonitor
-from medical_insurance_sdk.core import MetricsCollector
+from medical_insurance_sdk.core import MetricConfig, MetricsCollector
 from medical_insurance_sdk.exceptions import BusinessError, MedicalInsuranceError, ValidationError
 from medical_insurance_sdk.simulator.testing import (
     SAMPLE_CERTNO,
@@ -25,6 +32,40 @@ from medical_insurance_sdk.simulator.testing import (
 from medical_insurance_sdk.simulator.workload import new_visit
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=list(PATHS))
+def recording(
+    request: pytest.FixtureRequest, config: MetricConfig
+) -> Iterator[tuple[MetricsCollector, Any]]:
+    """(collector to read, monitor for the client), once per recording path."""
+    read, monitor = recorder(request.param, config)
+    yield read, monitor
+    read.shutdown()
+
+
+@pytest.fixture
+def collector(recording: tuple[MetricsCollector, Any]) -> MetricsCollector:
+    """The collector the calls end up in, whichever path they took."""
+    return recording[0]
+
+
+@pytest.fixture
+def monitor(recording: tuple[MetricsCollector, Any]) -> Any:
+    """What the client is given as its collector (ours, a subclass, a foreign one)."""
+    return recording[1]
+
+
+@pytest.fixture
+def client(sim: RunningSimulator, monitor: Any) -> Iterator[MedicalInsuranceClient]:
+    """A sync client recording on ``monitor``, with fast retries."""
+    retries = RetryPolicy(
+        max_attempts=3, backoff_base=0.001, backoff_max=0.005, rng=random.Random(0)
+    )
+    with MedicalInsuranceClient(
+        sim.base_url, SAMPLE_ORG, collector=monitor, retries=retries, timeout=5.0
+    ) as c:
+        yield c
 
 
 def person(certno: str) -> dict[str, dict[str, str]]:
@@ -207,7 +248,7 @@ class _Recording:
 
 
 def test_a_call_ends_on_the_monitor_it_started_on(
-    sim: RunningSimulator, collector: MetricsCollector
+    sim: RunningSimulator, collector: MetricsCollector, monitor: Any
 ) -> None:
     """Replacing the monitor mid-call: the call still ends where it started."""
     foreign = _Recording()
@@ -219,13 +260,13 @@ def test_a_call_ends_on_the_monitor_it_started_on(
     def swap_off() -> None:
         holder["client"].monitor = None
 
+    transport = _DuringExchange(swap_to_foreign)
     with MedicalInsuranceClient(
-        sim.base_url, SAMPLE_ORG, collector=collector, cache=False,
-        transport=_DuringExchange(swap_to_foreign),
-    ) as client:  # fmt: skip
+        sim.base_url, SAMPLE_ORG, collector=monitor, cache=False, transport=transport
+    ) as client:
         holder["client"] = client
-        client.call("1101", person(SAMPLE_CERTNO))  # started on the channel, ends there
-        client._http._transport.action = swap_off  # type: ignore[attr-defined]
+        client.call("1101", person(SAMPLE_CERTNO))  # started on ``monitor``, ends there
+        transport.action = swap_off
         client.call("1101", person(SAMPLE_CERTNO))  # started on foreign, ends there
     assert collector.get_api_statistics()["total_calls"] == 1
     assert collector.connections()["http"] == 0
@@ -235,7 +276,7 @@ def test_a_call_ends_on_the_monitor_it_started_on(
 
 
 def test_a_foreign_exception_is_recorded_once_without_its_text(
-    sim: RunningSimulator, collector: MetricsCollector
+    sim: RunningSimulator, collector: MetricsCollector, monitor: Any
 ) -> None:
     """A bug below the client (here in the transport) ends the call once, with its class
     as error code and none of its text (which may quote personal data)."""
@@ -245,7 +286,7 @@ def test_a_foreign_exception_is_recorded_once_without_its_text(
 
     with (
         MedicalInsuranceClient(
-            sim.base_url, SAMPLE_ORG, collector=collector, transport=_DuringExchange(fail)
+            sim.base_url, SAMPLE_ORG, collector=monitor, transport=_DuringExchange(fail)
         ) as client,
         pytest.raises(RuntimeError, match="张三"),  # the caller's exception is unchanged
     ):

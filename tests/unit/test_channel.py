@@ -18,16 +18,15 @@ def _record(channel, clock: ManualClock, ok: bool, code=None, message=None) -> N
     start_ns = channel.clock()
     channel.enter(None)
     clock.advance(0.25)
-    end_ns = channel.clock()
+    channel.stage((channel.clock(), start_ns, "2207", "H1", ok, code, message, 120, 2048, TRACE))
     channel.leave()
-    channel.stage((end_ns, start_ns, "2207", "H1", ok, code, message, 120, 2048, TRACE))
     if len(channel.staging) >= channel.fold_at:
         channel.fold()
 
 
 def test_channel_records_equal_start_end_records(clocked, clock):
     """The same call through the channel and through start/end is stored identically."""
-    channel = clocked.open_channel("http")
+    channel = clocked._open_channel("http")
     _record(channel, clock, True)
     call_id = clocked.record_api_call_start("2207", "H1", 120, TRACE, "http")
     clock.advance(0.25)
@@ -44,7 +43,7 @@ def test_channel_records_equal_start_end_records(clocked, clock):
 
 def test_channel_errors_are_masked_like_every_call(clocked, clock):
     """An error message staged through a channel is masked when folded."""
-    channel = clocked.open_channel("http")
+    channel = clocked._open_channel("http")
     _record(channel, clock, False, "BUSINESS_-1", "证件号码440106199001011235不存在")
     (call,) = clocked.get_recent_calls()
     assert call.status == "error"
@@ -56,8 +55,8 @@ def test_channel_errors_are_masked_like_every_call(clocked, clock):
 
 def test_channel_calls_count_in_flight_by_connection_type(collector):
     """enter/leave move active_connections{type} and the in-flight gauge."""
-    first = collector.open_channel("http")
-    second = collector.open_channel("http")  # channels of one type share the count
+    first = collector._open_channel("http")
+    second = collector._open_channel("http")  # channels of one type share the count
     assert first is not None
     assert second is not None
     first.enter(None)
@@ -75,7 +74,7 @@ def test_channel_calls_count_in_flight_by_connection_type(collector):
 def test_channel_folds_at_the_batch_size(config):
     """A caller that folds at ``fold_at`` keeps the staging list bounded."""
     c = MetricsCollector(config.replace(fold_batch_size=16))
-    channel = c.open_channel()
+    channel = c._open_channel()
     assert channel is not None
     clock = ManualClock()
     for _ in range(40):
@@ -88,7 +87,7 @@ def test_channel_folds_at_the_batch_size(config):
 
 def test_channel_staging_is_safe_across_threads(collector):
     """Threads staging at once lose no call and tear no record."""
-    channel = collector.open_channel("http")
+    channel = collector._open_channel("http")
     clock = ManualClock()
 
     def work() -> None:
@@ -105,18 +104,18 @@ def test_channel_staging_is_safe_across_threads(collector):
     assert collector.store.dropped_malformed == 0
 
 
-def test_open_channel_is_explicit_api():
+def test_opening_a_channel_checks_its_connection_type():
     """A bad connection type is a ValueError; a disabled collector has no channel."""
     c = MetricsCollector(MetricConfig(enabled=False, prometheus_port=0, background=False))
-    assert c.open_channel("http") is None
+    assert c._open_channel("http") is None
     with pytest.raises(ValueError, match="connection_type"):
-        c.open_channel("")
+        c._open_channel("")
     c.shutdown()
 
 
 def test_channel_failures_are_counted_not_raised(collector, monkeypatch):
     """A failing fold or recording step is counted in the monitoring health."""
-    channel = collector.open_channel("http")
+    channel = collector._open_channel("http")
     assert channel is not None
     channel.failed(IndexError("pop from empty list"))
     with monkeypatch.context() as patch:
@@ -130,7 +129,7 @@ def test_channel_failures_are_counted_not_raised(collector, monkeypatch):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
 def test_a_forked_child_forgets_the_parents_calls_in_flight(collector):
     """Calls in flight in the parent are not the child's: its counts start at zero."""
-    channel = collector.open_channel("http")
+    channel = collector._open_channel("http")
     assert channel is not None
     channel.enter(None)
     read, write = os.pipe()

@@ -53,24 +53,6 @@ def test_unknown_and_repeated_call_ids_are_counted_not_raised(collector):
     assert collector.health.dropped()["unknown_call_id"] == 3
 
 
-def test_record_api_call_success_is_a_successful_end(clocked, clock):
-    """record_api_call_success stores what record_api_call_end(..., "success") stores."""
-    first = clocked.record_api_call_start("1101", "H1", 120, "0af7651916cd43dd8448eb211c80319c")
-    second = clocked.record_api_call_start("1101", "H1", 120, "0af7651916cd43dd8448eb211c80319c")
-    clock.advance(0.25)
-    clocked.record_api_call_success(first, 2048)
-    clocked.record_api_call_end(second, "success", response_size=2048)
-    a, b = clocked.get_recent_calls()
-    assert (a.status, a.duration_ms, a.end_time) == (b.status, b.duration_ms, b.end_time)
-    assert (a.request_size, a.response_size) == (b.request_size, b.response_size) == (120, 2048)
-    clocked.record_api_call_success(first)  # already ended: counted, not raised
-    clocked.record_api_call_success(["unhashable"])  # type: ignore[arg-type]
-    assert clocked.health.dropped()["unknown_call_id"] == 2
-    bad = clocked.record_api_call_start("1101", "H1")
-    clocked.record_api_call_success(bad, -5)  # a size that is not a count reads as 0
-    assert clocked.get_recent_calls()[-1].response_size == 0
-
-
 def test_staging_rejects_a_torn_record(collector):
     """A staged record of the wrong width would shift every later one: it is refused."""
     with pytest.raises(ValueError, match="10 fields"):
@@ -106,7 +88,6 @@ def test_disabled_collector_records_nothing():
     c = MetricsCollector(MetricConfig(enabled=False, prometheus_port=0, background=False))
     call_id = c.record_api_call_start("1101", "org")
     c.record_api_call_end(call_id, "success")
-    c.record_api_call_success(c.record_api_call_start("1101", "org"))
     with c.track("1101", "org"):
         pass
     c.record_api_call("1101", "org", "success", 10.0)

@@ -28,8 +28,10 @@ def test_threads_lose_no_call_in_statistics_or_prometheus():
 
     def worker(k: int) -> None:
         for i in range(calls_n):
-            if i % 10 == 5:  # the client's path: start, then the lean successful end
-                c.record_api_call_success(c.record_api_call_start(f"{1101 + k % 4}", f"H{k}"))
+            if i % 10 == 5:  # start, then a successful end by id
+                c.record_api_call_end(
+                    c.record_api_call_start(f"{1101 + k % 4}", f"H{k}"), "success"
+                )
                 continue
             with c.track(f"{1101 + k % 4}", f"H{k}") as call:
                 if i % 10 == 0:

@@ -120,9 +120,9 @@ def test_connection_types_are_capped_and_the_overflow_counted(collector):
 
 @pytest.mark.parametrize("kind", ["\ud800", "a\nb", "k" * 65, "", "440106199001011235", 7])
 def test_explicit_apis_reject_a_connection_type_that_is_not_clean(collector, kind):
-    """open_channel and record_database_connections raise ValueError, not quoting the value."""
+    """_open_channel and record_database_connections raise ValueError, not quoting the value."""
     for call in (
-        lambda: collector.open_channel(kind),
+        lambda: collector._open_channel(kind),
         lambda: collector.record_database_connections(1, kind),
     ):
         with pytest.raises(ValueError, match="connection_type") as raised:
@@ -159,7 +159,7 @@ def test_valid_trace_id_is_the_exemplar(collector):
 
 def test_channel_record_with_invalid_trace_id_is_dropped_at_exposition(collector):
     """A channel caller's bad trace id is discarded before the exposition, counted once."""
-    channel = collector.open_channel("http")
+    channel = collector._open_channel("http")
     assert channel is not None
     start = channel.clock()
     bad = "x" * 200 + "\n"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from medical_insurance_sdk.core import MetricsCollector
+from medical_insurance_sdk.core.clock import ManualClock
 from medical_insurance_sdk.core.store import RECORD_DTYPES, CallStore, StagedCall
 
 
 def _call(ts: float, api: str = "1101", ok: bool = True, dur: float = 0.1) -> StagedCall:
-    return StagedCall(ts, dur, api, "H1", ok, None if ok else "E", None, 0, 0, None)
+    """A call ending at ``ts`` epoch seconds (for a store whose clock starts at epoch 0)."""
+    error = None if ok else "E"
+    return StagedCall.from_seconds(ts, dur, api, "H1", ok, error, wall_offset=0.0)
 
 
 def test_store_evicts_oldest_beyond_capacity():
@@ -77,12 +82,15 @@ def test_cleanup_old_metrics_applies_retention_days(clocked, clock):
 
 def test_background_retention_thread_is_daemon(config):
     """The housekeeping thread is a daemon: it never keeps a program alive."""
+    before = set(threading.enumerate())
     c = MetricsCollector(config.replace(background=True, collection_interval=0.05))
-    assert c._worker.alive
-    assert c._worker._thread is not None
-    assert c._worker._thread.daemon
+    started = [t for t in threading.enumerate() if t not in before]
+    housekeeping = [t for t in started if t.name == "misdk-housekeeping"]
+    assert len(housekeeping) == 1
+    assert housekeeping[0].is_alive()
+    assert housekeeping[0].daemon
     c.shutdown()
-    assert not c._worker.alive
+    assert not housekeeping[0].is_alive()
 
 
 def test_snapshot_api_mask_and_select():
@@ -100,7 +108,10 @@ def test_snapshot_columns_copies_only_those_and_rows_keep_them_absent():
     """columns= copies the named columns; the others read as zeros and cost no memory."""
     store = CallStore(100)
     for i, api in enumerate(["1101", "2207", "1101", "2207"]):
-        store.append(StagedCall(float(i), 0.1 * (i + 1), api, "H1", True, None, None, 10, 20, None))
+        store.append(
+            StagedCall.from_seconds(float(i), 0.1 * (i + 1), api, "H1", True, None, None, 10, 20,
+                                    wall_offset=0.0)
+        )  # fmt: skip
     full = store.snapshot()
     part = store.snapshot(columns=("timestamp", "duration", "api"))
     assert list(part.duration) == list(full.duration)
@@ -120,24 +131,48 @@ def test_snapshot_columns_copies_only_those_and_rows_keep_them_absent():
     assert len(store.snapshot(since=99.0, columns=("timestamp",)).org) == 0
 
 
-@pytest.mark.parametrize("mixed", [False, True])
-def test_clock_readings_become_the_same_seconds_as_computed_by_hand(mixed):
-    """Records staged as (end ns, start ns) fold to end*1e-9 + wall_offset and
-    (end - start)*1e-9 exactly, alone or mixed with records staged in seconds."""
+def test_clock_readings_become_the_same_seconds_as_the_clock_gives():
+    """Staged (end ns, start ns) fold to ``end / 1e9 + wall_offset`` (the clock's own
+    ``wall()``) and ``(end - start) / 1e9``, exactly."""
     offset = 1_700_000_000.123
+    clock = ManualClock(offset)
     store = CallStore(100, wall_offset=offset)
     readings = [(8_625_437_120_317 + 7919 * i, 8_625_437_000_000 + 13 * i) for i in range(6)]
-    for i, (end, start) in enumerate(readings):
+    walls = []
+    for end, start in readings:
         store.append(StagedCall(end, start, "1101", "H1", True, None, None, 0, 0, None))
-        if mixed:
-            store.append(_call(1_700_000_000.5 + i, dur=0.125))
+        clock.advance((end - clock.monotonic_ns()) / 1e9)
+        walls.append(clock.wall())
     snap = store.snapshot()
-    ns_rows = slice(0, None, 2) if mixed else slice(None)
-    assert list(snap.timestamp[ns_rows]) == [end * 1e-9 + offset for end, _ in readings]
-    assert list(snap.duration[ns_rows]) == [(end - start) * 1e-9 for end, start in readings]
-    if mixed:
-        assert list(snap.timestamp[1::2]) == [1_700_000_000.5 + i for i in range(6)]
-        assert list(snap.duration[1::2]) == [0.125] * 6
+    assert list(snap.timestamp) == [end / 1e9 + offset for end, _ in readings]
+    assert list(snap.timestamp) == walls
+    assert list(snap.duration) == [(end - start) / 1e9 for end, start in readings]
+
+
+def test_staged_times_have_one_unit_and_seconds_are_converted_explicitly():
+    """An int time is clock nanoseconds, always; a float one is refused, naming the way
+    to pass seconds; from_seconds stores epoch seconds and durations exactly."""
+    store = CallStore(100, wall_offset=1_699_999_000.0)
+    with pytest.raises(ValueError, match=r"end_ns.*int.*from_seconds"):
+        store.append(StagedCall(1_700_000_000.0, 0.25, "1101", "H1", True, None, None, 0, 0, None))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"start_ns.*int"):
+        store.append(StagedCall(1_000, 0.5, "1101", "H1", True, None, None, 0, 0, None))  # type: ignore[arg-type]
+    assert len(store) == 0
+    store.append(
+        StagedCall(1_700_000_000, 1_450_000_000, "1101", "H1", True, None, None, 0, 0, None)
+    )
+    store.append(
+        StagedCall.from_seconds(
+            1_700_000_000.0, 0.25, "2207", "H1", True, wall_offset=1_699_999_000.0
+        )
+    )
+    ns_call, seconds_call = zip(store.snapshot().timestamp, store.snapshot().duration, strict=True)
+    assert ns_call == (1_699_999_000.0 + 1.7, 0.25)  # 1.7e9 ns after the clock's zero
+    assert seconds_call == (1_700_000_000.0, 0.25)
+    with pytest.raises(ValueError, match="finite"):
+        StagedCall.from_seconds(float("nan"), 0.25, "1101", "H1", True, wall_offset=0.0)
+    with pytest.raises(ValueError, match="out of range"):
+        store.append(StagedCall.from_seconds(1e12, 0.0, "1101", "H1", True, wall_offset=0.0))
 
 
 @pytest.mark.parametrize("columns", [("duration",), ("timestamp", "nope")])
