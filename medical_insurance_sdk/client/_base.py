@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -68,7 +68,6 @@ from medical_insurance_sdk.client.timeouts import (
 )
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
 from medical_insurance_sdk.client.validation import validate_input
-from medical_insurance_sdk.core.channel import CallChannel
 from medical_insurance_sdk.exceptions import (
     DeadlineExceededError,
     MedicalInsuranceError,
@@ -76,6 +75,10 @@ from medical_insurance_sdk.exceptions import (
     ResponseTooLargeError,
     ValidationError,
 )
+
+# Only for annotations: `import medical_insurance_sdk` must not load numpy (the store).
+if TYPE_CHECKING:
+    from medical_insurance_sdk.core.channel import CallChannel
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_PATH", "CallState", "ClientBase"]
 

@@ -28,12 +28,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from medical_insurance_sdk.core.channel import CallChannel
-from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.tracking import error_code_of
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
+
+# Imported when a collector is given: `import medical_insurance_sdk` stays numpy-free.
+if TYPE_CHECKING:
+    from medical_insurance_sdk.core.channel import CallChannel
+    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
 __all__ = ["CallMonitor", "GuardedMonitor", "RecordingPath", "describe_error", "recording_path"]
 
@@ -108,6 +111,8 @@ def _missing(what: str) -> Callable[..., Any]:
 
 def _own(collector: object, name: str) -> bool:
     """True when ``collector.name`` is MetricsCollector's own method (bound, not replaced)."""
+    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
     method = getattr(collector, name, None)
     return getattr(method, "__func__", None) is getattr(MetricsCollector, name)
 
@@ -138,6 +143,8 @@ def recording_path(collector: object) -> RecordingPath:
     The channel is only a faster way to write the same record: on every path a call
     stores the same api and org codes, status, error code and message, sizes and trace id.
     """
+    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
     if not all(_own(collector, name) for name in _CHANNEL_METHODS[:2]):
         return "guarded"
     if isinstance(collector, MetricsCollector) and _own(collector, "_open_channel"):
@@ -195,6 +202,8 @@ class GuardedMonitor:
         self._end_takes_request_size = _takes_request_size(self._end)
         self.path: RecordingPath = recording_path(collector)
         self.channel: CallChannel | None = None
+        from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
         if self.path == "channel" and isinstance(collector, MetricsCollector):
             self.channel = self._open_channel(collector, connection_type)
             if self.channel is None:
