@@ -10,6 +10,7 @@ MODULES = (
     "bench.bench_client",
     "bench.bench_analyzer",
     "bench.bench_reliability",
+    "bench.bench_scrape",
 )
 
 

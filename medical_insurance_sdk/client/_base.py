@@ -77,6 +77,7 @@ from medical_insurance_sdk.protocol.envelope_security import EnvelopeSecurity
 from medical_insurance_sdk.protocol.msgid import resolve_node_id
 from medical_insurance_sdk.protocol.validation import validate_input
 
+# Only for annotations: `import medical_insurance_sdk` must not load numpy (the store).
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.channel import CallChannel
 

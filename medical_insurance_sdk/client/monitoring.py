@@ -30,8 +30,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from medical_insurance_sdk.core.tracking import error_code_of
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
 
+# Imported when a collector is given: `import medical_insurance_sdk` stays numpy-free.
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.channel import CallChannel
     from medical_insurance_sdk.core.metrics_collector import MetricsCollector
@@ -91,10 +93,6 @@ def describe_error(error: BaseException) -> tuple[str, str | None]:
     stored); any other exception (a cancellation, an interrupt, a bug, a transport's
     error) gives none, since its text may quote anything, names and addresses included.
     """
-    # Imported here, not at the top: importing the client must not load the collector
-    # (numpy); a call that fails has a collector loaded already.
-    from medical_insurance_sdk.core.tracking import error_code_of
-
     try:
         code = error_code_of(error)
     except Exception:  # an error_code property that raises: fall back to the class
@@ -113,15 +111,10 @@ def _missing(what: str) -> Callable[..., Any]:
 
 def _own(collector: object, name: str) -> bool:
     """True when ``collector.name`` is MetricsCollector's own method (bound, not replaced)."""
-    method = getattr(collector, name, None)
-    return getattr(method, "__func__", None) is getattr(_collector_class(), name)
-
-
-def _collector_class() -> type[MetricsCollector]:
-    """:class:`MetricsCollector`, imported on first use (importing the client loads no numpy)."""
     from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
-    return MetricsCollector
+    method = getattr(collector, name, None)
+    return getattr(method, "__func__", None) is getattr(MetricsCollector, name)
 
 
 #: The three ways the client records a call (see :func:`recording_path`).
@@ -150,9 +143,11 @@ def recording_path(collector: object) -> RecordingPath:
     The channel is only a faster way to write the same record: on every path a call
     stores the same api and org codes, status, error code and message, sizes and trace id.
     """
+    from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
     if not all(_own(collector, name) for name in _CHANNEL_METHODS[:2]):
         return "guarded"
-    if isinstance(collector, _collector_class()) and _own(collector, "_open_channel"):
+    if isinstance(collector, MetricsCollector) and _own(collector, "_open_channel"):
         return "channel" if collector.config.enabled else "direct"
     return "direct"
 
@@ -207,7 +202,9 @@ class GuardedMonitor:
         self._end_takes_request_size = _takes_request_size(self._end)
         self.path: RecordingPath = recording_path(collector)
         self.channel: CallChannel | None = None
-        if self.path == "channel" and isinstance(collector, _collector_class()):
+        from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+
+        if self.path == "channel" and isinstance(collector, MetricsCollector):
             self.channel = self._open_channel(collector, connection_type)
             if self.channel is None:
                 self.path = "direct"

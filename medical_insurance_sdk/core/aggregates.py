@@ -6,6 +6,11 @@ with numpy (one ``bincount`` per batch, no per-call Python work except for exemp
 The Prometheus exporter reads these totals at scrape time, so a scrape always equals
 exactly the calls the store has seen, and the hot path never touches a metric lock.
 
+Each fold is one *generation*; every series row the fold touched records it in its
+family's version array (``call_version``, ``hist_version``, ...). A renderer that keeps
+each series' text remembers the generation it rendered and re-renders only the rows with
+a newer version (see ``exposition_cache.py``): one vectorised assignment per fold.
+
 Cardinality is bounded here: each label has a cap on distinct values and each metric a
 cap on series. Beyond them, values fold into ``__other__`` and the overflow is counted.
 """
@@ -108,19 +113,29 @@ class ApiAggregates:
         self.histogram_by_org = histogram_by_org
         self._max_series = max_series
         rows = max_series + 1
+        # Beyond the cap, calls fold into one __other__ series per status and errors into
+        # one per error code: their arrays hold those too.
+        call_rows = max_series + 2
+        error_rows = max_series + max_error_codes + 1
         nb = len(buckets) + 1  # the last column is the +Inf bucket
         self.call_series = SeriesTable(max_series, self._other3)
-        self.call_counts = np.zeros(rows, dtype=np.int64)
+        self.call_counts = np.zeros(call_rows, dtype=np.int64)
         self.hist_series = SeriesTable(max_series, self._other2)
         self.hist_buckets = np.zeros((rows, nb), dtype=np.int64)
         self.hist_sums = np.zeros(rows, dtype=np.float64)
         self.exemplars: dict[tuple[int, int], Exemplar] = {}
         self.error_series = SeriesTable(max_series, self._other3)
-        self.error_counts = np.zeros(rows, dtype=np.int64)
+        self.error_counts = np.zeros(error_rows, dtype=np.int64)
         self.size_series = SeriesTable(max_series, lambda key: (self.apis.index(OTHER),))
         self.size_counts = np.zeros(rows, dtype=np.int64)
         self.request_bytes = np.zeros(rows, dtype=np.float64)
         self.response_bytes = np.zeros(rows, dtype=np.float64)
+        #: Folds so far; a row's version is the generation of the last fold touching it.
+        self.generation = 0
+        self.call_version = np.zeros(call_rows, dtype=np.int64)
+        self.hist_version = np.zeros(rows, dtype=np.int64)
+        self.error_version = np.zeros(error_rows, dtype=np.int64)
+        self.size_version = np.zeros(rows, dtype=np.int64)
 
     def _other2(self, key: tuple[int, ...]) -> tuple[int, ...]:
         return (self.apis.index(OTHER), self.orgs.index(OTHER))
@@ -151,6 +166,8 @@ class ApiAggregates:
         bucket = np.searchsorted(self.bounds, dur, side="left")
         width = self.hist_buckets.shape[1]
         with self.lock:
+            self.generation += 1
+            gen = self.generation
             # One sort for every series: the distinct (api, org) pairs of the batch.
             pairs, inverse = np.unique((api << 21) | (org + 1), return_inverse=True)
             inverse = inverse.reshape(-1)
@@ -160,6 +177,7 @@ class ApiAggregates:
             for k in np.flatnonzero(by_ok).tolist():
                 sid = self.call_series.get((pair_api[k // 2], pair_org[k // 2], k % 2))
                 self.call_counts[sid] += by_ok[k]
+                self.call_version[sid] = gen
             hist_ids = np.fromiter(
                 (
                     self.hist_series.get((a, o if self.histogram_by_org else -1))
@@ -168,6 +186,7 @@ class ApiAggregates:
                 dtype=np.int64,
                 count=len(pair_api),
             )
+            self.hist_version[hist_ids] = gen
             hseries = hist_ids[inverse]
             flat = hseries * width + bucket
             self.hist_buckets += np.bincount(flat, minlength=self.hist_buckets.size).reshape(
@@ -183,9 +202,11 @@ class ApiAggregates:
                     err = np.where(err_store >= 0, err, self.errors.index(UNKNOWN_ERROR))
                 eseries = self._series_of(self.error_series, api[failed], org[failed], err)
                 self.error_counts += np.bincount(eseries, minlength=self.error_counts.shape[0])
+                self.error_version[eseries] = gen
             size_ids = np.fromiter(
                 (self.size_series.get((a,)) for a in pair_api), dtype=np.int64, count=len(pair_api)
             )
+            self.size_version[size_ids] = gen
             sseries = size_ids[inverse]
             rows = self.size_counts.shape[0]
             self.size_counts += np.bincount(sseries, minlength=rows)

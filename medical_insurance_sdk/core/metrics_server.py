@@ -46,8 +46,10 @@ from dataclasses import dataclass
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler
 
-from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import ThreadingWSGIServer
+
+from medical_insurance_sdk.core.scrape import make_scrape_app
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
@@ -412,7 +414,7 @@ def start_metrics_server(
     A certificate or key that cannot be loaded raises (``MetricConfig`` checks them first).
     """
     context = tls_context(certfile, keyfile) if certfile else None
-    app: WSGIApp = make_wsgi_app(registry)
+    app: WSGIApp = make_scrape_app(registry)
     if basic_auth is not None:
         app = BasicAuth(app, *basic_auth)
     server_class = _HardenedServer6 if ":" in host else _HardenedServer

@@ -1,7 +1,7 @@
 """Prometheus exposition of the SDK's metrics (requires ``prometheus_client``).
 
 :class:`AggregatesCollector` is a prometheus_client *custom collector* registered in the
-collector's own ``CollectorRegistry``. At scrape time it folds the call store and
+collector's own ``CollectorRegistry``. At scrape time it flushes the call store and
 yields metric families built from the cumulative :class:`ApiAggregates`, so the exposed
 counts always equal the calls recorded, and the hot path updates no metric object.
 
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -50,10 +51,19 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.samples import Exemplar as PromExemplar
 
-from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
+from medical_insurance_sdk.core.aggregates import ApiAggregates
+from medical_insurance_sdk.core.exposition_cache import ApiScrape, CachedFamily, ExpositionCache
 from medical_insurance_sdk.core.health import MonitoringHealth
 from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
-from medical_insurance_sdk.core.labels import is_trace_id
+from medical_insurance_sdk.core.series_rows import (
+    KINDS,
+    ExemplarCheck,
+    call_rows,
+    error_rows,
+    histogram_rows,
+    size_rows,
+)
+from medical_insurance_sdk.core.series_text import FamilySpec
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
 
@@ -84,94 +94,112 @@ def _n(name: str) -> str:
 
 
 class AggregatesCollector:
-    """prometheus_client custom collector over the SDK's aggregates."""
+    """prometheus_client custom collector over the SDK's aggregates.
+
+    The five API families are yielded as :class:`CachedFamily`: prometheus_client builds
+    their samples when it reads them, while the scrape renderer (``scrape.py``) writes
+    their lines from the :class:`ExpositionCache` without building samples.
+    """
 
     def __init__(self, sources: ExportSources) -> None:
         self._s = sources
-        #: The exemplar last checked in each (series, bucket): checked once, not per scrape.
-        self._checked: dict[tuple[int, int], Exemplar] = {}
+        #: Exemplars with a trace id that may not be exposed are dropped (checked once).
+        self._exemplar_check = ExemplarCheck(lambda: sources.health.drop("invalid_trace_id"))
         self._les = [_le_label(float(b)) for b in sources.aggregates.bounds] + ["+Inf"]
+        by_org = sources.aggregates.histogram_by_org
+        self._labels: dict[str, tuple[str, ...]] = {
+            "calls": ("api_code", "org_code", "status"),
+            "duration": ("api_code", "org_code") if by_org else ("api_code",),
+            "errors": ("api_code", "org_code", "error_code"),
+            "request_size": ("api_code",),
+            "response_size": ("api_code",),
+        }
+        specs = {
+            kind: FamilySpec(family.name, self._labels[kind])
+            for kind, family in self._api_families().items()
+        }
+        #: The rendered API series, reused from scrape to scrape where nothing changed.
+        self.exposition_cache = ExpositionCache(
+            sources.aggregates, specs, self._les, self._exemplar_check
+        )
 
     def describe(self) -> Iterator[Metric]:
         """Metric names without samples, so the registry can detect name clashes."""
-        yield from self._api_families(describe_only=True)
+        yield from self._api_families().values()
         yield from self._state_families()
 
     def collect(self) -> Iterator[Metric]:
-        """Fold the store, then yield every family with current values."""
+        """Flush the store, then yield every family with current values."""
         self._s.store.fold()
-        yield from self._api_families(describe_only=False)
+        families = self._api_families()
+        scrape = ApiScrape(self.exposition_cache, families, lambda: self._fill(families))
+        for kind in KINDS:
+            yield CachedFamily(families[kind], kind, scrape)
         yield from self._state_families()
         yield from self._system_families()
 
     # -- API metrics -------------------------------------------------------------------
-    def _api_families(self, *, describe_only: bool) -> Iterator[Metric]:
-        agg = self._s.aggregates
-        by_org = agg.histogram_by_org
-        calls = CounterMetricFamily(
-            _n("api_calls"),
-            "医保接口调用总数 API calls to the platform",
-            labels=["api_code", "org_code", "status"],
-        )
-        duration = HistogramMetricFamily(
-            _n("api_duration_seconds"),
-            "医保接口响应时间 API call duration in seconds",
-            labels=["api_code", "org_code"] if by_org else ["api_code"],
-            unit="",
-        )
-        errors = CounterMetricFamily(
-            _n("api_errors"),
-            "医保接口错误数 API call errors by error code",
-            labels=["api_code", "org_code", "error_code"],
-        )
-        req = SummaryMetricFamily(
-            _n("api_request_size_bytes"),
-            "请求报文大小 Request payload size in bytes",
-            labels=["api_code"],
-        )
-        resp = SummaryMetricFamily(
-            _n("api_response_size_bytes"),
-            "响应报文大小 Response payload size in bytes",
-            labels=["api_code"],
-        )
-        if not describe_only:
-            with agg.lock:
-                apis, orgs, errs = agg.apis.values(), agg.orgs.values(), agg.errors.values()
-                for i, (a, o, ok) in enumerate(agg.call_series.keys):
-                    status = "success" if ok else "error"
-                    calls.add_metric([apis[a], orgs[o], status], float(agg.call_counts[i]))
-                for i, (a, o) in enumerate(agg.hist_series.keys):
-                    cumulative = agg.hist_buckets[i].cumsum()
-                    buckets: list[tuple[str, float] | tuple[str, float, PromExemplar]] = []
-                    for b, le in enumerate(self._les):
-                        ex = agg.exemplars.get((i, b))
-                        if ex is not None and ex is not self._checked.get((i, b)):
-                            ex = self._checked_exemplar(agg, (i, b), ex)
-                        if ex is None:
-                            buckets.append((le, float(cumulative[b])))
-                        else:
-                            pex = PromExemplar({"trace_id": ex.trace_id}, ex.value, ex.timestamp)
-                            buckets.append((le, float(cumulative[b]), pex))
-                    labels = [apis[a], orgs[o]] if by_org else [apis[a]]
-                    duration.add_metric(labels, buckets, float(agg.hist_sums[i]))
-                for i, (a, o, e) in enumerate(agg.error_series.keys):
-                    errors.add_metric([apis[a], orgs[o], errs[e]], float(agg.error_counts[i]))
-                for i, (a,) in enumerate(agg.size_series.keys):
-                    count = int(agg.size_counts[i])
-                    req.add_metric([apis[a]], count, float(agg.request_bytes[i]))
-                    resp.add_metric([apis[a]], count, float(agg.response_bytes[i]))
-        yield from (calls, duration, errors, req, resp)
+    def _api_families(self) -> dict[str, Metric]:
+        """The five API families, empty, by kind (their names and HELP texts live here)."""
+        labels = self._labels
+        return {
+            "calls": CounterMetricFamily(
+                _n("api_calls"),
+                "医保接口调用总数 API calls to the platform",
+                labels=labels["calls"],
+            ),
+            "duration": HistogramMetricFamily(
+                _n("api_duration_seconds"),
+                "医保接口响应时间 API call duration in seconds",
+                labels=labels["duration"],
+                unit="",
+            ),
+            "errors": CounterMetricFamily(
+                _n("api_errors"),
+                "医保接口错误数 API call errors by error code",
+                labels=labels["errors"],
+            ),
+            "request_size": SummaryMetricFamily(
+                _n("api_request_size_bytes"),
+                "请求报文大小 Request payload size in bytes",
+                labels=labels["request_size"],
+            ),
+            "response_size": SummaryMetricFamily(
+                _n("api_response_size_bytes"),
+                "响应报文大小 Response payload size in bytes",
+                labels=labels["response_size"],
+            ),
+        }
 
-    def _checked_exemplar(
-        self, agg: ApiAggregates, key: tuple[int, int], ex: Exemplar
-    ) -> Exemplar | None:
-        """``ex`` if its trace id may be exposed; else drop it and count (lock held)."""
-        if is_trace_id(ex.trace_id):
-            self._checked[key] = ex
-            return ex
-        del agg.exemplars[key]
-        self._s.health.drop("invalid_trace_id")
-        return None
+    def _fill(self, families: dict[str, Metric]) -> None:
+        """Add every series to the (empty) API families, in one read of the aggregates."""
+        agg = self._s.aggregates
+        with agg.lock:
+            calls, errors = call_rows(agg), error_rows(agg)
+            duration = histogram_rows(agg, check=self._exemplar_check)
+            sizes = {kind: size_rows(agg, kind) for kind in ("request_size", "response_size")}
+        calls_family = cast(CounterMetricFamily, families["calls"])
+        for labels, count in zip(calls.labels, calls.counts, strict=True):
+            calls_family.add_metric(labels, float(count))
+        hist_family = cast(HistogramMetricFamily, families["duration"])
+        for i, labels in enumerate(duration.labels):
+            marks = duration.exemplars[i] if duration.exemplars is not None else None
+            buckets: list[tuple[str, float] | tuple[str, float, PromExemplar]] = []
+            for b, (le, count) in enumerate(zip(self._les, duration.cumulative[i], strict=True)):
+                ex = marks[b] if marks is not None else None
+                if ex is None:
+                    buckets.append((le, float(count)))
+                else:
+                    pex = PromExemplar({"trace_id": ex.trace_id}, ex.value, ex.timestamp)
+                    buckets.append((le, float(count), pex))
+            hist_family.add_metric(labels, buckets, float(duration.sums[i]))
+        errors_family = cast(CounterMetricFamily, families["errors"])
+        for labels, count in zip(errors.labels, errors.counts, strict=True):
+            errors_family.add_metric(labels, float(count))
+        for kind, rows in sizes.items():
+            family = cast(SummaryMetricFamily, families[kind])
+            for labels, count, total in zip(rows.labels, rows.counts, rows.sums, strict=True):
+                family.add_metric(labels, count, float(total))
 
     # -- gauges, rare counters, self-monitoring ------------------------------------------
     def _state_families(self) -> Iterator[Metric]:

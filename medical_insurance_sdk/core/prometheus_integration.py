@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 
 from prometheus_client import CollectorRegistry
-from prometheus_client import generate_latest as generate_text
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from medical_insurance_sdk._version import __version__
 from medical_insurance_sdk.core.aggregates import ApiAggregates
@@ -32,6 +30,7 @@ from medical_insurance_sdk.core.push import (
     delete_group,
     push_registry,
 )
+from medical_insurance_sdk.core.scrape import TEXT, ExpositionFormat, render_exposition
 from medical_insurance_sdk.core.store import CallStore
 from medical_insurance_sdk.core.system_metrics import SystemSample
 
@@ -58,9 +57,12 @@ class PrometheusIntegration:
         self._sources = sources
         self.multiprocess: MultiprocessExporter | None = None
         self.aggregates = sources.aggregates
+        #: The API metrics' custom collector (None in multiprocess mode).
+        self.exporter: AggregatesCollector | None = None
         if multiprocess_path is None:
             sources.store.add_listener(sources.aggregates.fold)
-            self.registry.register(AggregatesCollector(sources))
+            self.exporter = AggregatesCollector(sources)
+            self.registry.register(self.exporter)
             #: What /metrics, pushes and get_prometheus_metrics() expose.
             self.exposed: CollectorRegistry = self.registry
         else:
@@ -86,8 +88,8 @@ class PrometheusIntegration:
 
     def exposition(self, openmetrics: bool = False) -> str:
         """The registry in the Prometheus text format (or OpenMetrics, with exemplars)."""
-        render = generate_openmetrics if openmetrics else generate_text
-        return render(self.exposed).decode("utf-8")
+        fmt = ExpositionFormat(openmetrics=True) if openmetrics else TEXT
+        return render_exposition(self.exposed, fmt).decode("utf-8")
 
     def push(
         self, gateway_url: str, job: str, grouping_key: Mapping[str, str] | None = None

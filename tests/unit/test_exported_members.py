@@ -249,11 +249,12 @@ def test_importing_the_package_does_not_import_prometheus_client():
 
 
 def test_importing_the_package_loads_neither_the_collector_nor_numpy():
-    """`import medical_insurance_sdk` (clients, exceptions) loads no core, numpy or analyzer."""
+    """`import medical_insurance_sdk` (clients, exceptions) loads no collector, store or numpy."""
     heavy = (
         "numpy",
         "prometheus_client",
-        f"{PACKAGE}.core",
+        f"{PACKAGE}.core.metrics_collector",
+        f"{PACKAGE}.core.store",
         f"{PACKAGE}.core.performance_analyzer",
     )
     code = (
