@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 __all__ = ["run"]
 

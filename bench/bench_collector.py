@@ -37,7 +37,7 @@ def _prefill(c: MetricsCollector, n: int) -> None:
     stage = c.store.staging.extend
     end_ns = time.perf_counter_ns()  # the collector's clock (AnchoredClock) in ns
     start_ns = end_ns - 50_000_000
-    for i in range(n):  # StagedCall fields (core/staged.py): clock readings in ns first
+    for i in range(n):  # StagedCall fields (core/collection/staged.py): clock readings in ns first
         stage((end_ns, start_ns, API if i % 2 else "1101", ORG, True, None, None, 100, 100, None))
         if i % 4096 == 0:
             c.store.fold()

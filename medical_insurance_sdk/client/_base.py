@@ -79,7 +79,7 @@ from medical_insurance_sdk.protocol.validation import validate_input
 
 # Only for annotations: `import medical_insurance_sdk` must not load numpy (the store).
 if TYPE_CHECKING:
-    from medical_insurance_sdk.core.channel import CallChannel
+    from medical_insurance_sdk.core.collection.channel import CallChannel
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_PATH", "CallState", "ClientBase"]
 
@@ -394,7 +394,7 @@ class ClientBase:
         """Start recording the call on the current monitor; the call keeps it to its end."""
         monitor = state.monitor = self._monitor
         channel = self._channel
-        if channel is not None:  # the frame-free path: see core/channel.py
+        if channel is not None:  # the frame-free path: see core/collection/channel.py
             state.start_ns = channel.clock()
             channel.enter(None)
             state.channel = channel  # only once counted in flight
@@ -607,7 +607,7 @@ class ClientBase:
         channel = state.channel
         if channel is not None:
             try:  # C builtins only; the try costs nothing unless one fails
-                channel.stage((  # a StagedCall (core/staged.py; test_staged_call.py checks it)
+                channel.stage((  # a StagedCall (collection/staged.py; test_staged_call.py checks)
                     channel.clock(), state.start_ns, state.interface.code, self.org_code, True,
                     None, None, state.request_size, state.response_size, state.trace.trace_id,
                 ))  # fmt: skip

@@ -1,6 +1,6 @@
 """The ``@monitor_api_call`` decorator: each call of a function recorded, sync or async.
 
-The call is timed by a :class:`~medical_insurance_sdk.core.tracking.CallTracker`, so it
+The call is timed by a :class:`~medical_insurance_sdk.core.collection.tracking.CallTracker`, so it
 ends whatever happens: an exception marks it ``'error'`` (its ``error_code`` attribute or
 its class name) and is re-raised unchanged.
 """
@@ -12,8 +12,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
+from medical_insurance_sdk.core.collection.tracking import CallTracker
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector, get_metrics_collector
-from medical_insurance_sdk.core.tracking import CallTracker
 
 __all__ = ["monitor_api_call"]
 

@@ -59,10 +59,10 @@ from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
 from medical_insurance_sdk.core.analysis.trend import Trend
-from medical_insurance_sdk.core.background import PeriodicWorker
+from medical_insurance_sdk.core.collection.store import CallSnapshot
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
-from medical_insurance_sdk.core.store import CallSnapshot
-from medical_insurance_sdk.core.validation import check_positive
+from medical_insurance_sdk.core.runtime.background import PeriodicWorker
+from medical_insurance_sdk.core.runtime.validation import check_positive
 
 __all__ = [
     "PerformanceAlert",

@@ -22,9 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from medical_insurance_sdk.core.clock import ManualClock
-from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+from medical_insurance_sdk.core.runtime.clock import ManualClock
+from medical_insurance_sdk.core.runtime.config import MetricConfig
 
 __all__ = ["CallLogError", "read_call_log", "read_numbered_call_log", "replay"]
 

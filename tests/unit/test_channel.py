@@ -8,13 +8,13 @@ import threading
 import pytest
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
 def _record(channel, clock: ManualClock, ok: bool, code=None, message=None) -> None:
-    """The channel protocol, as the SDK client follows it (core/channel.py)."""
+    """The channel protocol, as the SDK client follows it (core/collection/channel.py)."""
     start_ns = channel.clock()
     channel.enter(None)
     clock.advance(0.25)

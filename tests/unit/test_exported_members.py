@@ -254,7 +254,7 @@ def test_importing_the_package_loads_neither_the_collector_nor_numpy():
         "numpy",
         "prometheus_client",
         f"{PACKAGE}.core.metrics_collector",
-        f"{PACKAGE}.core.store",
+        f"{PACKAGE}.core.collection.store",
         f"{PACKAGE}.core.performance_analyzer",
     )
     code = (

@@ -26,16 +26,15 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.samples import Exemplar as PromExemplar
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.config import DEFAULT_DURATION_BUCKETS
-from medical_insurance_sdk.core.scrape import (
+from medical_insurance_sdk.core.export.scrape import (
     TEXT,
     ExpositionFormat,
     make_scrape_app,
     render_exposition,
     render_gzip,
 )
-from medical_insurance_sdk.core.series_rows import changed_rows
-from medical_insurance_sdk.core.series_text import (
+from medical_insurance_sdk.core.export.series_rows import changed_rows
+from medical_insurance_sdk.core.export.series_text import (
     CounterLines,
     FamilySpec,
     HistogramLines,
@@ -43,6 +42,7 @@ from medical_insurance_sdk.core.series_text import (
     escape_label_value,
     exemplar_text,
 )
+from medical_insurance_sdk.core.runtime.config import DEFAULT_DURATION_BUCKETS
 
 OM = ExpositionFormat(openmetrics=True)
 LES = [repr(float(b)) for b in DEFAULT_DURATION_BUCKETS] + ["+Inf"]

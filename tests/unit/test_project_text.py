@@ -44,8 +44,9 @@ def test_modules_and_classes_are_named_for_what_they_do():
     """push.py pushes, LabelledNumbers holds gauges and counters, the store folds (one verb)."""
     import importlib.util
 
-    from medical_insurance_sdk.core import labelled_numbers, prometheus_export, push
-    from medical_insurance_sdk.core.store import CallStore
+    from medical_insurance_sdk.core.collection import labelled_numbers
+    from medical_insurance_sdk.core.collection.store import CallStore
+    from medical_insurance_sdk.core.export import prometheus_export, push
 
     assert importlib.util.find_spec("medical_insurance_sdk.core.exposition") is None
     assert importlib.util.find_spec("medical_insurance_sdk.core.gauges") is None

@@ -8,13 +8,13 @@ import pytest
 from staged_check import staged_call
 
 from medical_insurance_sdk.core import MetricsCollector
-from medical_insurance_sdk.core.clock import ManualClock
-from medical_insurance_sdk.core.staged import (
+from medical_insurance_sdk.core.collection.staged import (
     CHECKED_FIELDS,
     STAGED_FIELDS,
     STAGED_WIDTH,
     StagedCall,
 )
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from medical_insurance_sdk.core import MetricsCollector
-from medical_insurance_sdk.core.clock import ManualClock
-from medical_insurance_sdk.core.store import RECORD_DTYPES, CallStore, StagedCall
+from medical_insurance_sdk.core.collection.store import RECORD_DTYPES, CallStore, StagedCall
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 
 def _call(ts: float, api: str = "1101", ok: bool = True, dur: float = 0.1) -> StagedCall:

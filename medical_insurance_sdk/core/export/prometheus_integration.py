@@ -17,22 +17,25 @@ from datetime import datetime, timezone
 from prometheus_client import CollectorRegistry
 
 from medical_insurance_sdk._version import __version__
-from medical_insurance_sdk.core.aggregates import ApiAggregates
-from medical_insurance_sdk.core.config import MetricConfig
-from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
-from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
-from medical_insurance_sdk.core.multiprocess import MultiprocessExporter, multiprocess_registry
-from medical_insurance_sdk.core.prometheus_export import AggregatesCollector, ExportSources
-from medical_insurance_sdk.core.push import (
+from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.collection.store import CallStore
+from medical_insurance_sdk.core.collection.system_metrics import SystemSample
+from medical_insurance_sdk.core.export.aggregates import ApiAggregates
+from medical_insurance_sdk.core.export.metrics_server import MetricsServer, start_metrics_server
+from medical_insurance_sdk.core.export.multiprocess import (
+    MultiprocessExporter,
+    multiprocess_registry,
+)
+from medical_insurance_sdk.core.export.prometheus_export import AggregatesCollector, ExportSources
+from medical_insurance_sdk.core.export.push import (
     PUSH_ERRORS,
     default_grouping_key,
     delete_group,
     push_registry,
 )
-from medical_insurance_sdk.core.scrape import TEXT, ExpositionFormat, render_exposition
-from medical_insurance_sdk.core.store import CallStore
-from medical_insurance_sdk.core.system_metrics import SystemSample
+from medical_insurance_sdk.core.export.scrape import TEXT, ExpositionFormat, render_exposition
+from medical_insurance_sdk.core.runtime.config import MetricConfig
+from medical_insurance_sdk.core.runtime.health import MonitoringHealth
 
 __all__ = ["PrometheusIntegration", "build_export_sources"]
 

@@ -1,6 +1,6 @@
 """``collector.track(...)``: one monitored call as a context manager.
 
-It ends the call whatever happens (so does ``@monitor_api_call``, :mod:`.decorator`, which
+It ends the call whatever happens (so does ``@monitor_api_call``, ``core/decorator.py``, which
 uses it): an exception marks it ``'error'`` with
 ``error_code`` = the exception's ``error_code`` attribute (our SDK exceptions carry a
 stable one) or its class name, and is re-raised unchanged.

@@ -49,7 +49,7 @@ from wsgiref.simple_server import WSGIRequestHandler
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from medical_insurance_sdk.core.scrape import make_scrape_app
+from medical_insurance_sdk.core.export.scrape import make_scrape_app
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",

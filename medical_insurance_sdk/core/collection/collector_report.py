@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from medical_insurance_sdk.core.config import MetricConfig
-from medical_insurance_sdk.core.custom_metrics import PerformanceMetric
-from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
+from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.runtime.config import MetricConfig
 
 __all__ = ["ReportSource", "build_performance_report"]
 

@@ -27,7 +27,7 @@ The protocol, in this order (the client's ``_open_monitor``, ``_succeed`` and
 
 The record is staged before the call leaves the in-flight count, so a failing ``leave``
 (an in-flight list emptied by a fork) never loses the call. The staged tuple is a
-:class:`~medical_insurance_sdk.core.staged.StagedCall` (field order and units there:
+:class:`~medical_insurance_sdk.core.collection.staged.StagedCall` (field order and units there:
 two raw clock readings in ns, then the labels, the flag and the sizes). The channel
 trusts its caller on the hot path; the fold checks every batch (whole records, int
 readings and sizes, a bool flag) and drops and counts a malformed one, and error
@@ -39,9 +39,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.staged import STAGED_WIDTH
-from medical_insurance_sdk.core.store import CallStore
+from medical_insurance_sdk.core.collection.staged import STAGED_WIDTH
+from medical_insurance_sdk.core.collection.store import CallStore
+from medical_insurance_sdk.core.runtime.health import MonitoringHealth
 
 __all__ = ["CallChannel"]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from medical_insurance_sdk.core.labels import OTHER, sanitize_label
+from medical_insurance_sdk.core.collection.labels import OTHER, sanitize_label
 
 __all__ = ["METRIC_TYPES", "CustomMetrics", "PerformanceMetric", "validate_metric_name"]
 

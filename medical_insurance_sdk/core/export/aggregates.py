@@ -1,6 +1,6 @@
 """Cumulative per-series aggregates of the API metrics, fed batch by batch.
 
-The store hands every folded :class:`~medical_insurance_sdk.core.store.CallBatch` to
+The store hands every folded :class:`~medical_insurance_sdk.core.collection.store.CallBatch` to
 :meth:`ApiAggregates.fold`, which adds it to cumulative counters and histogram buckets
 with numpy (one ``bincount`` per batch, no per-call Python work except for exemplars).
 The Prometheus exporter reads these totals at scrape time, so a scrape always equals
@@ -25,8 +25,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.labels import OTHER, LabelTable
-from medical_insurance_sdk.core.store import CallBatch
+from medical_insurance_sdk.core.collection.labels import OTHER, LabelTable
+from medical_insurance_sdk.core.collection.store import CallBatch
 
 __all__ = ["ApiAggregates", "Exemplar", "SeriesTable"]
 

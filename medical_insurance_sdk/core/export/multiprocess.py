@@ -22,10 +22,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.multiprocess import mark_process_dead as _mark_process_dead
 
-from medical_insurance_sdk.core.config import MetricConfig
-from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
-from medical_insurance_sdk.core.labels import LabelTable
-from medical_insurance_sdk.core.store import CallBatch
+from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.collection.labels import LabelTable
+from medical_insurance_sdk.core.collection.store import CallBatch
+from medical_insurance_sdk.core.runtime.config import MetricConfig
 
 __all__ = [
     "MULTIPROC_ENV",

@@ -10,7 +10,7 @@ once (a lone surrogate, a control character or personal data never reaches the
 exposition), keeps at most :data:`MAX_CONNECTION_TYPES` and counts what it changed or
 folded into ``__other__``; pending entries hold the clean value.
 
-Calls recorded through a :class:`~medical_insurance_sdk.core.channel.CallChannel` are not
+Calls recorded through a :class:`~medical_insurance_sdk.core.collection.channel.CallChannel` are not
 registered one by one: each channel's caller ends every call it starts, and counts it in
 flight in its connection type's list (:meth:`PendingCalls.lane`), which the counts here
 include.
@@ -22,9 +22,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
-from medical_insurance_sdk.core.labels import LabelCache
+from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.collection.labels import LabelCache
+from medical_insurance_sdk.core.runtime.health import MonitoringHealth
 
 __all__ = ["MAX_CONNECTION_TYPES", "PendingCall", "PendingCalls"]
 

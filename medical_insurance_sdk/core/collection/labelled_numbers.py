@@ -2,7 +2,7 @@
 
 ``LabelledNumbers`` holds gauges (``set``: active connections, cache hit ratio) and
 counters (``add``: outcome-unknown settlements, abandoned calls) alike. Label values are
-interned in bounded :class:`~medical_insurance_sdk.core.labels.LabelTable` objects, so
+interned in bounded :class:`~medical_insurance_sdk.core.collection.labels.LabelTable` objects, so
 they are sanitised (masked, truncated) once and capped.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from medical_insurance_sdk.core.labels import LabelTable
+from medical_insurance_sdk.core.collection.labels import LabelTable
 
 __all__ = ["LabelledNumbers"]
 

@@ -1,4 +1,4 @@
-"""Window statistics over a :class:`~medical_insurance_sdk.core.store.CallSnapshot`.
+"""Window statistics over a :class:`~medical_insurance_sdk.core.collection.store.CallSnapshot`.
 
 Vectorised with numpy: one ``bincount`` per figure, whatever the number of calls.
 :func:`api_statistics` backs ``MetricsCollector.get_api_statistics``; its
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.core.collection.store import CallSnapshot
 
 __all__ = ["ApiBreakdown", "ApiStatistics", "api_statistics"]
 

@@ -1,7 +1,7 @@
 """/metrics from the cached API series: the whole registry, byte for byte prometheus_client's.
 
 :func:`render_exposition` walks ``registry.collect()`` in order. A
-:class:`~medical_insurance_sdk.core.exposition_cache.CachedFamily` contributes its
+:class:`~medical_insurance_sdk.core.export.exposition_cache.CachedFamily` contributes its
 HELP/TYPE lines (rendered once by prometheus_client from the family without samples) and
 its cached series; every other metric (gauges, info, health counters, system figures,
 custom metrics, anything else registered) is rendered by prometheus_client's own
@@ -11,7 +11,7 @@ prometheus_client's ``generate_latest`` over the same registry
 
 :func:`render_gzip` writes one gzip member: the header, the cached deflate chunks of the
 histogram series (each compressed once, when its series changed, at
-:data:`~medical_insurance_sdk.core.exposition_cache.DEFLATE_LEVEL`, referring to nothing
+:data:`~medical_insurance_sdk.core.export.exposition_cache.DEFLATE_LEVEL`, referring to nothing
 before it) between the rest compressed now as one level-1 stream (fully flushed before
 each run of chunks), its final block, and the CRC-32 and length of the whole text. When
 most series changed since the last scrape everything goes through the stream. Any gzip
@@ -44,7 +44,7 @@ from prometheus_client.openmetrics.exposition import ALLOWUTF8, UNDERSCORES
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.registry import Collector
 
-from medical_insurance_sdk.core.exposition_cache import (
+from medical_insurance_sdk.core.export.exposition_cache import (
     STREAM_LEVEL,
     CachedFamily,
     RenderedRows,

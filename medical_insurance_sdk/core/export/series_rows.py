@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
-from medical_insurance_sdk.core.labels import is_trace_id
+from medical_insurance_sdk.core.collection.labels import is_trace_id
+from medical_insurance_sdk.core.export.aggregates import ApiAggregates, Exemplar
 
 __all__ = [
     "KINDS",

@@ -51,11 +51,16 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.samples import Exemplar as PromExemplar
 
-from medical_insurance_sdk.core.aggregates import ApiAggregates
-from medical_insurance_sdk.core.exposition_cache import ApiScrape, CachedFamily, ExpositionCache
-from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.labelled_numbers import LabelledNumbers
-from medical_insurance_sdk.core.series_rows import (
+from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.collection.store import CallStore
+from medical_insurance_sdk.core.collection.system_metrics import SystemSample
+from medical_insurance_sdk.core.export.aggregates import ApiAggregates
+from medical_insurance_sdk.core.export.exposition_cache import (
+    ApiScrape,
+    CachedFamily,
+    ExpositionCache,
+)
+from medical_insurance_sdk.core.export.series_rows import (
     KINDS,
     ExemplarCheck,
     call_rows,
@@ -63,9 +68,8 @@ from medical_insurance_sdk.core.series_rows import (
     histogram_rows,
     size_rows,
 )
-from medical_insurance_sdk.core.series_text import FamilySpec
-from medical_insurance_sdk.core.store import CallStore
-from medical_insurance_sdk.core.system_metrics import SystemSample
+from medical_insurance_sdk.core.export.series_text import FamilySpec
+from medical_insurance_sdk.core.runtime.health import MonitoringHealth
 
 __all__ = ["NAMESPACE", "AggregatesCollector", "ExportSources"]
 

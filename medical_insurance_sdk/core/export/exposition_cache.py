@@ -9,7 +9,7 @@ mark them, off the hot path) and re-renders only those, with the line templates 
 ``series_text.py``. The histogram has a text and an OpenMetrics (exemplars) variant; the
 other families' lines are the same in both formats.
 
-:class:`CachedFamily` is what :class:`~medical_insurance_sdk.core.prometheus_export.
+:class:`CachedFamily` is what :class:`~medical_insurance_sdk.core.export.prometheus_export.
 AggregatesCollector` yields for these families: a real prometheus_client ``Metric`` whose
 samples are filled only when something reads them (prometheus_client's own
 ``generate_latest``, a push, a ``name[]`` filter, ``get_sample_value``), while the scrape
@@ -27,8 +27,8 @@ from typing import Any, cast
 from prometheus_client.metrics_core import Metric
 from prometheus_client.samples import Sample
 
-from medical_insurance_sdk.core.aggregates import ApiAggregates, Exemplar
-from medical_insurance_sdk.core.series_rows import (
+from medical_insurance_sdk.core.export.aggregates import ApiAggregates, Exemplar
+from medical_insurance_sdk.core.export.series_rows import (
     KINDS,
     CounterRows,
     ExemplarCheck,
@@ -40,7 +40,7 @@ from medical_insurance_sdk.core.series_rows import (
     histogram_rows,
     size_rows,
 )
-from medical_insurance_sdk.core.series_text import (
+from medical_insurance_sdk.core.export.series_text import (
     CounterLines,
     FamilySpec,
     HistogramLines,

@@ -1,7 +1,7 @@
 """The call store: a bounded, columnar ring buffer of finished calls.
 
 Hot path: the recording paths extend a flat staging list by one call's
-:data:`STAGED_WIDTH` fields, a :class:`~medical_insurance_sdk.core.staged.StagedCall`
+:data:`STAGED_WIDTH` fields, a :class:`~medical_insurance_sdk.core.collection.staged.StagedCall`
 (``list.extend`` of a tuple is one atomic step under the GIL, so no lock is taken and no
 record is torn); :meth:`CallStore.append` does the same after checking the record. Every
 ``batch_size`` records, or before any read, :meth:`fold` takes the staged prefix and
@@ -32,15 +32,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.labels import LabelTable, safe_str
-from medical_insurance_sdk.core.staged import (
+from medical_insurance_sdk.core.collection.labels import LabelTable, safe_str
+from medical_insurance_sdk.core.collection.staged import (
     STAGED_WIDTH,
     MalformedBatch,
     StagedCall,
     check_column,
     check_record,
 )
+from medical_insurance_sdk.core.runtime.health import MonitoringHealth
 from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS, mask_text
 
 __all__ = [
@@ -197,7 +197,7 @@ class CallStore:
             raise ValueError("CallStore.capacity must be >= 1")
         self.capacity = capacity
         #: Epoch seconds at clock zero: a staged ``end_ns`` is stored as
-        #: ``end_ns / 1e9 + wall_offset`` (see :mod:`~medical_insurance_sdk.core.staged`).
+        #: ``end_ns / 1e9 + wall_offset`` (see :mod:`.staged`).
         self.wall_offset = wall_offset
         #: Where malformed batches are counted and logged (rate limited).
         self.health = health if health is not None else MonitoringHealth()
@@ -256,7 +256,7 @@ class CallStore:
         """Fold every staged call into the columns; return how many were folded.
 
         A staged batch that is not whole, well-typed records (see
-        :mod:`~medical_insurance_sdk.core.staged`) is dropped whole, counted in
+        :mod:`~medical_insurance_sdk.core.collection.staged`) is dropped whole, counted in
         ``store_malformed`` and reported to the health (logged once a minute).
         """
         with self.lock:

@@ -1,7 +1,7 @@
 """StagedCall: the one definition of a finished call as it is handed to the store.
 
 Every recording path writes the same record: the collector's ``record_api_call_end``,
-the SDK client through a channel (``core/channel.py``) and the explicit
+the SDK client through a channel (``core/collection/channel.py``) and the explicit
 ``record_api_call``. The hot paths build it as a plain tuple and append its fields to
 the store's flat staging list in one C call (``staging.extend((…))``); those tuples are
 written in the field order below, and ``tests/unit/test_staged_call.py`` drives each
@@ -30,7 +30,7 @@ collector's ``Clock.monotonic_ns``). The fold turns them into the stored columns
 arithmetic) and ``duration = (end_ns - start_ns) / 1e9`` (seconds). A record that
 starts from epoch seconds (a replay, a log import) is converted explicitly by
 :meth:`StagedCall.from_seconds`; a float in a time field is a ``ValueError`` in
-:meth:`CallStore.append <medical_insurance_sdk.core.store.CallStore.append>` and a
+:meth:`CallStore.append <medical_insurance_sdk.core.collection.store.CallStore.append>` and a
 malformed batch at the fold.
 
 The fold checks what the hot paths guarantee (see :data:`CHECKED_FIELDS`): every
