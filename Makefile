@@ -32,6 +32,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check medical_insurance_sdk tests bench
 	$(VENV)/bin/ruff format --check medical_insurance_sdk tests bench
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -1,4 +1,4 @@
-"""PerformanceAnalyzer budgets (issue 4), all measured in this process over 1M stored calls.
+"""PerformanceAnalyzer budgets, all measured in this process over 1M stored calls.
 
 * ``analyze_api_performance`` of one API (1M stored calls in the window): <= 100 ms;
 * the system overview of 40 APIs (1M calls): <= 500 ms;
@@ -6,7 +6,7 @@
   code and org, per-bucket calls/errors/p50/p95/p99/mean, Mann-Kendall on the buckets,
   Apdex, and per org the p95 and the most calls in flight, which the alerts need)
   written the straightforward way in pure Python over a list of call records, as the
-  seed kept them: the numpy overview must be >= 20x faster.
+  original API kept them: the numpy overview must be >= 20x faster.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 __all__ = ["run"]
 
@@ -53,7 +53,7 @@ def _fill() -> tuple[MetricsCollector, list[Record]]:
         ts = NOW - 3600.0 + i * (3600.0 / N_CALLS)
         record(api, org, "success" if ok else "error", ms, error_code=code, timestamp=ts)
         records.append((ts, ms, api, org, ok, code))
-    collector.store.flush()
+    collector.store.fold()
     return collector, records
 
 

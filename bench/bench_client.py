@@ -1,7 +1,7 @@
 """End-to-end budget of the SDK client: monitoring on versus off, in the same run.
 
 The simulator runs in its own process (``misdk simulate``), so this process's CPU time is
-the client's alone. Two figures, as issue 3 asks:
+the client's alone. Two figures:
 
 * client-side CPU overhead of monitoring: identical 1101 calls through one client,
   monitoring switched on and off in alternating blocks of calls; the ratio of the total

@@ -1,4 +1,4 @@
-"""Monitoring core budgets (issue 2), all measured in this process.
+"""Monitoring core budgets, all measured in this process.
 
 * per-call cost of a monitored call (start + end, Prometheus on) versus bare
   prometheus_client doing the same work by hand, and versus the OpenTelemetry SDK;
@@ -37,11 +37,11 @@ def _prefill(c: MetricsCollector, n: int) -> None:
     stage = c.store.staging.extend
     end_ns = time.perf_counter_ns()  # the collector's clock (AnchoredClock) in ns
     start_ns = end_ns - 50_000_000
-    for i in range(n):  # StagedCall fields (core/staged.py): clock readings in ns first
+    for i in range(n):  # StagedCall fields (core/collection/staged.py): clock readings in ns first
         stage((end_ns, start_ns, API if i % 2 else "1101", ORG, True, None, None, 100, 100, None))
         if i % 4096 == 0:
-            c.store.flush()
-    c.store.flush()
+            c.store.fold()
+    c.store.fold()
 
 
 def _ours(c: MetricsCollector) -> Any:

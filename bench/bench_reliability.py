@@ -1,4 +1,4 @@
-"""Fault budgets (issue 6): the hot path while the Pushgateway is down or silent.
+"""Fault budgets: the hot path while the Pushgateway is down or silent.
 
 Three collectors push every 50 ms from their background thread: to no gateway (baseline),
 to a refused port, and to a socket that accepts and never answers. The per-call cost of

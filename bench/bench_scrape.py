@@ -1,7 +1,7 @@
-"""/metrics scrape cost (architecture issue, "Scrape cost"), and the client's import time.
+"""/metrics scrape cost, and the client's import time.
 
 The same 40 APIs x 200 institutions (8 000 histogram series, caps raised to hold them)
-are held twice: by a MetricsCollector (its /metrics WSGI app, ``core/scrape.py``) and by
+are held twice: by a MetricsCollector (its /metrics WSGI app, ``core/export/scrape.py``) and by
 a plain prometheus_client ``CollectorRegistry`` whose ``Counter``/``Histogram``/``Summary``
 objects observed the same calls (with the same exemplars), served by ``make_wsgi_app``.
 Created series are off in prometheus_client during the run (``disable_created_metrics``)
@@ -37,7 +37,7 @@ from prometheus_client import (
 )
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.scrape import make_scrape_app
+from medical_insurance_sdk.core.export.scrape import make_scrape_app
 
 __all__ = ["run"]
 
@@ -102,7 +102,7 @@ class _Ours:
         stage, store = self.collector.store.staging.extend, self.collector.store
         for api, org, dur, ok, err, req, resp, trace in calls:
             stage((self._now, dur, api, org, ok, err, None, req, resp, trace))
-        store.flush()
+        store.fold()
 
 
 class _Bare:
@@ -246,7 +246,7 @@ def _default_caps(rng: random.Random) -> list[dict[str, Any]]:
     def add(chosen: list[tuple[str, str]]) -> None:
         for api, org, dur, ok, err, req, resp, trace in _calls(rng, chosen, 1):
             stage((now, dur, api, org, ok, err, None, req, resp, trace))
-        c.store.flush()
+        c.store.fold()
 
     add(series)
     full, part = [], []

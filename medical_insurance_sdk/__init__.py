@@ -2,7 +2,7 @@
 
 The clients and the whole exception hierarchy (every class of
 :mod:`medical_insurance_sdk.exceptions`) are importable from here. The other entry points:
-:mod:`medical_insurance_sdk.core` (the monitoring API, as the seed specifies),
+:mod:`medical_insurance_sdk.core` (the monitoring API),
 :mod:`medical_insurance_sdk.client` (the client's parts: auth, retries, cache, catalog),
 :mod:`medical_insurance_sdk.simulator` (the local platform simulator) and
 :mod:`medical_insurance_sdk.rules` (Prometheus rules and the Grafana dashboard).

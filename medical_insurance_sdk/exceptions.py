@@ -4,8 +4,8 @@ Every exception carries a stable, low-cardinality :attr:`~MedicalInsuranceError.
 that the monitoring system uses as a metric label, plus the ``api_code`` (infno) and the
 ``msgid`` of the call when known. Exception text never contains personal data and is
 bounded: every message (the platform's ``err_msg`` included) is masked, then cut to
-:data:`~medical_insurance_sdk.core.redaction.MAX_MESSAGE_CHARS` characters with a
-``…(已截断，原长 N 字符)`` marker, by :func:`medical_insurance_sdk.core.redaction.mask_text`
+:data:`~medical_insurance_sdk.redaction.MAX_MESSAGE_CHARS` characters with a
+``…(已截断，原长 N 字符)`` marker, by :func:`medical_insurance_sdk.redaction.mask_text`
 before it is stored.
 
 The hierarchy (error codes in brackets)::
@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import enum
 
-from medical_insurance_sdk.core.redaction import mask_text
+from medical_insurance_sdk.redaction import mask_text
 
 __all__ = [
     "BusinessError",

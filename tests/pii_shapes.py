@@ -1,6 +1,6 @@
 """Hypothesis strategies: personal data in the shapes the platform and business code write it.
 
-Shared by the unit tests of :mod:`medical_insurance_sdk.core.redaction` and the PII sweep
+Shared by the unit tests of :mod:`medical_insurance_sdk.redaction` and the PII sweep
 through the client and the simulator. A :class:`Secret` knows its ``clue``: the part that
 masking must hide (the region and birth date of an ID number, the first 7 digits of a
 phone number, the first 12 of a card, a whole name), so a test can tell a leak from the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, get_type_hints
 
-from medical_insurance_sdk.core.staged import STAGED_WIDTH, StagedCall
+from medical_insurance_sdk.core.collection.staged import STAGED_WIDTH, StagedCall
 
 HINTS = get_type_hints(StagedCall)
 

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from medical_insurance_sdk.client import MedicalInsuranceClient, Timeouts, display_name
-from medical_insurance_sdk.client.catalog import Category
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
-from medical_insurance_sdk.core.analysis.reports import csv_safe_row
+from medical_insurance_sdk.core.analysis.reports.csv_report import csv_safe_row
+from medical_insurance_sdk.protocol.catalog import Category
 from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.his import HisStats, HisWorker
 from medical_insurance_sdk.simulator.testing import RunningSimulator, running_simulator

@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 def run_interfaces(args: argparse.Namespace) -> int:
     """Write, print or check the interface input reference; returns the exit code."""
-    from medical_insurance_sdk.client.catalog_docs import (
+    from medical_insurance_sdk.protocol.catalog_docs import (
         render_input_reference,
         write_input_reference,
     )

@@ -17,29 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from medical_insurance_sdk.client.auth import (
-    DEFAULT_API_VERSION,
-    ApiSignatureAuth,
-    GatewayAuth,
-    auth_identity,
-)
 from medical_insurance_sdk.client.cache import ResponseCache
-from medical_insurance_sdk.client.catalog import Category, Interface, Kind, find_interface
 from medical_insurance_sdk.client.decoding import IDENTITY, BodyDecodeError, BodyDecoder
 from medical_insurance_sdk.client.deployment import (
     SIMULATOR_ORG_CODE,
     SIMULATOR_SETTINGS,
     fill_site_settings,
 )
-from medical_insurance_sdk.client.envelope import (
-    ENVELOPE_FIELDS,
-    MAX_INPUT_CHARS,
-    EnvelopeDefaults,
-    build_envelope,
-    encode_envelope,
-    next_msgid,
-)
-from medical_insurance_sdk.client.envelope_security import EnvelopeSecurity
 from medical_insurance_sdk.client.errors import (
     DEFAULT_SESSION_ANSWERS,
     SessionAnswers,
@@ -50,7 +34,6 @@ from medical_insurance_sdk.client.errors import (
 )
 from medical_insurance_sdk.client.files import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from medical_insurance_sdk.client.monitoring import CallMonitor, GuardedMonitor, describe_error
-from medical_insurance_sdk.client.msgid import resolve_node_id
 from medical_insurance_sdk.client.outcomes import (
     NOTHING_REVERSED,
     RULES,
@@ -67,7 +50,6 @@ from medical_insurance_sdk.client.timeouts import (
     shorten_read,
 )
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
-from medical_insurance_sdk.client.validation import validate_input
 from medical_insurance_sdk.exceptions import (
     DeadlineExceededError,
     MedicalInsuranceError,
@@ -75,10 +57,29 @@ from medical_insurance_sdk.exceptions import (
     ResponseTooLargeError,
     ValidationError,
 )
+from medical_insurance_sdk.protocol.auth import (
+    DEFAULT_API_VERSION,
+    ApiSignatureAuth,
+    GatewayAuth,
+    auth_identity,
+)
+from medical_insurance_sdk.protocol.catalog import Category, Interface, Kind, find_interface
+from medical_insurance_sdk.protocol.envelope import (
+    DEFAULT_PATH,
+    ENVELOPE_FIELDS,
+    MAX_INPUT_CHARS,
+    EnvelopeDefaults,
+    build_envelope,
+    encode_envelope,
+    next_msgid,
+)
+from medical_insurance_sdk.protocol.envelope_security import EnvelopeSecurity
+from medical_insurance_sdk.protocol.msgid import resolve_node_id
+from medical_insurance_sdk.protocol.validation import validate_input
 
 # Only for annotations: `import medical_insurance_sdk` must not load numpy (the store).
 if TYPE_CHECKING:
-    from medical_insurance_sdk.core.channel import CallChannel
+    from medical_insurance_sdk.core.collection.channel import CallChannel
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_PATH", "CallState", "ClientBase"]
 
@@ -90,8 +91,6 @@ logger = logging.getLogger("medical_insurance_sdk.client")
 #: fell from ~660 to ~200 calls/s at 200 concurrent tasks (the README's Reliability section).
 DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
 
-#: The usual service path of the platform's single endpoint (docs/protocol.md §3).
-DEFAULT_PATH = "/fsi/api/rsfComIfsService/callService"
 #: Default limit on a response body (bytes).
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 _Client = TypeVar("_Client", bound="ClientBase")
@@ -395,7 +394,7 @@ class ClientBase:
         """Start recording the call on the current monitor; the call keeps it to its end."""
         monitor = state.monitor = self._monitor
         channel = self._channel
-        if channel is not None:  # the frame-free path: see core/channel.py
+        if channel is not None:  # the frame-free path: see core/collection/channel.py
             state.start_ns = channel.clock()
             channel.enter(None)
             state.channel = channel  # only once counted in flight
@@ -608,7 +607,7 @@ class ClientBase:
         channel = state.channel
         if channel is not None:
             try:  # C builtins only; the try costs nothing unless one fails
-                channel.stage((  # a StagedCall (core/staged.py; test_staged_call.py checks it)
+                channel.stage((  # a StagedCall (collection/staged.py; test_staged_call.py checks)
                     channel.clock(), state.start_ns, state.interface.code, self.org_code, True,
                     None, None, state.request_size, state.response_size, state.trace.trace_id,
                 ))  # fmt: skip

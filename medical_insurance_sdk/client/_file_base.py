@@ -17,7 +17,6 @@ from typing import Any
 
 from medical_insurance_sdk.client._base import CallState, ClientBase
 from medical_insurance_sdk.client._transfer import DownloadSink, ResponseReader
-from medical_insurance_sdk.client.catalog import Interface
 from medical_insurance_sdk.client.files import (
     DOWNLOAD_CODE,
     UPLOAD_CODE,
@@ -27,6 +26,7 @@ from medical_insurance_sdk.client.files import (
     upload_input,
 )
 from medical_insurance_sdk.exceptions import ResponseParseError, ValidationError
+from medical_insurance_sdk.protocol.catalog import Interface
 
 __all__ = ["FileClientBase", "UploadSource"]
 

@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import httpx
 
-from medical_insurance_sdk.client.auth import SIMULATOR_ACCESS_KEY, SIMULATOR_SECRET_KEY
+from medical_insurance_sdk.protocol.auth import SIMULATOR_ACCESS_KEY, SIMULATOR_SECRET_KEY
 
 __all__ = [
     "SIMULATOR_ORG_CODE",

@@ -28,7 +28,6 @@ from typing import Any, cast
 
 import httpx
 
-from medical_insurance_sdk.client.auth import GATEWAY_MESSAGES
 from medical_insurance_sdk.exceptions import (
     BusinessError,
     ConnectTimeoutError,
@@ -45,6 +44,7 @@ from medical_insurance_sdk.exceptions import (
     ReadTimeoutError,
     SessionError,
 )
+from medical_insurance_sdk.protocol.auth import GATEWAY_MESSAGES
 
 __all__ = [
     "DEFAULT_SESSION_ANSWERS",

@@ -15,11 +15,12 @@ filename (it may name a patient).
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from medical_insurance_sdk.protocol.validation import MAX_FILENAME_CHARS, filename_problem
 
 __all__ = [
     "DEFAULT_MAX_DOWNLOAD_BYTES",
@@ -47,8 +48,6 @@ UPLOAD_CODE, DOWNLOAD_CODE = "9101", "9102"
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 #: Default limit on one downloaded file (bytes); the client option ``max_download_bytes``.
 DEFAULT_MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
-#: Longest accepted filename (characters), as most file systems allow.
-MAX_FILENAME_CHARS = 255
 #: How many leading bytes of an untyped 9102 answer are looked at before deciding.
 SNIFF_BYTES = 4096
 
@@ -57,7 +56,6 @@ _FILE_PART_TYPE = "application/octet-stream"
 _JSON_TYPES = frozenset({"application/json", "text/json"})
 _FILE_TYPES = frozenset({"application/octet-stream", "application/zip", "application/x-zip"})
 _BOM = b"\xef\xbb\xbf"
-_SEPARATORS = frozenset("/\\")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,23 +64,6 @@ class EncodedUpload:
 
     body: bytes
     content_type: str
-
-
-def filename_problem(filename: str) -> str | None:
-    """Why ``filename`` cannot be sent, or None when it is acceptable.
-
-    A filename is a plain name: not empty, at most :data:`MAX_FILENAME_CHARS` characters,
-    no path separator, no control character, not ``.`` or ``..``.
-    """
-    if not filename or not filename.strip():
-        return "文件名[filename]不能为空"
-    if len(filename) > MAX_FILENAME_CHARS:
-        return f"文件名[filename]长度不能超过{MAX_FILENAME_CHARS}"
-    if filename in (".", "..") or any(char in _SEPARATORS for char in filename):
-        return "文件名[filename]不能包含路径"
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in filename):
-        return "文件名[filename]不能包含控制字符或无法编码的字符"
-    return None
 
 
 def content_problem(size: int, limit: int) -> str | None:

@@ -8,8 +8,8 @@ reports cache hit ratios and unknown outcomes. :class:`CallMonitor` is the subse
 so any compatible collector works). :class:`GuardedMonitor` makes sure a monitoring
 failure never fails a business call: errors are logged (rate limited) and counted.
 
-The per-call path is the CPU the monitoring adds to every call (issue 3 budgets it at
-1 %). Which of three recording paths a collector gets is decided once, by
+The per-call path is the CPU the monitoring adds to every call (budgeted at
+1 %, ``bench/bench_client.py``). Which of three recording paths a collector gets is decided once, by
 :func:`recording_path` (the one rule; see there): our own collector's calls are staged
 through a frame-free channel, its unmodified methods are called unwrapped, anything else
 goes through guards. Every path records the same values for the same call (the tests in
@@ -30,12 +30,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from medical_insurance_sdk.core.tracking import error_code_of
+from medical_insurance_sdk.core.collection.tracking import error_code_of
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
 
 # Imported when a collector is given: `import medical_insurance_sdk` stays numpy-free.
 if TYPE_CHECKING:
-    from medical_insurance_sdk.core.channel import CallChannel
+    from medical_insurance_sdk.core.collection.channel import CallChannel
     from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 
 __all__ = ["CallMonitor", "GuardedMonitor", "RecordingPath", "describe_error", "recording_path"]
@@ -130,8 +130,8 @@ def recording_path(collector: object) -> RecordingPath:
     * ``"channel"``: ``collector`` is a :class:`MetricsCollector` (a subclass included)
       whose ``record_api_call_start``, ``record_api_call_end`` and ``_open_channel`` are
       all MetricsCollector's own, and which is enabled. The client stages each call's
-      :class:`~medical_insurance_sdk.core.staged.StagedCall` through the collector's
-      internal channel (``core/channel.py``): the same record those methods would stage,
+      :class:`~medical_insurance_sdk.core.collection.staged.StagedCall` through the collector's
+      internal channel (``core/collection/channel.py``): the same record those methods would stage,
       without a Python frame.
     * ``"direct"``: the same methods are MetricsCollector's own but there is no channel
       (the collector is disabled, or opening the channel failed): the client calls

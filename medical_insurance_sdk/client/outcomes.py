@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from medical_insurance_sdk.client.catalog import Kind
 from medical_insurance_sdk.client.errors import normalise_err_msg
 from medical_insurance_sdk.exceptions import (
     BusinessError,
@@ -48,6 +47,7 @@ from medical_insurance_sdk.exceptions import (
     ResponseTooLargeError,
     ValidationError,
 )
+from medical_insurance_sdk.protocol.catalog import Kind
 
 __all__ = [
     "NOTHING_REVERSED",

@@ -75,7 +75,7 @@ def parse_response(
     JSON, HTML, a JSON list, or JSON nested deeper than Python can parse.
 
     ``open_output`` turns an encrypted ``output`` into its plaintext (see
-    :mod:`~medical_insurance_sdk.client.envelope_security`).
+    :mod:`~medical_insurance_sdk.protocol.envelope_security`).
     """
     where = {"api_code": api_code, "msgid": msgid, "trace_id": trace_id}
     try:

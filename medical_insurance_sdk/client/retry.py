@@ -13,9 +13,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from medical_insurance_sdk.client.catalog import Kind
 from medical_insurance_sdk.client.outcomes import RULES, classify
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
+from medical_insurance_sdk.protocol.catalog import Kind
 
 __all__ = ["RetryPolicy"]
 

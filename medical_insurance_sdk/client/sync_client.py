@@ -16,7 +16,6 @@ import httpx
 from medical_insurance_sdk.client._base import DEFAULT_LIMITS, CallState
 from medical_insurance_sdk.client._file_base import FileClientBase, UploadSource
 from medical_insurance_sdk.client._transfer import DownloadSink
-from medical_insurance_sdk.client.catalog import Interface
 from medical_insurance_sdk.client.decoding import (
     ACCEPT_ENCODING,
     BodyDecodeError,
@@ -25,6 +24,7 @@ from medical_insurance_sdk.client.decoding import (
 from medical_insurance_sdk.client.files import encode_upload
 from medical_insurance_sdk.client.outcomes import ReversalResult
 from medical_insurance_sdk.exceptions import MedicalInsuranceError, SessionError
+from medical_insurance_sdk.protocol.catalog import Interface
 
 __all__ = ["MedicalInsuranceClient"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from medical_insurance_sdk.client.catalog import Category
+from medical_insurance_sdk.protocol.catalog import Category
 
 __all__ = ["DEFAULT_READ_TIMEOUTS", "Timeouts", "check_deadline", "cut_to_deadline", "shorten_read"]
 

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from medical_insurance_sdk.core.optional import is_available
+from medical_insurance_sdk.optional import is_available
 
 __all__ = ["CallTrace", "Tracer"]
 

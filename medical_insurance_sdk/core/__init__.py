@@ -1,16 +1,17 @@
-"""The monitoring API: the seed's ``from medical_insurance_sdk.core import ...`` works as written.
+"""The monitoring API: ``from medical_insurance_sdk.core import ...`` of the original names.
 
-Besides the seed's names: :func:`batch_job` (a batch run pushed to a Pushgateway),
+The original API's names (README, "Monitoring core") keep their signatures and dicts.
+Besides those: :func:`batch_job` (a batch run pushed to a Pushgateway),
 :class:`Clock` and :class:`ManualClock` (the ``clock=`` of :class:`MetricsCollector`), and
 the ``/metrics`` server and multiprocess helpers (:func:`start_metrics_server`,
 :class:`MetricsServer`, :func:`multiprocess_registry`, :func:`mark_process_dead`). Those
 last four need prometheus_client (the ``[prometheus]`` extra).
 
 Every name is imported on first use (PEP 562 ``__getattr__``): importing a light submodule
-(``core.redaction`` for the exceptions, ``core.tracking`` for the client) loads this
-package first, and must load neither numpy, the store and the analyzer (so that
-``import medical_insurance_sdk`` stays as light as its clients need) nor prometheus_client
-(in multiprocess mode it must first be imported after ``PROMETHEUS_MULTIPROC_DIR`` is set).
+(``collection.tracking``, for the client) loads this package first, and must load neither numpy,
+the store and the analyzer (so that ``import medical_insurance_sdk`` stays as light as its
+clients need) nor prometheus_client (in multiprocess mode it must first be imported after
+``PROMETHEUS_MULTIPROC_DIR`` is set).
 """
 
 from __future__ import annotations
@@ -20,26 +21,30 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.batch import batch_job
-    from medical_insurance_sdk.core.clock import Clock, ManualClock
-    from medical_insurance_sdk.core.config import MetricConfig
-    from medical_insurance_sdk.core.custom_metrics import PerformanceMetric
+    from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
+    from medical_insurance_sdk.core.collection.records import APICallMetric
+    from medical_insurance_sdk.core.collection.store import CallSnapshot
+    from medical_insurance_sdk.core.collection.tracking import CallTracker
+    from medical_insurance_sdk.core.decorator import monitor_api_call
+    from medical_insurance_sdk.core.export.metrics_server import MetricsServer, start_metrics_server
+    from medical_insurance_sdk.core.export.multiprocess import (
+        mark_process_dead,
+        multiprocess_registry,
+    )
     from medical_insurance_sdk.core.metrics_collector import (
         MetricsCollector,
         get_metrics_collector,
         initialize_metrics_collector,
         reset_metrics_collector,
     )
-    from medical_insurance_sdk.core.metrics_server import MetricsServer, start_metrics_server
-    from medical_insurance_sdk.core.multiprocess import mark_process_dead, multiprocess_registry
     from medical_insurance_sdk.core.performance_analyzer import (
         PerformanceAlert,
         PerformanceAnalyzer,
         PerformanceThreshold,
         PerformanceTrend,
     )
-    from medical_insurance_sdk.core.records import APICallMetric
-    from medical_insurance_sdk.core.store import CallSnapshot
-    from medical_insurance_sdk.core.tracking import CallTracker, monitor_api_call
+    from medical_insurance_sdk.core.runtime.clock import Clock, ManualClock
+    from medical_insurance_sdk.core.runtime.config import MetricConfig
 
 __all__ = [
     "APICallMetric",
@@ -67,27 +72,27 @@ __all__ = [
 
 #: Every exported name, by the module defining it (imported on first access).
 _LAZY: dict[str, str] = {
-    "APICallMetric": "medical_insurance_sdk.core.records",
-    "CallSnapshot": "medical_insurance_sdk.core.store",
-    "CallTracker": "medical_insurance_sdk.core.tracking",
-    "Clock": "medical_insurance_sdk.core.clock",
-    "ManualClock": "medical_insurance_sdk.core.clock",
-    "MetricConfig": "medical_insurance_sdk.core.config",
+    "APICallMetric": "medical_insurance_sdk.core.collection.records",
+    "CallSnapshot": "medical_insurance_sdk.core.collection.store",
+    "CallTracker": "medical_insurance_sdk.core.collection.tracking",
+    "Clock": "medical_insurance_sdk.core.runtime.clock",
+    "ManualClock": "medical_insurance_sdk.core.runtime.clock",
+    "MetricConfig": "medical_insurance_sdk.core.runtime.config",
     "MetricsCollector": "medical_insurance_sdk.core.metrics_collector",
-    "MetricsServer": "medical_insurance_sdk.core.metrics_server",
+    "MetricsServer": "medical_insurance_sdk.core.export.metrics_server",
     "PerformanceAlert": "medical_insurance_sdk.core.performance_analyzer",
     "PerformanceAnalyzer": "medical_insurance_sdk.core.performance_analyzer",
-    "PerformanceMetric": "medical_insurance_sdk.core.custom_metrics",
+    "PerformanceMetric": "medical_insurance_sdk.core.collection.custom_metrics",
     "PerformanceThreshold": "medical_insurance_sdk.core.performance_analyzer",
     "PerformanceTrend": "medical_insurance_sdk.core.performance_analyzer",
     "batch_job": "medical_insurance_sdk.core.batch",
     "get_metrics_collector": "medical_insurance_sdk.core.metrics_collector",
     "initialize_metrics_collector": "medical_insurance_sdk.core.metrics_collector",
-    "mark_process_dead": "medical_insurance_sdk.core.multiprocess",
-    "monitor_api_call": "medical_insurance_sdk.core.tracking",
-    "multiprocess_registry": "medical_insurance_sdk.core.multiprocess",
+    "mark_process_dead": "medical_insurance_sdk.core.export.multiprocess",
+    "monitor_api_call": "medical_insurance_sdk.core.decorator",
+    "multiprocess_registry": "medical_insurance_sdk.core.export.multiprocess",
     "reset_metrics_collector": "medical_insurance_sdk.core.metrics_collector",
-    "start_metrics_server": "medical_insurance_sdk.core.metrics_server",
+    "start_metrics_server": "medical_insurance_sdk.core.export.metrics_server",
 }
 
 

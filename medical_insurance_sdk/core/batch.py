@@ -16,8 +16,8 @@ import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from medical_insurance_sdk.core.config import MetricConfig
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
+from medical_insurance_sdk.core.runtime.config import MetricConfig
 
 __all__ = ["batch_job"]
 

@@ -1,4 +1,4 @@
-"""MetricsCollector: the seed's monitoring facade and its O(1) hot path.
+"""MetricsCollector: the original API's monitoring facade and its O(1) hot path.
 
 Which side of the line each public method is on:
 
@@ -15,14 +15,14 @@ Which side of the line each public method is on:
 
 A start puts ``(api, org, t0, sizes, trace id)`` in a dict under a fresh integer id; an
 end pops it, reads the monotonic clock again and extends the store's flat staging list
-by the call's :class:`~medical_insurance_sdk.core.staged.StagedCall` fields, the two raw
+by the call's :class:`~medical_insurance_sdk.core.collection.staged.StagedCall` fields, the two raw
 clock readings among them (the fold turns them into a timestamp and a duration, and
 checks the batch). Nothing on that path scans, sorts or locks a
 metric: the store folds staged calls into numpy columns in batches, and the Prometheus
-exporter reads cumulative aggregates at scrape time (see ``store.py`` and
-``aggregates.py``). The SDK client, which ends every call it starts, skips the registry
+exporter reads cumulative aggregates at scrape time (see ``collection/store.py`` and
+``export/aggregates.py``). The SDK client, which ends every call it starts, skips the registry
 and its two Python calls: the internal ``_open_channel`` gives it the same staging
-through C builtins only (``channel.py``).
+through C builtins only (``collection/channel.py``).
 """
 
 from __future__ import annotations
@@ -33,31 +33,31 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from medical_insurance_sdk.core import forking
-from medical_insurance_sdk.core.background import PeriodicWorker
-from medical_insurance_sdk.core.channel import CallChannel
-from medical_insurance_sdk.core.clock import AnchoredClock, Clock
-from medical_insurance_sdk.core.collector_report import build_performance_report
-from medical_insurance_sdk.core.config import MetricConfig
-from medical_insurance_sdk.core.custom_metrics import CustomMetrics, PerformanceMetric
-from medical_insurance_sdk.core.gauges import LabelledValues
-from medical_insurance_sdk.core.health import MonitoringHealth
-from medical_insurance_sdk.core.labels import check_clean_label
-from medical_insurance_sdk.core.optional import is_available, warn_missing
-from medical_insurance_sdk.core.pending import PendingCalls
-from medical_insurance_sdk.core.records import APICallMetric
-from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS, mask_text
-from medical_insurance_sdk.core.staged import STAGED_WIDTH, StagedCall
-from medical_insurance_sdk.core.statistics import api_statistics
-from medical_insurance_sdk.core.store import CallSnapshot, CallStore
-from medical_insurance_sdk.core.system_metrics import SystemSample
-from medical_insurance_sdk.core.tracking import CallTracker
-from medical_insurance_sdk.core.validation import (
+from medical_insurance_sdk.core.collection.channel import CallChannel
+from medical_insurance_sdk.core.collection.collector_report import build_performance_report
+from medical_insurance_sdk.core.collection.custom_metrics import CustomMetrics, PerformanceMetric
+from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbers
+from medical_insurance_sdk.core.collection.labels import check_clean_label
+from medical_insurance_sdk.core.collection.pending import PendingCalls
+from medical_insurance_sdk.core.collection.records import APICallMetric
+from medical_insurance_sdk.core.collection.staged import STAGED_WIDTH, StagedCall
+from medical_insurance_sdk.core.collection.statistics import api_statistics
+from medical_insurance_sdk.core.collection.store import CallSnapshot, CallStore
+from medical_insurance_sdk.core.collection.system_metrics import SystemSample
+from medical_insurance_sdk.core.collection.tracking import CallTracker
+from medical_insurance_sdk.core.runtime import forking
+from medical_insurance_sdk.core.runtime.background import PeriodicWorker
+from medical_insurance_sdk.core.runtime.clock import AnchoredClock, Clock
+from medical_insurance_sdk.core.runtime.config import MetricConfig
+from medical_insurance_sdk.core.runtime.health import MonitoringHealth
+from medical_insurance_sdk.core.runtime.validation import (
     check_finite,
     check_label,
     check_positive,
     check_size,
 )
+from medical_insurance_sdk.optional import is_available, warn_missing
+from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS, mask_text
 
 __all__ = [
     "STATUSES",
@@ -102,12 +102,12 @@ class MetricsCollector:
             health=self.health,
         )
         self._staging = self.store.staging
-        self._stage = self.store.staging.extend  # one StagedCall's fields (core/staged.py)
+        self._stage = self.store.staging.extend  # one StagedCall's fields (collection/staged.py)
         self._staged_limit = cfg.fold_batch_size * STAGED_WIDTH
-        self.active_connections = LabelledValues(("connection_type",))
-        self.cache_hit_ratio = LabelledValues(("cache_type",))
-        self.outcome_unknown = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
-        self.abandoned = LabelledValues(("api_code", "org_code"), cfg.max_org_codes)
+        self.active_connections = LabelledNumbers(("connection_type",))
+        self.cache_hit_ratio = LabelledNumbers(("cache_type",))
+        self.outcome_unknown = LabelledNumbers(("api_code", "org_code"), cfg.max_org_codes)
+        self.abandoned = LabelledNumbers(("api_code", "org_code"), cfg.max_org_codes)
         self.pending = PendingCalls(
             cfg.max_memory_metrics, cfg.pending_timeout, self._mono_ns, self.health, self.abandoned
         )
@@ -134,10 +134,10 @@ class MetricsCollector:
         self._mp_worker: PeriodicWorker | None = None
         if self.prometheus is not None and self.prometheus.multiprocess is not None:
             self._mp_worker = PeriodicWorker(
-                "misdk-multiprocess-flush",
+                "misdk-multiprocess-fold",
                 1.0,
                 self._multiprocess_tick,
-                lambda exc: self.health.error("multiprocess_flush", exc),
+                lambda exc: self.health.error("multiprocess_fold", exc),
             )
         if cfg.enabled and cfg.background:
             self._worker.start()
@@ -150,7 +150,7 @@ class MetricsCollector:
         if not is_available("psutil"):
             warn_missing("System metrics (process/system figures)", "psutil", "system")
             return None
-        from medical_insurance_sdk.core.system_metrics import SystemSampler
+        from medical_insurance_sdk.core.collection.system_metrics import SystemSampler
 
         sampler = SystemSampler()
         try:
@@ -165,7 +165,7 @@ class MetricsCollector:
         if not is_available("prometheus_client"):
             warn_missing("Prometheus export (/metrics, push)", "prometheus_client", "prometheus")
             return None
-        from medical_insurance_sdk.core.prometheus_integration import (
+        from medical_insurance_sdk.core.export.prometheus_integration import (
             PrometheusIntegration,
             build_export_sources,
         )
@@ -185,7 +185,7 @@ class MetricsCollector:
             connections=self.connections,
             system=self._latest_system,
         )
-        from medical_insurance_sdk.core.multiprocess import multiprocess_dir
+        from medical_insurance_sdk.core.export.multiprocess import multiprocess_dir
 
         return PrometheusIntegration(
             self.config, sources, registry, multiprocess_path=multiprocess_dir()
@@ -262,14 +262,14 @@ class MetricsCollector:
                 error_message = mask_text(error_message)  # a huge text is not held until the fold
             if request_size is not None:
                 req = request_size
-            self._stage((  # a StagedCall (core/staged.py), built in one C call
+            self._stage((  # a StagedCall (core/collection/staged.py), built in one C call
                 end_ns, start_ns, api, org, ok,
                 error_code, error_message, req if type(req) is int and req >= 0 else 0,
                 response_size if type(response_size) is int and response_size >= 0 else 0,
                 trace_id,
             ))  # fmt: skip
             if len(self._staging) >= self._staged_limit:
-                self.store.flush()
+                self.store.fold()
         except TypeError:  # an unhashable call id cannot be pending
             self._unknown_call(call_id)
         except Exception as exc:  # monitoring boundary
@@ -281,7 +281,7 @@ class MetricsCollector:
         return self._clock
 
     def _open_channel(self, connection_type: str | None = None) -> CallChannel | None:
-        """The SDK client's frame-free recording path (internal; see ``core/channel.py``).
+        """The SDK client's frame-free recording path (internal; see ``collection/channel.py``).
 
         None when monitoring is disabled. Raises ValueError for a ``connection_type``
         that is not a label value as is (a non-empty printable str of at most 64
@@ -493,7 +493,7 @@ class MetricsCollector:
         hours = check_positive("time_range_hours", time_range_hours)
         return build_performance_report(self, hours)
 
-    # -- fork safety (see forking.py) ---------------------------------------------------
+    # -- fork safety (see runtime/forking.py) --------------------------------------------
     def _fork_locks(self) -> list[Any]:
         locks: list[Any] = [self.store.lock, self.pending.lock]
         aggregates = getattr(self.prometheus, "aggregates", None)
@@ -544,7 +544,7 @@ class MetricsCollector:
             ("expire_pending", self.expire_pending),
             ("retention", self.cleanup_old_metrics),
             ("system_metrics", self._sample_system),
-            ("flush", self.store.flush),
+            ("fold", self.store.fold),
             ("push", self._scheduled_push),
         ):
             try:
@@ -553,7 +553,7 @@ class MetricsCollector:
                 self.health.error(stage, exc)
 
     def _multiprocess_tick(self) -> None:
-        self.store.flush()
+        self.store.fold()
         if self.prometheus is not None:
             self.prometheus.sync_multiprocess()
 
@@ -574,7 +574,7 @@ class MetricsCollector:
         self._worker.stop(timeout)
         if self._mp_worker is not None:
             self._mp_worker.stop(timeout)
-        self.store.flush()
+        self.store.fold()
         if self.prometheus is not None:
             self.prometheus.sync_multiprocess()
             self._scheduled_push()

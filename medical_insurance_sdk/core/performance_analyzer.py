@@ -4,7 +4,7 @@ The analyzer only reads immutable snapshots of the collector's store
 (``collector.store.snapshot(since, until)``) and the collector's clock
 (``collector.now()``); it never touches the collector's locks or private state.
 Results are computed with numpy (see :mod:`medical_insurance_sdk.core.analysis`) as typed
-dataclasses and converted to the seed's dicts at the edge.
+dataclasses and converted to the original API's dicts at the edge.
 
 Caching (:mod:`~medical_insurance_sdk.core.analysis.result_cache`): results are cached
 under the store's version, the analysis (API or overview), the window, the number of
@@ -47,22 +47,22 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observed_concurrency,
 )
 from medical_insurance_sdk.core.analysis.descriptive import latency_order
-from medical_insurance_sdk.core.analysis.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.overview import (
     ANALYSIS_COLUMNS,
     SystemOverview,
     analyze_all,
 )
-from medical_insurance_sdk.core.analysis.reports import REPORT_FORMATS, render_report
+from medical_insurance_sdk.core.analysis.reports.files import ReportWriteError, write_text_atomic
+from medical_insurance_sdk.core.analysis.reports.formats import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.result_cache import CacheInfo, ResultCache
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
 from medical_insurance_sdk.core.analysis.trend import Trend
-from medical_insurance_sdk.core.background import PeriodicWorker
+from medical_insurance_sdk.core.collection.store import CallSnapshot
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
-from medical_insurance_sdk.core.store import CallSnapshot
-from medical_insurance_sdk.core.validation import check_positive
+from medical_insurance_sdk.core.runtime.background import PeriodicWorker
+from medical_insurance_sdk.core.runtime.validation import check_positive
 
 __all__ = [
     "PerformanceAlert",
@@ -74,7 +74,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The seed's name for a trend result (direction, strength, slope, significance, forecast).
+#: The original API's name for a trend result (direction, strength, slope, significance, forecast).
 PerformanceTrend = Trend
 
 _Cached = tuple[Any, list[Observation]]
@@ -195,7 +195,7 @@ class PerformanceAnalyzer:
     def analyze_api_performance(
         self, api_code: str, time_range_minutes: float = 60
     ) -> dict[str, Any]:
-        """The seed's dict: ``analysis['performance_score']['total_score']`` and the rest."""
+        """The original dict: ``analysis['performance_score']['total_score']`` and the rest."""
         return self.analyze(api_code, time_range_minutes).to_dict()
 
     def overview(self, time_range_minutes: float = 60, *, series: bool = False) -> SystemOverview:

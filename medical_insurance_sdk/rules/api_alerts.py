@@ -1,4 +1,4 @@
-"""Alerts about the platform calls: the seed's rule, per-API error ratio and p95 latency,
+"""Alerts about the platform calls: the original API's rule, per-API error ratio and p95 latency,
 outcome-unknown settlements and gateway authentication failures.
 
 The per-API limits come from the analyzer's thresholds; like the analyzer, an API must
@@ -19,7 +19,7 @@ from medical_insurance_sdk.rules.promql import (
 )
 from medical_insurance_sdk.rules.recording import calls_increase, error_ratio, latency_p95
 
-__all__ = ["SYSTEM_ERROR_RUNBOOK", "api_group", "pct", "seed_group"]
+__all__ = ["SYSTEM_ERROR_RUNBOOK", "api_group", "high_error_rate_group", "pct"]
 
 #: What to do about system errors, by error code (docs/protocol.md §6).
 SYSTEM_ERROR_RUNBOOK = (
@@ -35,8 +35,8 @@ def pct(ratio: float) -> str:
     return f"{num(ratio * 100)}%"
 
 
-def seed_group(options: RulesOptions) -> RuleGroup:
-    """The seed's ``HighErrorRate``, expression kept as written (errors per second)."""
+def high_error_rate_group(options: RulesOptions) -> RuleGroup:
+    """The original API's ``HighErrorRate``, expression kept as written (errors per second)."""
     return RuleGroup(
         "medical_insurance_sdk",
         (

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from medical_insurance_sdk.client.catalog import iter_interfaces
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
-from medical_insurance_sdk.core.config import DEFAULT_DURATION_BUCKETS, MetricConfig
+from medical_insurance_sdk.core.runtime.config import DEFAULT_DURATION_BUCKETS, MetricConfig
+from medical_insurance_sdk.protocol.catalog import iter_interfaces
 from medical_insurance_sdk.rules.promql import code_matcher
 
 __all__ = [

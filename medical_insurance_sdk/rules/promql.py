@@ -1,6 +1,6 @@
 """PromQL building blocks shared by the rules and the dashboard.
 
-Metric names come from :mod:`medical_insurance_sdk.core.prometheus_export`. The split
+Metric names come from :mod:`medical_insurance_sdk.core.export.prometheus_export`. The split
 between *system* errors (an operator fixes them) and business rejections or validation
 failures follows the analyzer's error classes
 (:data:`medical_insurance_sdk.core.analysis.descriptive.SYSTEM_ERROR_CLASSES`), so the

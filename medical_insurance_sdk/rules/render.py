@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from medical_insurance_sdk.rules.api_alerts import api_group, seed_group
+from medical_insurance_sdk.rules.api_alerts import api_group, high_error_rate_group
 from medical_insurance_sdk.rules.model import RuleGroup
 from medical_insurance_sdk.rules.ops_alerts import exporter_group
 from medical_insurance_sdk.rules.options import RulesOptions
@@ -46,8 +46,13 @@ _Dumper.add_representer(str, _str)
 
 
 def alert_groups(options: RulesOptions) -> list[RuleGroup]:
-    """The groups of ``alerts.yml``: the seed's rule first, as in the seed."""
-    return [seed_group(options), api_group(options), slo_group(options), exporter_group(options)]
+    """The groups of ``alerts.yml``: the original API's ``HighErrorRate`` first."""
+    return [
+        high_error_rate_group(options),
+        api_group(options),
+        slo_group(options),
+        exporter_group(options),
+    ]
 
 
 def _header(options: RulesOptions, what: str) -> str:

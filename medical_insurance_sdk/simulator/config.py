@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from medical_insurance_sdk.client.auth import SIMULATOR_ACCESS_KEY, SIMULATOR_SECRET_KEY
+from medical_insurance_sdk.protocol.auth import SIMULATOR_ACCESS_KEY, SIMULATOR_SECRET_KEY
 
 __all__ = [
     "DEFAULT_LATENCY",

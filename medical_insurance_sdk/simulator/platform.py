@@ -3,7 +3,7 @@
 Behaviour worth knowing when testing against it:
 
 * input is validated with the same rules as the client
-  (:mod:`medical_insurance_sdk.client.validation`); a problem gives infcode -1 and a
+  (:mod:`medical_insurance_sdk.protocol.validation`); a problem gives infcode -1 and a
   Chinese err_msg;
 * 1101 with an ID card (``mdtrt_cert_type`` 02) checks the ID number; a bad check digit is
   reported with the number echoed, as real platforms do, and a number whose sequence part
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from medical_insurance_sdk.client.catalog import find_interface
-from medical_insurance_sdk.client.validation import validate_input
+from medical_insurance_sdk.protocol.catalog import find_interface
+from medical_insurance_sdk.protocol.validation import validate_input
 from medical_insurance_sdk.simulator.config import SimulatorConfig
 from medical_insurance_sdk.simulator.data import (
     CATALOG_FILE_CODES,

@@ -5,7 +5,7 @@ When the simulator is given an SM4 key (``sm4_key`` in its config), a request wi
 ``output`` encrypted with the same key (``enc_type: "SM4"`` in the response). Given the
 HIS's SM2 public key (``sm2_public_key``), a request's ``cainfo`` is verified against the
 plaintext input, as the platform does; a request without one is accepted. The formats
-are the client's (:mod:`medical_insurance_sdk.client.envelope_security`).
+are the client's (:mod:`medical_insurance_sdk.protocol.envelope_security`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from medical_insurance_sdk.client.envelope import encode_json
-from medical_insurance_sdk.client.envelope_security import ENC_TYPE_SM4, SM2Signer, SM4Cipher
+from medical_insurance_sdk.protocol.envelope import encode_json
+from medical_insurance_sdk.protocol.envelope_security import ENC_TYPE_SM4, SM2Signer, SM4Cipher
 from medical_insurance_sdk.simulator.platform import Reply
 
 __all__ = ["SimulatorSecurity"]

@@ -57,16 +57,15 @@ from aiohttp.http_exceptions import HttpProcessingError
 if TYPE_CHECKING:
     from aiohttp.typedefs import Middleware
 
-from medical_insurance_sdk.client._base import DEFAULT_PATH
-from medical_insurance_sdk.client.auth import (
+from medical_insurance_sdk.exceptions import GatewayAuthReason
+from medical_insurance_sdk.protocol.auth import (
     GATEWAY_MESSAGES,
     verify_api_signature,
     verify_tif_signature,
 )
-from medical_insurance_sdk.client.catalog import find_interface
-from medical_insurance_sdk.client.envelope import encode_json
-from medical_insurance_sdk.client.envelope_security import ENC_TYPE_SM4
-from medical_insurance_sdk.exceptions import GatewayAuthReason
+from medical_insurance_sdk.protocol.catalog import find_interface
+from medical_insurance_sdk.protocol.envelope import DEFAULT_PATH, encode_json
+from medical_insurance_sdk.protocol.envelope_security import ENC_TYPE_SM4
 from medical_insurance_sdk.simulator.config import FaultConfig, LatencyModel, SimulatorConfig
 from medical_insurance_sdk.simulator.faults import Fault, FaultPlan
 from medical_insurance_sdk.simulator.platform import Platform, Reply

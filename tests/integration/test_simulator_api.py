@@ -15,9 +15,9 @@ from medical_insurance_sdk.client import (
     MedicalInsuranceClient,
     TifSignatureAuth,
 )
-from medical_insurance_sdk.client.auth import ApiSignatureAuth
-from medical_insurance_sdk.client.envelope import EnvelopeDefaults, build_envelope, next_msgid
 from medical_insurance_sdk.core import MetricsCollector
+from medical_insurance_sdk.protocol.auth import ApiSignatureAuth
+from medical_insurance_sdk.protocol.envelope import EnvelopeDefaults, build_envelope, next_msgid
 from medical_insurance_sdk.simulator import AuthConfig, SimulatorConfig
 from medical_insurance_sdk.simulator.testing import (
     SAMPLE_CERTNO,

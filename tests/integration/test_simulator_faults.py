@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from medical_insurance_sdk.client import DEFAULT_PATH
-from medical_insurance_sdk.client.auth import ApiSignatureAuth
-from medical_insurance_sdk.client.envelope import (
+from medical_insurance_sdk.protocol.auth import ApiSignatureAuth
+from medical_insurance_sdk.protocol.envelope import (
     EnvelopeDefaults,
     build_envelope,
     encode_envelope,

@@ -10,14 +10,14 @@ import httpx
 import pytest
 
 from medical_insurance_sdk.client import DEFAULT_PATH
-from medical_insurance_sdk.client.auth import ApiSignatureAuth
-from medical_insurance_sdk.client.envelope import (
+from medical_insurance_sdk.client.files import download_input, upload_input
+from medical_insurance_sdk.protocol.auth import ApiSignatureAuth
+from medical_insurance_sdk.protocol.envelope import (
     EnvelopeDefaults,
     build_envelope,
     encode_envelope,
     next_msgid,
 )
-from medical_insurance_sdk.client.files import download_input, upload_input
 from medical_insurance_sdk.simulator import SimulatorConfig, load_config
 from medical_insurance_sdk.simulator.data import catalog_file
 from medical_insurance_sdk.simulator.testing import (

@@ -29,8 +29,8 @@ from pii_shapes import Secret, embedded, strip_separators
 
 from medical_insurance_sdk.client import MedicalInsuranceClient, iter_interfaces
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
-from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS
 from medical_insurance_sdk.exceptions import BusinessError, MedicalInsuranceError
+from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS
 from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.testing import SAMPLE_ORG, running_simulator
 

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 
 @pytest.mark.slow  # ~10 s: 140 000 calls with distinct label values
@@ -112,7 +112,7 @@ def test_store_memory_follows_the_bound(capacity, scale):
     for _ in range(3 * capacity * scale):
         with c.track("1101", "H1"):
             pass
-    c.store.flush()
+    c.store.fold()
     assert len(c.store) == capacity
     assert c.store.nbytes <= 64 * capacity + 64 * 16384
     c.shutdown()

@@ -15,7 +15,7 @@ from medical_insurance_sdk.core import (
     PerformanceThreshold,
 )
 from medical_insurance_sdk.core.analysis import AlertPolicy
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 ORG = "H43010500001"
 

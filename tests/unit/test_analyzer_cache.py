@@ -6,7 +6,7 @@ import pytest
 
 from medical_insurance_sdk.core import MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
-from medical_insurance_sdk.core.clock import AnchoredClock, ManualClock
+from medical_insurance_sdk.core.runtime.clock import AnchoredClock, ManualClock
 
 
 def _calls(collector: MetricsCollector, n: int, api: str = "2207") -> None:

@@ -30,7 +30,7 @@ def _known(c: MetricsCollector) -> None:
 
 
 def test_seed_example_runs_verbatim(mc):
-    """The seed's three lines work and print a numeric score."""
+    """The original API's three lines work and print a numeric score."""
     collector, _ = mc
     _known(collector)
     analyzer = PerformanceAnalyzer(collector)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medical_insurance_sdk.client.catalog import (
+from medical_insurance_sdk.protocol.catalog import (
     CATALOG,
     Category,
     Kind,
@@ -140,7 +140,7 @@ def test_catalog_is_read_only_and_iterates_in_order() -> None:
 
 def test_cacheable_write_is_rejected() -> None:
     """A catalog entry cannot be both W and cacheable."""
-    from medical_insurance_sdk.client.catalog import Interface
+    from medical_insurance_sdk.protocol.catalog import Interface
 
     with pytest.raises(ValueError, match="only R"):
         Interface("0001", "x", "x", Category.OTHER, Kind.WRITE, cacheable=True)

@@ -8,13 +8,13 @@ import threading
 import pytest
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
 def _record(channel, clock: ManualClock, ok: bool, code=None, message=None) -> None:
-    """The channel protocol, as the SDK client follows it (core/channel.py)."""
+    """The channel protocol, as the SDK client follows it (core/collection/channel.py)."""
     start_ns = channel.clock()
     channel.enter(None)
     clock.advance(0.25)
@@ -119,7 +119,7 @@ def test_channel_failures_are_counted_not_raised(collector, monkeypatch):
     assert channel is not None
     channel.failed(IndexError("pop from empty list"))
     with monkeypatch.context() as patch:
-        patch.setattr(collector.store, "flush", None)  # a fold that cannot run
+        patch.setattr(collector.store, "fold", None)  # a fold that cannot run
         channel.fold()
     errors = collector.health.errors()
     assert errors["channel_record"] == 1

@@ -8,7 +8,8 @@ import hmac
 
 import pytest
 
-from medical_insurance_sdk.client.auth import (
+from medical_insurance_sdk.exceptions import GatewayAuthReason
+from medical_insurance_sdk.protocol.auth import (
     ApiSignatureAuth,
     BearerTokenAuth,
     TifSignatureAuth,
@@ -17,7 +18,6 @@ from medical_insurance_sdk.client.auth import (
     verify_api_signature,
     verify_tif_signature,
 )
-from medical_insurance_sdk.exceptions import GatewayAuthReason
 
 NOW = 1_700_000_000.0
 KEYS = {"AK1": "SK1"}

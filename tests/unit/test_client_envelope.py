@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from medical_insurance_sdk.client.envelope import (
+from medical_insurance_sdk.protocol.envelope import (
     EnvelopeDefaults,
     build_envelope,
     encode_envelope,

@@ -22,7 +22,7 @@ from medical_insurance_sdk.client.files import (
     media_type,
     upload_input,
 )
-from medical_insurance_sdk.client.validation import validate_input
+from medical_insurance_sdk.protocol.validation import validate_input
 
 ORG = "H43010500001"
 

@@ -10,7 +10,7 @@ from recording_paths import PATHS, Foreign, ForeignOldEnd, Subclassed, recorder
 
 from medical_insurance_sdk.client.monitoring import GuardedMonitor, recording_path
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.clock import AnchoredClock
+from medical_insurance_sdk.core.runtime.clock import AnchoredClock
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 CONFIG = MetricConfig(prometheus_port=0, background=False)
@@ -32,7 +32,7 @@ def recording(request: pytest.FixtureRequest) -> Iterator[tuple[MetricsCollector
 
 
 def _one_call(monitor: GuardedMonitor, ok: bool) -> None:
-    """One call as the client records it (core/channel.py or start/end), 9101-like: the
+    """One call as the client records it (core/collection/channel.py or start/end), 9101-like: the
     request size is only known after the start."""
     channel = monitor.channel
     if channel is not None:

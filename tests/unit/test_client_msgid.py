@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from medical_insurance_sdk.client.msgid import MsgIdGenerator, next_msgid, resolve_node_id
+from medical_insurance_sdk.protocol.msgid import MsgIdGenerator, next_msgid, resolve_node_id
 
 ORG = "H43010500001"
 T0 = 1_700_000_000.0  # a whole second
@@ -193,7 +193,7 @@ def test_a_state_file_unusable_mid_second_never_repeats_an_id(
 
 WORKER = """
 import json, sys
-from medical_insurance_sdk.client.msgid import MsgIdGenerator
+from medical_insurance_sdk.protocol.msgid import MsgIdGenerator
 state_dir, code, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 fixed = float(sys.argv[4]) if len(sys.argv) > 4 else None
 generator = MsgIdGenerator(state_dir=state_dir) if fixed is None else MsgIdGenerator(

@@ -7,7 +7,6 @@ import zlib
 
 import pytest
 
-from medical_insurance_sdk.client.catalog import Kind, iter_interfaces
 from medical_insurance_sdk.client.decoding import PIECE, BodyDecoder, BodyTooLarge
 from medical_insurance_sdk.client.errors import (
     DEFAULT_SESSION_ANSWERS,
@@ -29,6 +28,7 @@ from medical_insurance_sdk.exceptions import (
     ResponseParseError,
     SessionError,
 )
+from medical_insurance_sdk.protocol.catalog import Kind, iter_interfaces
 from medical_insurance_sdk.simulator.platform import HYGEIA
 
 WHERE = {"api_code": "2207", "msgid": "M1"}

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from medical_insurance_sdk.client.catalog import Kind
 from medical_insurance_sdk.client.errors import (
     business_error_class,
     gateway_error,
@@ -31,6 +30,7 @@ from medical_insurance_sdk.exceptions import (
     ResponseParseError,
     SessionError,
 )
+from medical_insurance_sdk.protocol.catalog import Kind
 
 WHERE = {"api_code": "1101", "msgid": "M1"}
 

@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from medical_insurance_sdk.client.catalog import Kind
 from medical_insurance_sdk.client.retry import RetryPolicy
 from medical_insurance_sdk.exceptions import (
     BusinessError,
@@ -18,6 +17,7 @@ from medical_insurance_sdk.exceptions import (
     ResponseParseError,
     ValidationError,
 )
+from medical_insurance_sdk.protocol.catalog import Kind
 
 ERRORS: list[tuple[MedicalInsuranceError, bool]] = [
     (NetworkError("x"), True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medical_insurance_sdk.client.validation import validate_input
+from medical_insurance_sdk.protocol.validation import validate_input
 
 GOOD_1101 = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "440106199001011235"}}
 

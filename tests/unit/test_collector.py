@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, monitor_api_call
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 
 def test_start_end_records_one_call_with_monotonic_duration(clocked, clock):

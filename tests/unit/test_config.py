@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from local_net import self_signed
 
-from medical_insurance_sdk.core import MetricConfig, config
+from medical_insurance_sdk.core import MetricConfig
+from medical_insurance_sdk.core.runtime import config
 
 
 def test_seed_fields_and_defaults():
-    """The seed's seven fields keep their names and defaults."""
+    """The original API's seven fields keep their names and defaults."""
     c = MetricConfig()
     assert (c.enabled, c.prometheus_enabled, c.prometheus_port) == (True, True, 8000)
     assert c.prometheus_gateway_url is None
@@ -235,7 +236,7 @@ def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unknown_env_variable_warns_once_with_a_close_match(fresh_warnings, caplog):
     """A typo in a MISDK_* name is logged once per process, with the closest known name."""
     env = {"MISDK_PROMETHEUS_PROT": "9100", "MISDK_ZZZ_UNRELATED": "1", "MISDK_NODE_ID": "7"}
-    with caplog.at_level(logging.WARNING, logger="medical_insurance_sdk.core.config"):
+    with caplog.at_level(logging.WARNING, logger="medical_insurance_sdk.core.runtime.config"):
         MetricConfig.from_env(env)
         MetricConfig.from_env(env)
         MetricConfig().with_env(env)

@@ -13,8 +13,8 @@ import pytest
 from medical_insurance_sdk.cli import main
 from medical_insurance_sdk.cli.demo import stats_csv as demo_csv
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
-from medical_insurance_sdk.core.analysis.reports import csv_safe, csv_safe_row
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.analysis.reports.csv_report import csv_safe, csv_safe_row
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 NOW = 1_700_000_000.0
 #: API codes a caller may record; each one starts a spreadsheet formula when left as it is.

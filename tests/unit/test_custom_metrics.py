@@ -1,4 +1,4 @@
-"""record_custom_metric, the seed's gauges, and system metrics."""
+"""record_custom_metric, the original API's gauges, and system metrics."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_custom_metric_label_set_must_stay_the_same(collector):
 
 
 def test_database_connections_and_cache_ratio_feed_seed_gauges(collector):
-    """record_database_connections and record_cache_hit_ratio set the seed's gauges."""
+    """record_database_connections and record_cache_hit_ratio set the original API's gauges."""
     collector.record_database_connections(12, "mysql")
     collector.record_cache_hit_ratio(0.8, "response")
     fam = _families(collector)

@@ -49,7 +49,7 @@ PACKAGES = sorted(
 MODULES = [
     f"{PACKAGE}.exceptions",
     f"{PACKAGE}.simulator.testing",
-    f"{PACKAGE}.core.redaction",
+    f"{PACKAGE}.redaction",
 ]
 
 SEED_NAMES = {
@@ -170,7 +170,7 @@ def test_top_level_exports_the_whole_exception_tree():
 
 
 def test_core_exports_the_seed_api():
-    """medical_insurance_sdk.core exports every name the seed imports."""
+    """medical_insurance_sdk.core exports every name the original API imports."""
     assert set(core.__all__) >= SEED_NAMES
     for name in core.__all__:
         assert getattr(core, name) is not None
@@ -246,6 +246,26 @@ def test_importing_the_package_does_not_import_prometheus_client():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_importing_the_package_loads_neither_the_collector_nor_numpy():
+    """`import medical_insurance_sdk` (clients, exceptions) loads no collector, store or numpy."""
+    heavy = (
+        "numpy",
+        "prometheus_client",
+        f"{PACKAGE}.core.metrics_collector",
+        f"{PACKAGE}.core.collection.store",
+        f"{PACKAGE}.core.performance_analyzer",
+    )
+    code = (
+        "import sys, medical_insurance_sdk, medical_insurance_sdk.exceptions\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 def test_initialize_replaces_global_collector():

@@ -26,16 +26,15 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.samples import Exemplar as PromExemplar
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.config import DEFAULT_DURATION_BUCKETS
-from medical_insurance_sdk.core.scrape import (
+from medical_insurance_sdk.core.export.scrape import (
     TEXT,
     ExpositionFormat,
     make_scrape_app,
     render_exposition,
     render_gzip,
 )
-from medical_insurance_sdk.core.series_rows import changed_rows
-from medical_insurance_sdk.core.series_text import (
+from medical_insurance_sdk.core.export.series_rows import changed_rows
+from medical_insurance_sdk.core.export.series_text import (
     CounterLines,
     FamilySpec,
     HistogramLines,
@@ -43,6 +42,7 @@ from medical_insurance_sdk.core.series_text import (
     escape_label_value,
     exemplar_text,
 )
+from medical_insurance_sdk.core.runtime.config import DEFAULT_DURATION_BUCKETS
 
 OM = ExpositionFormat(openmetrics=True)
 LES = [repr(float(b)) for b in DEFAULT_DURATION_BUCKETS] + ["+Inf"]
@@ -273,12 +273,12 @@ def test_only_changed_series_are_rendered_again(fresh):
 def test_fold_marks_the_rows_it_touched(fresh):
     """Each fold is a generation; changed_rows lists exactly the rows folds touched since."""
     _record(fresh, [("1101", "H1", True, 5.0, None, None), ("2207", "H2", False, 9.0, "E", None)])
-    fresh.store.flush()
+    fresh.store.fold()
     agg = fresh.prometheus.aggregates
     since = agg.generation
     assert changed_rows(agg, "duration", since) == []
     fresh.record_api_call("2207", "H2", "error", 3.0, error_code="E")
-    fresh.store.flush()
+    fresh.store.fold()
     assert agg.generation == since + 1
     assert changed_rows(agg, "duration", since) == [1]
     assert changed_rows(agg, "errors", since) == [0]

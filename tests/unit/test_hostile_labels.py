@@ -10,8 +10,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
-from medical_insurance_sdk.core.labels import OTHER, LabelCache, is_trace_id
-from medical_insurance_sdk.core.pending import MAX_CONNECTION_TYPES
+from medical_insurance_sdk.core.collection.labels import OTHER, LabelCache, is_trace_id
+from medical_insurance_sdk.core.collection.pending import MAX_CONNECTION_TYPES
 
 GOOD_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 HOSTILE_KINDS = ["\ud800", "a\nb", 'x"}\n# EOF', "\x00", "k" * 500, "  ", ""]

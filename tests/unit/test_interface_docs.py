@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from medical_insurance_sdk.cli import main
-from medical_insurance_sdk.client.catalog import CATALOG
-from medical_insurance_sdk.client.catalog_docs import example_input, render_input_reference
-from medical_insurance_sdk.client.validation import FIELD_LABELS, RULES, validate_input
+from medical_insurance_sdk.protocol.catalog import CATALOG
+from medical_insurance_sdk.protocol.catalog_docs import example_input, render_input_reference
+from medical_insurance_sdk.protocol.validation import FIELD_LABELS, RULES, validate_input
 from medical_insurance_sdk.simulator.workload import Visit, new_visit
 
 ROOT = Path(__file__).resolve().parents[2]

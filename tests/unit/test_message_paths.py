@@ -18,8 +18,8 @@ from pii_shapes import Secret, embedded
 
 import medical_insurance_sdk.exceptions as exc_module
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
-from medical_insurance_sdk.core.redaction import MAX_MESSAGE_CHARS
 from medical_insurance_sdk.exceptions import BusinessError, MedicalInsuranceError
+from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS
 
 MARKER = re.compile(r"…\(已截断，原长 (\d+) 字符\)")
 #: 5 MB of platform text echoing people, with an ID number at the very start.

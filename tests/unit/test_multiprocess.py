@@ -9,7 +9,7 @@ import textwrap
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from medical_insurance_sdk.core.multiprocess import mark_process_dead, multiprocess_registry
+from medical_insurance_sdk.core.export.multiprocess import mark_process_dead, multiprocess_registry
 
 WORKER = textwrap.dedent(
     """

@@ -90,7 +90,7 @@ HOOK_SCRIPT = textwrap.dedent(
 
     sys.meta_path.insert(0, Block())
     from medical_insurance_sdk.client.tracing import Tracer
-    from medical_insurance_sdk.core.optional import is_available
+    from medical_insurance_sdk.optional import is_available
 
     print("OTEL", Tracer().uses_otel, is_available("opentelemetry.trace"))
     print("CHARTS", is_available("matplotlib"))
@@ -140,8 +140,8 @@ def _probes_installation(func: ast.FunctionDef) -> bool:
     return False
 
 
-def test_only_core_optional_checks_whether_a_package_is_installed():
-    """One "is this package installed" helper (core.optional.is_available); no copies."""
+def test_only_optional_checks_whether_a_package_is_installed():
+    """One "is this package installed" helper (optional.is_available); no copies."""
     package = Path(medical_insurance_sdk.__file__).parent
     probes = []
     for path in sorted(package.rglob("*.py")):
@@ -149,7 +149,7 @@ def test_only_core_optional_checks_whether_a_package_is_installed():
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and _probes_installation(node):
                 probes.append(f"{path.relative_to(package)}:{node.name}")
-    assert probes == ["core/optional.py:is_available"]
+    assert probes == ["optional.py:is_available"]
 
 
 LAZY_SCRIPT = textwrap.dedent(

@@ -31,7 +31,7 @@ def _value(samples, name: str, **labels: str) -> float:
 
 
 def test_seed_metric_names_types_and_labels(collector):
-    """The seed's six metrics are exposed with their names, types and labels."""
+    """The original API's six metrics are exposed with their names, types and labels."""
     collector.record_api_call("1101", "H1", "success", 30.0)
     collector.record_api_call("2207", "H1", "error", 900.0, error_code="-1")
     collector.inc_active_connections("http", 2)

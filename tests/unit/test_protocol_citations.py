@@ -85,7 +85,7 @@ def test_the_repo_cites_the_protocol():
     """The scan finds the citations spread across code, tests and README (about 30)."""
     files = {name for name, _, _, _ in CITATIONS}
     assert len(CITATIONS) >= 25
-    assert {"README.md", "medical_insurance_sdk/client/catalog.py"} <= files
+    assert {"README.md", "medical_insurance_sdk/protocol/catalog.py"} <= files
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pii_shapes import FILLER_CJK, Secret, bank_cards, embedded, id_numbers, phones
 
-from medical_insurance_sdk.core.redaction import (
+from medical_insurance_sdk.redaction import (
     MAX_MESSAGE_CHARS,
     PERSONAL_KEYS,
     mask_certno,

@@ -12,9 +12,9 @@ import yaml
 
 from medical_insurance_sdk import exceptions
 from medical_insurance_sdk.cli import main
-from medical_insurance_sdk.client.catalog import iter_interfaces
 from medical_insurance_sdk.core.analysis.descriptive import SYSTEM_ERROR_CLASSES, error_class
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
+from medical_insurance_sdk.protocol.catalog import iter_interfaces
 from medical_insurance_sdk.rules import (
     AlertingRule,
     RulesOptions,
@@ -124,7 +124,7 @@ def test_a_custom_code_in_the_thresholds_gets_its_own_group():
 
 
 def test_default_rules_contain_the_required_alerts_with_chinese_annotations():
-    """Every alert has a severity and Chinese summary/description; the seed rule is intact."""
+    """Every alert has a severity and Chinese summary/description; the original rule is intact."""
     alerts = _alerts(RulesOptions())
     names = {a.alert for a in alerts}
     assert names == {

@@ -1,4 +1,4 @@
-"""Fault kinds added later draw from their own stream: an existing seed's runs stay as they were."""
+"""Fault kinds added later draw from their own stream: old runs of a random seed stay the same."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medical_insurance_sdk.core.clock import ManualClock
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 from medical_insurance_sdk.simulator.files import FileStore
 
 ORG = "H43010500001"

@@ -8,13 +8,13 @@ import pytest
 from staged_check import staged_call
 
 from medical_insurance_sdk.core import MetricsCollector
-from medical_insurance_sdk.core.clock import ManualClock
-from medical_insurance_sdk.core.staged import (
+from medical_insurance_sdk.core.collection.staged import (
     CHECKED_FIELDS,
     STAGED_FIELDS,
     STAGED_WIDTH,
     StagedCall,
 )
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 
@@ -79,7 +79,7 @@ def test_a_malformed_record_drops_its_batch_whole_counted_and_logged_once(config
         # two torn records whose widths add up to whole ones: the types give them away
         staging.extend((clock.monotonic_ns(), 0, "2207", "H1", True, None, None, 1, 1))
         staging.extend((clock.monotonic_ns(), 0, "2207", "H1", True, None, None, 1, 1, TRACE, 7))
-        collector.store.flush()
+        collector.store.fold()
         _good(collector, clock, 4)
         stats = collector.get_api_statistics(time_range_minutes=60)
     calls = collector.get_recent_calls(100)
@@ -110,7 +110,7 @@ def test_a_shifted_size_or_flag_is_caught_by_its_column_type(config, clock):
         (1.0, 0.5, "2207", "H1", True, None, None, 1, 1, None),
     ):
         staging.extend(bad)
-        collector.store.flush()
+        collector.store.fold()
     assert len(collector.store) == 0
     assert collector.monitoring_health()["dropped"]["store_malformed"] == 4
     # a size beyond every integer type is clipped, as every too-large size, not dropped

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from medical_insurance_sdk.core import MetricsCollector
-from medical_insurance_sdk.core.clock import ManualClock
-from medical_insurance_sdk.core.store import RECORD_DTYPES, CallStore, StagedCall
+from medical_insurance_sdk.core.collection.store import RECORD_DTYPES, CallStore, StagedCall
+from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 
 def _call(ts: float, api: str = "1101", ok: bool = True, dur: float = 0.1) -> StagedCall:
@@ -36,7 +36,7 @@ def test_record_is_at_most_64_bytes():
     store = CallStore(100_000)
     for i in range(100_000):
         store.append(_call(float(i), api=f"{1100 + i % 40}"))
-    store.flush()
+    store.fold()
     assert store.nbytes / 100_000 <= 64
 
 

@@ -60,7 +60,7 @@ def test_no_test_reads_private_attributes():
     offenders = []
     for path in sorted(TESTS.rglob("*.py")):
         relative = path.relative_to(TESTS).as_posix()
-        if relative.startswith("data/"):  # verbatim copies of the seed's code
+        if relative.startswith("data/"):  # verbatim copies of the original API's code
             continue
         offenders += [
             f"tests/{relative}:{line}: {name}"

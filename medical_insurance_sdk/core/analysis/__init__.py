@@ -7,7 +7,7 @@
 * :mod:`.alerts` and :mod:`.conditions`: alert lifecycle and conditions per (API, org);
 * :mod:`.recommendations` and :mod:`.texts`: data-derived advice, zh-CN or en;
 * :mod:`.api_analysis` and :mod:`.overview`: the typed results;
-* :mod:`.reports`, :mod:`.report_html`, :mod:`.charts`: JSON, CSV and HTML reports.
+* :mod:`.reports`: the JSON, CSV and HTML reports, and writing them to files.
 """
 
 from medical_insurance_sdk.core.analysis.alerts import AlertManager, PerformanceAlert

@@ -23,14 +23,14 @@ from medical_insurance_sdk.core.analysis.scoring import PerformanceScore, score_
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
-from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.core.collection.store import CallSnapshot
 
 __all__ = ["ApiAnalysis", "analyze_calls"]
 
 
 @dataclass(frozen=True)
 class ApiAnalysis:
-    """Everything known about one API in one window; :meth:`to_dict` is the seed's dict."""
+    """Everything known about one API in one window; :meth:`to_dict` is the original API's dict."""
 
     api_code: str
     time_range_minutes: float

@@ -24,7 +24,7 @@ from medical_insurance_sdk.core.analysis.descriptive import (
 )
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
-from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.core.collection.store import CallSnapshot
 
 __all__ = ["AlertPolicy", "observe", "observed_concurrency", "system_error_mask"]
 

@@ -1,7 +1,7 @@
 """Descriptive statistics of one API's calls: counts, rates, latency, errors, concurrency.
 
 Everything is computed with numpy over the columns of a
-:class:`~medical_insurance_sdk.core.store.CallSnapshot` already cut to one API and one
+:class:`~medical_insurance_sdk.core.collection.store.CallSnapshot` already cut to one API and one
 window. Percentiles use numpy's default linear interpolation; the standard deviation is
 the sample one (``ddof=1``, ``0.0`` for a single call). Rates are fractions.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.redaction import mask_text
-from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.core.collection.store import CallSnapshot
+from medical_insurance_sdk.redaction import mask_text
 
 __all__ = [
     "PERCENTILES",

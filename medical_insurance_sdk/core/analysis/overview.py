@@ -18,7 +18,7 @@ from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries
-from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.core.collection.store import CallSnapshot
 
 __all__ = [
     "ANALYSIS_COLUMNS",

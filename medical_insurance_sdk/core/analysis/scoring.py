@@ -31,7 +31,7 @@ from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 
 __all__ = ["WEIGHTS", "PerformanceScore", "grade_of", "score_calls"]
 
-#: Component weights (success, response time, stability), as the seed implies.
+#: Component weights (success, response time, stability), as the original API's score implies.
 WEIGHTS = (0.4, 0.4, 0.2)
 #: p99/p50 ratio up to which latency counts as fully stable.
 TAIL_ALLOWANCE = 3.0

@@ -1,7 +1,7 @@
 """Per-API performance thresholds, with defaults per interface class.
 
 Every API is put in one class from its kind and category in the interface catalog
-(:mod:`medical_insurance_sdk.client.catalog`, docs/protocol.md §4):
+(:mod:`medical_insurance_sdk.protocol.catalog`, docs/protocol.md §4):
 
 ========== ================================== ======== ======== ======== ==========
 class      which interfaces                   max p95  max sys. min      max
@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from medical_insurance_sdk.protocol.catalog import Category, Kind, find_interface
+
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "PerformanceThreshold",
@@ -35,7 +37,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PerformanceThreshold:
-    """Targets of one API (the seed's fields); validated at construction.
+    """Targets of one API (the original API's fields); validated at construction.
 
     ``max_response_time_ms`` bounds the p95 and is the Apdex ``T`` of the score;
     ``max_error_rate`` bounds the rate of system errors (network, timeouts, gateway,
@@ -86,9 +88,6 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float, float, int]] = {
 @functools.lru_cache(maxsize=4096)
 def api_class(api_code: str) -> str:
     """``query``, ``transfer``, ``transaction`` or ``settlement`` (unknown: transaction)."""
-    # imported here: the catalog lives in the client package, which imports core
-    from medical_insurance_sdk.client.catalog import Category, Kind, find_interface
-
     entry = find_interface(api_code)
     if entry is None:
         return "transaction"
@@ -104,8 +103,6 @@ def api_class(api_code: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def api_name(api_code: str) -> str:
     """The Chinese name of ``api_code`` when the catalog knows it, else ``""``."""
-    from medical_insurance_sdk.client.catalog import find_interface
-
     entry = find_interface(api_code)
     return entry.name if entry is not None else ""
 

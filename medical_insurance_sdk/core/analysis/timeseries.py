@@ -21,7 +21,7 @@ from medical_insurance_sdk.core.analysis.descriptive import (
     sorted_percentiles,
 )
 from medical_insurance_sdk.core.analysis.trend import Trend, trend_of
-from medical_insurance_sdk.core.store import CallSnapshot
+from medical_insurance_sdk.core.collection.store import CallSnapshot
 
 __all__ = ["Bucket", "TimeSeries", "bucket_interval_minutes", "time_series"]
 
