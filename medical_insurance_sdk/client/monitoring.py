@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from medical_insurance_sdk.core.collection.tracking import error_code_of
+from medical_insurance_sdk.core.collection.tracking import CallRecorder, error_code_of
 from medical_insurance_sdk.exceptions import MedicalInsuranceError
 
 # Imported when a collector is given: `import medical_insurance_sdk` stays numpy-free.
@@ -45,36 +45,10 @@ logger = logging.getLogger(__name__)
 _LOG_INTERVAL = 60.0
 
 
-class CallMonitor(Protocol):
-    """What the client needs from a metrics collector."""
-
-    def record_api_call_start(
-        self,
-        api_code: str,
-        org_code: str,
-        request_size: int = 0,
-        trace_id: str | None = None,
-        connection_type: str | None = None,
-    ) -> int:
-        """Start timing one call; its id for :meth:`record_api_call_end`."""
-        ...
-
-    def record_api_call_end(
-        self,
-        call_id: int,
-        status: str,
-        error_code: str | None = None,
-        error_message: str | None = None,
-        response_size: int = 0,
-        request_size: int | None = None,
-    ) -> None:
-        """End a started call; ``request_size``, when given, replaces the start's.
-
-        The client always gives it (a 9101 upload's size is known only after the start).
-        Optional in the protocol: a collector written to the older signature, without
-        it, is called without it (see :func:`recording_path`).
-        """
-        ...
+class CallMonitor(CallRecorder, Protocol):
+    """What the client needs from a metrics collector: a call's start and end (the
+    :class:`~medical_insurance_sdk.core.collection.tracking.CallRecorder` that ``track``
+    needs too), the cache hit ratio and unknown outcomes."""
 
     def record_cache_hit_ratio(self, ratio: float, cache_type: str) -> None:
         """Set the cache hit ratio gauge."""

@@ -15,7 +15,7 @@ __all__ = ["CallRecorder", "CallTracker", "error_code_of"]
 
 
 class CallRecorder(Protocol):
-    """What a :class:`CallTracker` needs from its collector (a ``MetricsCollector``)."""
+    """What a :class:`CallTracker` (and the SDK client) needs to time one call."""
 
     def record_api_call_start(
         self,
@@ -37,7 +37,12 @@ class CallRecorder(Protocol):
         response_size: int = 0,
         request_size: int | None = None,
     ) -> None:
-        """End a started call."""
+        """End a started call; ``request_size``, when given, replaces the start's.
+
+        The SDK client always gives it (a 9101 upload's size is known only after the
+        start). A collector written to the older signature, without it, is called without
+        it (see ``client.monitoring.recording_path``).
+        """
         ...
 
 
