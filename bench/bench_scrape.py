@@ -82,6 +82,18 @@ def _calls(rng: random.Random, series: list[tuple[str, str]], per_series: int) -
     return out
 
 
+def _stage(collector: MetricsCollector, calls: list[Call]) -> None:
+    """Stage the calls as the client does (StagedCall fields: clock readings in ns first),
+    fold them, and check that none was refused as malformed."""
+    stage, store = collector.store.staging.extend, collector.store
+    end_ns = collector.clock.monotonic_ns()
+    for api, org, dur, ok, err, req, resp, trace in calls:
+        stage((end_ns, end_ns - round(dur * 1e9), api, org, ok, err, None, req, resp, trace))
+    store.fold()
+    assert not collector.health.dropped(), collector.health.dropped()
+    assert not collector.health.errors(), collector.health.errors()
+
+
 class _Ours:
     def __init__(self) -> None:
         self.collector = MetricsCollector(
@@ -96,13 +108,9 @@ class _Ours:
         )
         assert self.collector.prometheus is not None
         self.app: App = make_scrape_app(self.collector.prometheus.exposed)
-        self._now = self.collector.now()
 
     def add(self, calls: list[Call]) -> None:
-        stage, store = self.collector.store.staging.extend, self.collector.store
-        for api, org, dur, ok, err, req, resp, trace in calls:
-            stage((self._now, dur, api, org, ok, err, None, req, resp, trace))
-        store.fold()
+        _stage(self.collector, calls)
 
 
 class _Bare:
@@ -241,12 +249,9 @@ def _default_caps(rng: random.Random) -> list[dict[str, Any]]:
     )
     assert c.prometheus is not None
     app: App = make_scrape_app(c.prometheus.exposed)
-    now, stage = c.now(), c.store.staging.extend
 
     def add(chosen: list[tuple[str, str]]) -> None:
-        for api, org, dur, ok, err, req, resp, trace in _calls(rng, chosen, 1):
-            stage((now, dur, api, org, ok, err, None, req, resp, trace))
-        c.store.fold()
+        _stage(c, _calls(rng, chosen, 1))
 
     add(series)
     full, part = [], []
