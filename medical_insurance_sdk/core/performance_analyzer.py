@@ -47,6 +47,7 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observed_concurrency,
 )
 from medical_insurance_sdk.core.analysis.descriptive import latency_order
+from medical_insurance_sdk.core.analysis.incidents import Incident, find_incidents
 from medical_insurance_sdk.core.analysis.overview import (
     ANALYSIS_COLUMNS,
     SystemOverview,
@@ -59,6 +60,7 @@ from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
 from medical_insurance_sdk.core.analysis.trend import Trend
+from medical_insurance_sdk.core.collection.rollups import RollupFrame, frame_from_calls
 from medical_insurance_sdk.core.collection.store import CallSnapshot
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.runtime.background import PeriodicWorker
@@ -78,6 +80,8 @@ logger = logging.getLogger(__name__)
 PerformanceTrend = Trend
 
 _Cached = tuple[Any, list[Observation]]
+#: What minute rollups of the ring need.
+_ROLLUP_COLUMNS = ANALYSIS_COLUMNS | {"request_size", "response_size"}
 
 
 class PerformanceAnalyzer:
@@ -160,6 +164,30 @@ class PerformanceAnalyzer:
             self.language,
             self.alert_policy,
         )
+
+    def _incident_frame(self, minutes: float) -> tuple[float, RollupFrame]:
+        """``now`` and the minute rollups of the last ``minutes`` (the collector's ring).
+
+        The ring's calls carry no outcome-unknown marks: those counts stay 0 here.
+        """
+        now = self.collector.now()
+        snap = self.collector.store.snapshot(
+            since=now - minutes * 60.0, until=now, columns=_ROLLUP_COLUMNS
+        )
+        frame = frame_from_calls(
+            timestamp=snap.timestamp,
+            duration=snap.duration,
+            api=snap.api,
+            org=snap.org,
+            error=snap.error,
+            success=snap.success,
+            request_size=snap.request_size,
+            response_size=snap.response_size,
+            api_codes=snap.api_codes,
+            org_codes=snap.org_codes,
+            error_codes=snap.error_codes,
+        )
+        return now, frame
 
     def cache_info(self) -> CacheInfo:
         """The result cache's hits, misses, size and bound (``.hit_rate``)."""
@@ -261,6 +289,27 @@ class PerformanceAnalyzer:
             self.alert_window_minutes if time_range_minutes is None else time_range_minutes,
         )
         return self._overview(minutes)[1]
+
+    def get_incidents(self, time_range_minutes: float = 60, *, step: float = 60.0) -> list[Incident]:
+        """Incidents of the last ``time_range_minutes``: the alert conditions replayed.
+
+        Evaluated every ``step`` seconds (a multiple of 60) over the alert window, with the
+        thresholds and policy of this analyzer; see
+        :mod:`~medical_insurance_sdk.core.analysis.incidents`. Oldest first; an incident
+        still open at the end of the window has ``end=None``.
+        """
+        minutes = check_positive("time_range_minutes", time_range_minutes)
+        now, frame = self._incident_frame(minutes + self.alert_window_minutes + 1.0)
+        return find_incidents(
+            frame,
+            now - minutes * 60.0,
+            now,
+            self.get_threshold,
+            self.alert_policy,
+            self.alert_window_minutes,
+            step,
+            self.language,
+        )
 
     def on_alert(self, callback: AlertCallback) -> None:
         """Call ``callback(alert)`` when an alert fires, escalates or resolves."""
