@@ -290,7 +290,9 @@ class PerformanceAnalyzer:
         )
         return self._overview(minutes)[1]
 
-    def get_incidents(self, time_range_minutes: float = 60, *, step: float = 60.0) -> list[Incident]:
+    def get_incidents(
+        self, time_range_minutes: float = 60, *, step: float = 60.0
+    ) -> list[Incident]:
         """Incidents of the last ``time_range_minutes``: the alert conditions replayed.
 
         Evaluated every ``step`` seconds (a multiple of 60) over the alert window, with the

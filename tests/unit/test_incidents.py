@@ -75,7 +75,12 @@ def driven() -> tuple[PerformanceAnalyzer, set[tuple[str, str, str, float, float
         clock.advance(60.0)
         for alert in analyzer.evaluate_alerts():
             if alert.state == "active" and alert.alert_id not in opened:
-                opened[alert.alert_id] = (alert.api_code, alert.org_code, alert.alert_type, clock.wall())
+                opened[alert.alert_id] = (
+                    alert.api_code,
+                    alert.org_code,
+                    alert.alert_type,
+                    clock.wall(),
+                )
             elif alert.state == "resolved":
                 api, org, kind, start = opened.pop(alert.alert_id)
                 live.add((api, org, kind, start, clock.wall()))
@@ -133,7 +138,9 @@ def test_open_at_the_end_is_active_and_closed_ones_are_not(driven):
     assert {a.state for a in alerts} == {"active"}
     assert {a.api_code for a in alerts} == {"2201"}
     d = still_open[0].to_dict()
-    assert d["end"] is None and d["state"] == "active" and d["start"].endswith("+00:00")
+    assert d["end"] is None
+    assert d["state"] == "active"
+    assert d["start"].endswith("+00:00")
 
 
 def test_shorter_window_starts_clean(driven):
@@ -183,5 +190,8 @@ def test_bad_arguments_raise_value_error():
         find_incidents(frame, T0 + 600, T0, default_threshold, AlertPolicy(), 15)
     with pytest.raises(ValueError, match="alert_window_minutes"):
         find_incidents(frame, T0, T0 + 600, default_threshold, AlertPolicy(), 0)
-    assert find_incidents(RollupFrame.empty(), T0, T0 + 600, default_threshold, AlertPolicy(), 15) == []
+    assert (
+        find_incidents(RollupFrame.empty(), T0, T0 + 600, default_threshold, AlertPolicy(), 15)
+        == []
+    )
     assert MINUTE == 60.0

@@ -261,7 +261,7 @@ def find_incidents(
         raise ValueError(f"find_incidents: step must be a positive multiple of 60 s (got {step!r})")
     if not (alert_window_minutes > 0 and math.isfinite(alert_window_minutes)):
         raise ValueError("find_incidents: alert_window_minutes must be > 0")
-    width = int(math.ceil(alert_window_minutes * 60.0 / MINUTE - 1e-9))
+    width = math.ceil(alert_window_minutes * 60.0 / MINUTE - 1e-9)
     window = width * MINUTE
     first = math.floor(since / step) * step + step
     last = math.floor(until / step) * step
@@ -269,13 +269,115 @@ def find_incidents(
         return []
     times = np.arange(first, last + step / 2, step)
     base = first - window
-    nbins = int(round((last - base) / MINUTE))
+    nbins = round((last - base) / MINUTE)
     part = frame.window(base, last)
     if not len(part) or not part.calls.any():
         return []
     hi = np.round((times - base) / MINUTE).astype(np.int64)
     w = _Window(part, base, nbins, width, hi)
     return _replay(w, part, times, thresholds, policy, language)
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """One alert type over every (group, evaluation) cell."""
+
+    kind: str
+    severity: _I8  # 0 none, 1 warning, 2 critical
+    cleared: _B  # back inside the margin with enough calls, or no call at all
+    shown: _F8 | None  # the figure alerts show (None: the p95, read where needed)
+    measured: _F8 | None  # the figure compared with the limit (larger is worse)
+    limit: _F8  # the threshold alerts show
+
+
+def _latency(
+    w: _Window, f: RollupFrame, limits: list[PerformanceThreshold], calls: _F8, h: float
+) -> tuple[dict[float, _B], _F8, _F8]:
+    """``p95 > factor·limit`` per cell for the hysteresis, warning and critical levels."""
+    entry_row = np.repeat(np.arange(len(f), dtype=np.int64), np.diff(f.hist_offsets))
+    row_api = f.api[entry_row]
+    lowest = _sliding(w.dense(f.latency_min, np.inf, np.minimum), w.width, w.hi, np.minimum, np.inf)
+    highest = _sliding(
+        w.dense(f.latency_max, -np.inf, np.maximum), w.width, w.hi, np.maximum, -np.inf
+    )
+    lowest[~np.isfinite(lowest)] = np.nan
+    highest[~np.isfinite(highest)] = np.nan
+    levels = np.array([t.max_response_time_ms for t in limits])
+    rt_ms = levels[w.api_of][:, None]
+    above: dict[float, _B] = {}
+    for factor in (1.0 - h, 1.0, 2.0):
+        level_bucket = np.searchsorted(f.bounds, levels * factor / 1000.0, side="left")[row_api]
+        weights = f.hist_count.astype(np.float64)
+        sure = np.bincount(
+            entry_row, weights=weights * (f.hist_bucket > level_bucket), minlength=len(f)
+        )
+        maybe = np.bincount(
+            entry_row, weights=weights * (f.hist_bucket >= level_bucket), minlength=len(f)
+        )
+        above[factor] = _p95_above(
+            w, calls, w.sums(sure), w.sums(maybe), rt_ms * factor, lowest, highest
+        )
+    return above, lowest, highest
+
+
+def _conditions(
+    w: _Window,
+    f: RollupFrame,
+    limits: list[PerformanceThreshold],
+    policy: AlertPolicy,
+) -> tuple[list[_Condition], _F8, _F8, _F8]:
+    """The four alert types per cell; also the calls per cell and the latency bounds."""
+    h = policy.hysteresis
+    calls = w.sums(f.calls)
+    enough = calls >= policy.min_calls
+    present = calls > 0
+    safe = np.maximum(calls, 1.0)
+    sys_rate = w.sums(f.system_errors) / safe
+    success = w.sums(f.successes) / safe
+    failed_share = 1.0 - success
+    conc = _sliding(
+        w.dense(f.max_concurrency.astype(np.float64), -1.0, np.maximum),
+        w.width,
+        w.hi,
+        np.maximum,
+        -1.0,
+    )
+
+    def column(values: list[float]) -> _F8:
+        out: _F8 = np.broadcast_to(np.array(values)[w.api_of][:, None], calls.shape)
+        return out
+
+    def judged(kind: str, measured: _F8, limit: _F8, known: _B, shown: _F8, at: _F8) -> _Condition:
+        sev = np.where(measured > 2.0 * limit, 2, np.where(measured > limit, 1, 0))
+        return _Condition(
+            kind,
+            (sev * (enough & known)).astype(np.int64),
+            (enough & known & (measured <= limit * (1.0 - h))) | ~present,
+            shown,
+            measured,
+            at,
+        )
+
+    above, lowest, highest = _latency(w, f, limits, calls, h)
+    rt_sev = np.where(above[2.0], 2, np.where(above[1.0], 1, 0)) * enough
+    rt_ms = column([t.max_response_time_ms for t in limits])
+    err = column([t.max_error_rate for t in limits])
+    min_ok = column([t.min_success_rate for t in limits])
+    most = column([float(t.max_concurrent_calls) for t in limits])
+    out = [
+        _Condition(
+            "response_time",
+            rt_sev.astype(np.int64),
+            (enough & ~above[1.0 - h]) | ~present,
+            None,
+            None,
+            rt_ms,
+        ),
+        judged("error_rate", sys_rate, err, present, sys_rate, err),
+        judged("success_rate", failed_share, 1.0 - min_ok, present, success, min_ok),
+        judged("concurrency", conc, most, conc >= 0, conc, most),
+    ]
+    return out, calls, lowest, highest
 
 
 def _replay(
@@ -287,127 +389,60 @@ def _replay(
     lang: Lang,
 ) -> list[Incident]:
     limits = [thresholds(code) for code in f.api_codes]
-    rt_ms = np.array([t.max_response_time_ms for t in limits])[w.api_of][:, None]
-    err_lim = np.array([t.max_error_rate for t in limits])[w.api_of][:, None]
-    min_ok = np.array([t.min_success_rate for t in limits])[w.api_of][:, None]
-    conc_lim = np.array([float(t.max_concurrent_calls) for t in limits])[w.api_of][:, None]
-    h = policy.hysteresis
-
-    calls = w.sums(f.calls)
-    oks = w.sums(f.successes)
-    system = w.sums(f.system_errors)
-    enough = calls >= policy.min_calls
-    safe = np.maximum(calls, 1.0)
-    present = calls > 0
-
-    # latency: the calls surely (bucket above the limit's) and maybe above each level
-    entry_row = np.repeat(np.arange(len(f), dtype=np.int64), np.diff(f.hist_offsets))
-    row_api = f.api[entry_row]
-    lowest = _sliding(w.dense(f.latency_min, np.inf, np.minimum), w.width, w.hi, np.minimum, np.inf)
-    highest = _sliding(
-        w.dense(f.latency_max, -np.inf, np.maximum), w.width, w.hi, np.maximum, -np.inf
-    )
-    lowest[~np.isfinite(lowest)] = np.nan
-    highest[~np.isfinite(highest)] = np.nan
-    rt_levels = np.array([t.max_response_time_ms for t in limits]) / 1000.0
-    above: dict[float, _B] = {}
-    for factor in (1.0 - h, 1.0, 2.0):
-        level_bucket = np.searchsorted(f.bounds, rt_levels * factor, side="left")[row_api]
-        sure_rows = np.bincount(
-            entry_row, weights=f.hist_count * (f.hist_bucket > level_bucket), minlength=len(f)
-        )
-        maybe_rows = np.bincount(
-            entry_row, weights=f.hist_count * (f.hist_bucket >= level_bucket), minlength=len(f)
-        )
-        above[factor] = _p95_above(
-            w, calls, w.sums(sure_rows), w.sums(maybe_rows), rt_ms * factor, lowest, highest
-        )
-
-    # per type: (severity 0/1/2, cleared, measured figure, shown figure, shown threshold)
-    sys_rate = system / safe
-    success = oks / safe
-    failed_share = 1.0 - success
-    budget = 1.0 - min_ok
-    conc = _sliding(
-        w.dense(f.max_concurrency.astype(np.float64), -1.0, np.maximum),
-        w.width,
-        w.hi,
-        np.maximum,
-        -1.0,
-    )
-    known_conc = conc >= 0
-
-    def judged(measured: _F8, limit: _F8, known: _B) -> tuple[_I8, _B]:
-        sev = np.where(measured > 2.0 * limit, 2, np.where(measured > limit, 1, 0))
-        sev = sev * (enough & known)
-        return sev.astype(np.int64), enough & known & (measured <= limit * (1.0 - h))
-
-    rt_sev = (np.where(above[2.0], 2, np.where(above[1.0], 1, 0)) * enough).astype(np.int64)
-    err_sev, err_clear = judged(sys_rate, err_lim, present)
-    ok_sev, ok_clear = judged(failed_share, budget, present)
-    conc_sev, conc_clear = judged(conc, conc_lim, known_conc)
-    shape = calls.shape
-    kinds: list[tuple[str, _I8, _B, _F8 | None, _F8]] = [
-        ("response_time", rt_sev, enough & ~above[1.0 - h], None, np.broadcast_to(rt_ms, shape)),
-        ("error_rate", err_sev, err_clear, sys_rate, np.broadcast_to(err_lim, shape)),
-        ("success_rate", ok_sev, ok_clear, success, np.broadcast_to(min_ok, shape)),
-        ("concurrency", conc_sev, conc_clear, conc, np.broadcast_to(conc_lim, shape)),
-    ]
-    failures_cum = w.cumulative(f.calls - f.successes)
-    calls_cum = w.cumulative(f.calls)
-    system_cum = w.cumulative(f.system_errors)
-    unknown_cum = w.cumulative(f.unknown_outcomes)
+    conditions, calls, lowest, highest = _conditions(w, f, limits, policy)
+    cumulative = {
+        "calls": w.cumulative(f.calls),
+        "failures": w.cumulative(f.calls - f.successes),
+        "system": w.cumulative(f.system_errors),
+        "unknown": w.cumulative(f.unknown_outcomes),
+    }
     incidents: list[Incident] = []
-    for kind, sev, cleared, shown, shown_limit in kinds:
-        state = _states(sev > 0, cleared | ~present)
-        g, s, e = _runs(state)
+    for c in conditions:
+        g, s, e = _runs(_states(c.severity > 0, c.cleared))
         if not g.size:
             continue
-        cell_run, cell_t = _expand(s, e - s)
+        lengths = e - s
+        cell_run, cell_t = _expand(s, lengths)
         cell_g = g[cell_run]
-        if shown is None:  # response time: read the p95 only where an incident is open
-            values = w.p95_ms(cell_g, cell_t, lowest, highest)
-            measured = values
+        if c.shown is None or c.measured is None:  # the p95: read only where open
+            values = measured = w.p95_ms(cell_g, cell_t, lowest, highest)
         else:
-            values = shown[cell_g, cell_t]
-            measured = failed_share[cell_g, cell_t] if kind == "success_rate" else values
+            values, measured = c.shown[cell_g, cell_t], c.measured[cell_g, cell_t]
         # the peak: per run, the cell with the largest measured figure (first on ties)
+        run_first = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
         order = np.lexsort((cell_t, -np.nan_to_num(measured, nan=-np.inf), cell_run))
-        first_of_run = order[np.concatenate(([0], np.cumsum(e - s)[:-1]))]
-        last_of_run = np.cumsum(e - s) - 1
-        peak_sev = np.maximum.reduceat(sev[cell_g, cell_t], np.concatenate(([0], np.cumsum(e - s)[:-1])))
-        end_hi = np.where(e < times.size, w.hi[np.minimum(e, times.size - 1)], w.hi[-1])
+        peak_cell = order[run_first]
+        last_cell = run_first + lengths - 1
+        peak_sev = np.maximum.reduceat(c.severity[cell_g, cell_t], run_first)
+        closed = e < times.size
+        end_hi = np.where(closed, w.hi[np.minimum(e, times.size - 1)], w.hi[-1])
         start_lo = w.hi[s] - w.width
-
-        def inside(cum: _F8) -> _I8:
-            return np.round(cum[g, end_hi] - cum[g, start_lo]).astype(np.int64)  # noqa: B023
-
-        n_calls, n_failed = inside(calls_cum), inside(failures_cum)
-        n_system, n_unknown = inside(system_cum), inside(unknown_cum)
+        inside = {
+            name: np.round(cum[g, end_hi] - cum[g, start_lo]).astype(np.int64)
+            for name, cum in cumulative.items()
+        }
         for r in range(g.size):
-            gi, peak_cell = int(g[r]), int(first_of_run[r])
+            gi, pc, t_peak = int(g[r]), int(peak_cell[r]), int(cell_t[peak_cell[r]])
             api = f.api_codes[int(w.api_of[gi])]
             org = f.org_codes[int(w.org_of[gi])]
-            peak = float(values[peak_cell])
-            limit = float(shown_limit[gi, int(cell_t[peak_cell])])
-            at_peak = int(round(calls[gi, int(cell_t[peak_cell])]))
-            closed = int(e[r]) < times.size
+            peak, limit = float(values[pc]), float(c.limit[gi, t_peak])
+            at_peak = round(float(calls[gi, t_peak]))
             incidents.append(
                 Incident(
                     api_code=api,
                     org_code=org,
-                    alert_type=kind,
+                    alert_type=c.kind,
                     severity=_SEVERITIES[int(peak_sev[r]) - 1],
                     start=float(times[s[r]]),
-                    end=float(times[e[r]]) if closed else None,
+                    end=float(times[e[r]]) if closed[r] else None,
                     peak_value=peak,
-                    last_value=float(values[int(last_of_run[r])]),
+                    last_value=float(values[last_cell[r]]),
                     threshold=limit,
-                    calls=int(n_calls[r]),
-                    failures=int(n_failed[r]),
-                    system_errors=int(n_system[r]),
-                    outcome_unknown=int(n_unknown[r]),
-                    message=alert_message(lang, kind, api, org, peak, limit, at_peak),
+                    calls=int(inside["calls"][r]),
+                    failures=int(inside["failures"][r]),
+                    system_errors=int(inside["system"][r]),
+                    outcome_unknown=int(inside["unknown"][r]),
+                    message=alert_message(lang, c.kind, api, org, peak, limit, at_peak),
                     lang=lang,
                 )
             )
@@ -435,6 +470,6 @@ def _runs(state: _B) -> tuple[_I8, _I8, _I8]:
     padded[:, 1:-1] = state
     edges = np.diff(padded, axis=1)
     g_start, s = np.nonzero(edges == 1)
-    g_end, e = np.nonzero(edges == -1)
+    _, e = np.nonzero(edges == -1)
     # np.nonzero is row-major: starts and ends pair up in order
     return g_start.astype(np.int64), s.astype(np.int64), e.astype(np.int64)
