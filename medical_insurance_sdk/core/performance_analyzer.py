@@ -234,7 +234,7 @@ class PerformanceAnalyzer:
         return self._overview(check_positive("time_range_minutes", time_range_minutes), series)[0]
 
     def _overview(
-        self, minutes: float, with_series: bool = False
+        self, minutes: float, with_series: bool = False, evaluate: bool = True
     ) -> tuple[SystemOverview, list[PerformanceAlert]]:
         now, snap = self._window(minutes)
         key = self._key("overview", minutes, now, snap)
@@ -253,9 +253,11 @@ class PerformanceAnalyzer:
                 cached = (time_series(snap, minutes, now), [])
                 self._remember(series_key, cached)
             system = cached[0]
-        # every API with an active alert is in scope: one without calls now resolves
-        scope = {a.api_code for a in analyses} | {a.api_code for a in self.alerts.active()}
-        changed = self.alerts.update(observations, scope, now)
+        changed: list[PerformanceAlert] = []
+        if evaluate:
+            # every API with an active alert is in scope: one without calls now resolves
+            scope = {a.api_code for a in analyses} | {a.api_code for a in self.alerts.active()}
+            changed = self.alerts.update(observations, scope, now)
         return self._assemble(minutes, now, analyses, system), changed
 
     def _assemble(
@@ -365,8 +367,18 @@ class PerformanceAnalyzer:
         if format not in REPORT_FORMATS:
             raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)} (got {format!r})")
         hours = check_positive("time_range_hours", time_range_hours)
-        overview = self.overview(hours * 60.0, series=True)
-        return render_report(overview, self.alerts.history(), format, self.language)
+        overview, incidents = self._report(hours)
+        return render_report(overview, self.alerts.history(), format, self.language, incidents)
+
+    def _report(self, hours: float) -> tuple[SystemOverview, list[Incident]]:
+        """The report's overview and incidents; a report evaluates no live alert.
+
+        Its active alerts are the incidents still open at the end of its window (the
+        alert conditions over the alert window, replayed), not the conditions of the
+        whole window at once.
+        """
+        minutes = hours * 60.0
+        return self._overview(minutes, True, evaluate=False)[0], self.get_incidents(minutes)
 
     def write_report(
         self,
@@ -395,12 +407,12 @@ class PerformanceAnalyzer:
             if target.is_dir() or not target.suffix
             else target.with_suffix("")
         )
-        overview = self.overview(hours * 60.0, series=True)
+        overview, incidents = self._report(hours)
         history = self.alerts.history()
         written = []
         for fmt in wanted:
             path = base.with_suffix(f".{fmt}")
-            text = render_report(overview, history, fmt, self.language)
+            text = render_report(overview, history, fmt, self.language, incidents)
             write_text_atomic(path, text, "utf-8-sig" if fmt == "csv" else "utf-8")
             written.append(path)
         return written

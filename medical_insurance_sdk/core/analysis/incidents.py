@@ -235,7 +235,7 @@ def _p95_above(
     if unsure.any():
         g, t = np.nonzero(unsure)
         values = w.p95_ms(g.astype(np.int64), t.astype(np.int64), lowest, highest)
-        above[g, t] = values > limit_ms[g, t]
+        above[g, t] = values > np.broadcast_to(limit_ms, n.shape)[g, t]
     return above
 
 
