@@ -1,8 +1,8 @@
 """Report rendering: JSON (everything), CSV (one row per API, then the incidents,
 :mod:`.csv_report`) and HTML (self-contained, :mod:`.html_report`).
 
-Given the window's incidents (:func:`~medical_insurance_sdk.core.analysis.incidents.find_incidents`),
-a report lists them with start and end, and its "active alerts" are the incidents still
+Given the window's incidents
+(:func:`~medical_insurance_sdk.core.analysis.incidents.find_incidents`), a report lists them with start and end, and its "active alerts" are the incidents still
 open at the end of its window (:func:`with_incidents`), not the conditions of the whole
 window taken at once.
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from html import escape
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
+from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.reports.charts import series_charts
-from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.reports.csv_report import (
     CSV_HEADERS,
     INCIDENT_HEADERS,
