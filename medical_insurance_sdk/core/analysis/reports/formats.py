@@ -2,9 +2,9 @@
 :mod:`.csv_report`) and HTML (self-contained, :mod:`.html_report`).
 
 Given the window's incidents
-(:func:`~medical_insurance_sdk.core.analysis.incidents.find_incidents`), a report lists them with start and end, and its "active alerts" are the incidents still
-open at the end of its window (:func:`with_incidents`), not the conditions of the whole
-window taken at once.
+(:func:`~medical_insurance_sdk.core.analysis.incidents.find_incidents`), a report lists
+them with start and end, and its "active alerts" are the incidents still open at the end
+of its window (:func:`with_incidents`), not the conditions of the whole window at once.
 
 No report contains personal data: they are built from the typed analysis only (codes,
 counts, latencies, scores, alerts), never from stored error messages or request data.
