@@ -11,6 +11,7 @@ from medical_insurance_sdk.core import MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.incidents import Incident, find_incidents, open_alerts
 from medical_insurance_sdk.core.analysis.thresholds import default_threshold
+from medical_insurance_sdk.core.collection.latency_buckets import BOUNDS, bucket_index, percentiles
 from medical_insurance_sdk.core.collection.rollups import MINUTE, RollupFrame, frame_from_calls
 from medical_insurance_sdk.core.runtime.clock import ManualClock
 from medical_insurance_sdk.core.runtime.config import MetricConfig
@@ -195,3 +196,34 @@ def test_bad_arguments_raise_value_error():
         == []
     )
     assert MINUTE == 60.0
+
+
+@pytest.mark.parametrize("where", [0.0001, 0.9999])
+def test_p95_in_the_limits_bucket_is_read_from_the_histogram(where):
+    """When the p95 shares the limit's bucket, the histogram's p95 decides (2 % error)."""
+    limit = default_threshold("1101").max_response_time_ms / 1000.0
+    i = int(bucket_index(np.array([limit]))[0])
+    lo, hi = BOUNDS[i - 1], BOUNDS[i]
+    slow = lo + (hi - lo) * where
+    times = [T0 + 5 + k for k in range(40)]
+    ms = [100.0] * 36 + [slow * 1000.0] * 4
+    frame = frame_from_calls(
+        timestamp=np.array(times),
+        duration=np.array(ms) / 1000.0,
+        api=np.zeros(40, np.int32),
+        org=np.zeros(40, np.int32),
+        error=np.full(40, -1, np.int32),
+        success=np.ones(40, np.bool_),
+        request_size=np.zeros(40, np.uint32),
+        response_size=np.zeros(40, np.uint32),
+        api_codes=("1101",),
+        org_codes=("H1",),
+        error_codes=(),
+    )
+    totals = frame.totals(np.zeros(len(frame), np.int64), 1)
+    p95 = percentiles(totals.histogram, BOUNDS, (95.0,), totals.latency_min, totals.latency_max)
+    expected = bool(p95[0, 0] > limit)
+    found = find_incidents(frame, T0, T0 + 120, default_threshold, AlertPolicy(), 1.0)
+    assert [i.alert_type for i in found] == (["response_time"] if expected else [])
+    if expected:
+        assert found[0].peak_value == pytest.approx(p95[0, 0] * 1000.0)
