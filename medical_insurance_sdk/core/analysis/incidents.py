@@ -177,9 +177,13 @@ class _Window:
 
     def cumulative(self, column: npt.NDArray[Any]) -> _F8:
         """``C[g, k]``: the column summed over group ``g``'s minutes before ``k``."""
-        out = np.zeros((self.groups, self.nbins + 1))
-        np.add.at(out, (self.group, self.bins + 1), column.astype(np.float64))
-        cum: _F8 = np.cumsum(out, axis=1)
+        width = self.nbins + 1
+        flat = np.bincount(
+            self.group * width + self.bins + 1,
+            weights=column.astype(np.float64),
+            minlength=self.groups * width,
+        )
+        cum: _F8 = np.cumsum(flat.reshape(self.groups, width), axis=1)
         return cum
 
     def sums(self, column: npt.NDArray[Any]) -> _F8:
