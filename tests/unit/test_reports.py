@@ -161,3 +161,30 @@ def test_english_report_headers(analyzer):
     header = english.export_performance_report(24, "csv").splitlines()[0]
     assert header.startswith("api_code,name,calls,success_rate")
     assert "Score per API" in english.export_performance_report(24, "html")
+
+
+def test_report_active_alerts_are_incidents_open_at_the_end(clocked, tmp_path):
+    """Failures in the last minutes: the report shows them active; no live alert fires."""
+    c = clocked
+    for i in range(40):
+        failed = i >= 20
+        c.record_api_call(
+            "1101",
+            "H9",
+            "error" if failed else "success",
+            150.0,
+            error_code="NETWORK_ERROR" if failed else None,
+            timestamp=NOW - 590 + i * 14,
+        )
+    analyzer = PerformanceAnalyzer(c, language="en")
+    fired: list[object] = []
+    analyzer.on_alert(fired.append)
+    report = json.loads(analyzer.export_performance_report(1, "json"))
+    active = report["overview"]["active_alerts"]
+    assert sorted(a["alert_type"] for a in active) == ["error_rate", "success_rate"]
+    assert {a["state"] for a in active} == {"active"}
+    assert all(i["end"] is None for i in report["incidents"])
+    assert report["overview"]["apis"]["1101"]["alerts"]
+    assert report["overview"]["alert_summary"]["active"] == 2
+    assert fired == []
+    assert analyzer.get_alert_history() == []
