@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from medical_insurance_sdk.core import MetricsCollector, PerformanceAnalyzer
+from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.incidents import Incident, find_incidents, open_alerts
 from medical_insurance_sdk.core.analysis.thresholds import default_threshold
@@ -17,6 +18,7 @@ from medical_insurance_sdk.core.runtime.clock import ManualClock
 from medical_insurance_sdk.core.runtime.config import MetricConfig
 
 T0 = 1_699_999_980.0  # a minute boundary
+_Span = tuple[str, str, str, float, float | None]
 MINUTES = 70
 
 
@@ -54,14 +56,17 @@ def _minute_calls(m: int, rng: np.random.Generator) -> Iterator[tuple[str, str, 
 
 
 @pytest.fixture(scope="module")
-def driven() -> tuple[PerformanceAnalyzer, set[tuple[str, str, str, float, float | None]]]:
+def driven() -> tuple[PerformanceAnalyzer, set[_Span], set[_Span]]:
     """The scenario recorded minute by minute, alerts evaluated live at every minute."""
     rng = np.random.default_rng(7)
     clock = ManualClock(T0)
     collector = MetricsCollector(_config(), clock=clock)
     analyzer = PerformanceAnalyzer(collector, alert_window_minutes=15)
+    every_five = PerformanceAnalyzer(collector, alert_window_minutes=15)
     opened: dict[str, tuple[str, str, str, float]] = {}
     live: set[tuple[str, str, str, float, float | None]] = set()
+    opened5: dict[str, tuple[str, str, str, float]] = {}
+    live5: set[tuple[str, str, str, float, float | None]] = set()
     for m in range(MINUTES):
         calls = list(_minute_calls(m, rng))
         for k, (api, org, ok, ms, code) in enumerate(calls):
@@ -74,20 +79,29 @@ def driven() -> tuple[PerformanceAnalyzer, set[tuple[str, str, str, float, float
                 timestamp=T0 + m * 60 + 1 + 50 * k / len(calls),
             )
         clock.advance(60.0)
-        for alert in analyzer.evaluate_alerts():
-            if alert.state == "active" and alert.alert_id not in opened:
-                opened[alert.alert_id] = (
-                    alert.api_code,
-                    alert.org_code,
-                    alert.alert_type,
-                    clock.wall(),
-                )
-            elif alert.state == "resolved":
-                api, org, kind, start = opened.pop(alert.alert_id)
-                live.add((api, org, kind, start, clock.wall()))
+        _follow(analyzer.evaluate_alerts(), clock.wall(), opened, live)
+        if clock.wall() % 300 == 0:  # the evaluations of a 5-minute step
+            _follow(every_five.evaluate_alerts(), clock.wall(), opened5, live5)
     for api, org, kind, start in opened.values():
         live.add((api, org, kind, start, None))
-    return analyzer, live
+    for api, org, kind, start in opened5.values():
+        live5.add((api, org, kind, start, None))
+    return analyzer, live, live5
+
+
+def _follow(
+    changed: list[PerformanceAlert],
+    now: float,
+    opened: dict[str, tuple[str, str, str, float]],
+    closed: set[tuple[str, str, str, float, float | None]],
+) -> None:
+    """Note the alerts that fired (by id) and those that resolved, with the time."""
+    for alert in changed:
+        if alert.state == "active" and alert.alert_id not in opened:
+            opened[alert.alert_id] = (alert.api_code, alert.org_code, alert.alert_type, now)
+        elif alert.state == "resolved":
+            api, org, kind, start = opened.pop(alert.alert_id)
+            closed.add((api, org, kind, start, now))
 
 
 def _key(i: Incident) -> tuple[str, str, str, float, float | None]:
@@ -96,7 +110,7 @@ def _key(i: Incident) -> tuple[str, str, str, float, float | None]:
 
 def test_replay_opens_and_closes_at_the_live_evaluations(driven):
     """get_incidents gives the live evaluation's open and close times, to the step."""
-    analyzer, live = driven
+    analyzer, live, _ = driven
     incidents = analyzer.get_incidents(MINUTES)
     assert {_key(i) for i in incidents} == live
     kinds = {(i.api_code, i.org_code, i.alert_type) for i in incidents}
@@ -106,9 +120,18 @@ def test_replay_opens_and_closes_at_the_live_evaluations(driven):
     assert not any(i.org_code in {"H2", "H5"} for i in incidents)
 
 
+def test_replay_at_a_five_minute_step_matches_five_minute_evaluations(driven):
+    """step=300 gives the open and close times of an evaluation every 5 minutes."""
+    analyzer, every_minute, every_five = driven
+    incidents = analyzer.get_incidents(MINUTES, step=300)
+    assert {_key(i) for i in incidents} == every_five
+    assert every_five != every_minute  # the step matters
+    assert all(i.start % 300 == 0 for i in incidents)
+
+
 def test_incident_figures_peak_severity_and_counts(driven):
     """Peak severity and value, threshold, and the calls the incident's evaluations saw."""
-    analyzer, _ = driven
+    analyzer, _, _ = driven
     by_key: dict[tuple[str, str, str], Incident] = {}
     for i in analyzer.get_incidents(MINUTES):  # the first incident of each kind
         by_key.setdefault((i.api_code, i.org_code, i.alert_type), i)
@@ -131,7 +154,7 @@ def test_incident_figures_peak_severity_and_counts(driven):
 
 def test_open_at_the_end_is_active_and_closed_ones_are_not(driven):
     """An incident still open at the window's end has end None and is the only active alert."""
-    analyzer, _ = driven
+    analyzer, _, _ = driven
     incidents = analyzer.get_incidents(MINUTES)
     still_open = [i for i in incidents if i.is_open]
     assert {(i.api_code, i.org_code) for i in still_open} == {("2201", "H4")}
@@ -146,7 +169,7 @@ def test_open_at_the_end_is_active_and_closed_ones_are_not(driven):
 
 def test_shorter_window_starts_clean(driven):
     """Only evaluations inside the window count: a window after the incidents finds none."""
-    analyzer, _ = driven
+    analyzer, _, _ = driven
     assert [i for i in analyzer.get_incidents(10) if i.api_code == "2207"] == []
 
 
