@@ -65,3 +65,15 @@ def test_day_report_lists_the_afternoon_incident_and_no_active_alert(tmp_path):
     assert "2026-03-02T15:4" in html
     for path in out.iterdir():
         assert "张三" not in path.read_text(encoding="utf-8-sig")
+
+
+def test_english_report_names_the_incident_columns(tmp_path, capsys):
+    """--lang en: English incident headers in the CSV and English lines on stdout."""
+    log = _day_log(tmp_path / "day.jsonl")
+    out = tmp_path / "out"
+    assert main(["report", "--source", str(log), "--out", str(out), "--lang", "en"]) == 0
+    assert capsys.readouterr().out.startswith("replayed 2880 calls")
+    rows = (out / "performance_report.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = rows[rows.index("") + 1]
+    assert header.startswith("start_utc,end_utc,type,api_code,org_code,peak_severity")
+    assert "Incidents" in (out / "performance_report.html").read_text(encoding="utf-8")
