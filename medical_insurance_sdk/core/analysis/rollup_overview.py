@@ -17,6 +17,7 @@ carry the histogram's error: see :mod:`.rollup_stats`. Two figures are estimates
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +74,10 @@ def analyze_rollups(
     ``api_codes`` None: every API with calls; otherwise exactly those APIs (an API
     without calls gets a ``no_data`` analysis, as the ring's analysis does).
     """
+    if api_codes is not None:
+        missing = tuple(c for c in api_codes if c not in frame.api_codes)
+        if missing:  # an API without rows: its analysis says no_data
+            frame = replace(frame, api_codes=frame.api_codes + missing)
     n_api = len(frame.api_codes)
     n_org = max(len(frame.org_codes), 1)
     pair_of_row, keys = _pairs(frame)
