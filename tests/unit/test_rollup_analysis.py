@@ -177,7 +177,8 @@ def test_reports_from_a_source(tmp_path) -> None:
     assert sorted(p.suffix for p in paths) == [".csv", ".html", ".json"]
     sa = ring.overview(60, series=True).series
     sb = rolled.overview(60, series=True).series
-    assert sa is not None and sb is not None
+    assert sa is not None
+    assert sb is not None
     assert np.array_equal(sa.calls, sb.calls)
     collector.shutdown()
 
@@ -194,7 +195,7 @@ def test_a_source_without_data_answers_no_data() -> None:
 
 def test_a_source_window_ends_at_its_now() -> None:
     """Windows are [now - minutes, now) of the source: later rollups are not counted."""
-    ring, rolled, collector = _pair(1000)
+    _, _, collector = _pair(1000)
     frame = _frame(collector.store.snapshot())
     early = PerformanceAnalyzer(MemorySource(frame, now=T - 1800.0))
     total = early.overview(30).total_calls
@@ -262,7 +263,7 @@ class _Down:
 def test_source_errors_reach_explicit_calls_and_are_counted_in_background(caplog) -> None:
     """A failing source raises for explicit calls; background evaluation logs and counts."""
     analyzer = PerformanceAnalyzer(_Down())
-    with pytest.raises(SourceError, match="127.0.0.1:9.*connection refused"):
+    with pytest.raises(SourceError, match=r"127\.0\.0\.1:9.*connection refused"):
         analyzer.get_system_performance_overview(60)
     with pytest.raises(SourceError):
         analyzer.analyze_api_performance("2207", 60)
@@ -292,7 +293,7 @@ def test_a_source_has_no_collector_and_bad_sources_are_refused() -> None:
 
 def test_hour_rollups_give_the_same_counts() -> None:
     """A source answering hour rollups gives the same per-API counts as minute rollups."""
-    ring, _, collector = _pair(3000)
+    _, _, collector = _pair(3000)
     frame = _frame(collector.store.snapshot())
     now = float(np.ceil(T / HOUR) * HOUR + HOUR)  # every call's hour starts in the window
     hours = PerformanceAnalyzer(MemorySource(frame.merge(HOUR), now=now))
