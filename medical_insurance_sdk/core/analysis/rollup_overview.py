@@ -26,7 +26,11 @@ from medical_insurance_sdk.core.analysis.alerts import Observation
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy, judge
 from medical_insurance_sdk.core.analysis.recommendations import recommend
-from medical_insurance_sdk.core.analysis.rollup_series import rollup_time_series
+from medical_insurance_sdk.core.analysis.rollup_series import (
+    rollup_time_series,
+    series_from_totals,
+    series_layout,
+)
 from medical_insurance_sdk.core.analysis.rollup_stats import (
     basic_stats_of,
     count_at_most,
@@ -44,6 +48,9 @@ __all__ = ["analyze_rollups", "rollup_system_series"]
 
 #: Up to this many (API, org) combinations the pairs are indexed densely (no sort).
 _DENSE_PAIRS = 1 << 16
+#: Up to this many (API, org, time bucket, latency bucket) cells, the rows are summed in
+#: one pass (a week of one API's minute rollups); beyond, in two (pairs, then buckets).
+_ONE_PASS_CELLS = 4_000_000
 
 
 def _pairs(frame: RollupFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -81,13 +88,24 @@ def analyze_rollups(
     n_api = len(frame.api_codes)
     n_org = max(len(frame.org_codes), 1)
     pair_of_row, keys = _pairs(frame)
-    pairs = group_totals(frame, pair_of_row, int(keys.size))
+    n_pairs = int(keys.size)
     pair_api = keys // n_org
     pair_org = keys % n_org
+    layout = series_layout(minutes, now)
+    nb = layout.n
+    if n_pairs * nb * len(frame.bounds) <= _ONE_PASS_CELLS:
+        # one pass over the rows and their buckets, per (API, org, time bucket)
+        fine = group_totals(frame, pair_of_row * nb + layout.of(frame), n_pairs * nb)
+        cell = np.arange(n_pairs * nb)
+        pairs = regroup(fine, cell // nb, n_pairs)
+        by_time = regroup(fine, pair_api[cell // nb] * nb + cell % nb, n_api * nb)
+    else:
+        pairs = group_totals(frame, pair_of_row, n_pairs)
+        by_time = group_totals(frame, frame.api * nb + layout.of(frame), n_api * nb)
     apis = regroup(pairs, pair_api, n_api)
     figures = latency_figures(apis)
     pair_p95 = latency_figures(pairs, (95.0,)).percentile[0]
-    series = rollup_time_series(frame, minutes, now, frame.api, n_api)
+    series = series_from_totals(by_time, n_api, layout)
     thresholds = [threshold_for(code) for code in frame.api_codes]
     limit_s = np.array([t.max_response_time_ms / 1000.0 for t in thresholds])
     within_t = count_at_most(apis, limit_s)

@@ -12,6 +12,7 @@ are exact, percentiles carry the histogram's error (see :mod:`.rollup_stats`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,37 @@ from medical_insurance_sdk.core.analysis.rollup_stats import latency_figures
 from medical_insurance_sdk.core.analysis.rollup_totals import group_totals
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, bucket_interval_minutes
 from medical_insurance_sdk.core.analysis.trend import trend_of
-from medical_insurance_sdk.core.collection.rollups import RollupFrame
+from medical_insurance_sdk.core.collection.rollups import RollupFrame, RollupTotals
 
-__all__ = ["rollup_time_series"]
+__all__ = ["SeriesLayout", "rollup_time_series", "series_from_totals", "series_layout"]
 
 _QS = (50.0, 95.0, 99.0)
+
+
+@dataclass(frozen=True)
+class SeriesLayout:
+    """The buckets of a window: ``n`` of ``interval_minutes`` each, the first at ``since``."""
+
+    interval_minutes: int
+    n: int
+    since: float
+
+    @property
+    def width(self) -> float:
+        """Seconds per bucket."""
+        return self.interval_minutes * 60.0
+
+    def of(self, frame: RollupFrame) -> npt.NDArray[np.int64]:
+        """The bucket of each row of ``frame`` (the one its interval starts in, clipped)."""
+        idx = np.floor((frame.start - self.since) / self.width)
+        return np.clip(idx, 0, self.n - 1).astype(np.int64)
+
+
+def series_layout(minutes: float, now: float) -> SeriesLayout:
+    """The ring's bucket layout of the window of ``minutes`` ending at ``now``."""
+    interval = bucket_interval_minutes(minutes)
+    n = max(1, math.ceil(minutes / interval - 1e-9))
+    return SeriesLayout(interval, n, now - n * interval * 60.0)
 
 
 def rollup_time_series(
@@ -36,13 +63,17 @@ def rollup_time_series(
     n_groups: int = 1,
 ) -> list[TimeSeries]:
     """One :class:`TimeSeries` per group of rows (``group`` per row; all rows when None)."""
-    interval = bucket_interval_minutes(minutes)
-    width = interval * 60.0
-    n = max(1, math.ceil(minutes / interval - 1e-9))
-    since = now - n * width
+    layout = series_layout(minutes, now)
     rows = np.zeros(len(frame), np.int64) if group is None else np.asarray(group, np.int64)
-    idx = np.clip(np.floor((frame.start - since) / width), 0, n - 1).astype(np.int64)
-    totals = group_totals(frame, rows * n + idx, n_groups * n)
+    totals = group_totals(frame, rows * layout.n + layout.of(frame), n_groups * layout.n)
+    return series_from_totals(totals, n_groups, layout)
+
+
+def series_from_totals(
+    totals: RollupTotals, n_groups: int, layout: SeriesLayout
+) -> list[TimeSeries]:
+    """The series of ``n_groups`` groups from totals per ``group·n + bucket``."""
+    n, since, width = layout.n, layout.since, layout.width
     figures = latency_figures(totals, _QS)
     calls = totals.calls.reshape(n_groups, n)
     errors = (totals.calls - totals.successes).reshape(n_groups, n)
@@ -54,7 +85,7 @@ def rollup_time_series(
         has = calls[g] > 0
         out.append(
             TimeSeries(
-                interval_minutes=interval,
+                interval_minutes=layout.interval_minutes,
                 start=since,
                 calls=calls[g],
                 errors=errors[g],

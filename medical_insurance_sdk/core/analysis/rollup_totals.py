@@ -34,11 +34,15 @@ def _sum(group: _I8, values: _F8, n: int) -> _F8:
     return summed
 
 
-def _dense(entry_group: _I8, index: npt.NDArray[Any], count: _I8, n: int, width: int) -> _I8:
-    """Dense ``(n, width)`` sums of CSR entries ``(group, index) += count``."""
+def _dense(
+    group: _I8, offsets: _I8, index: npt.NDArray[Any], count: _I8, n: int, width: int
+) -> _I8:
+    """Dense ``(n, width)`` sums of CSR entries: row ``r``'s go to ``group[r]``."""
     if not index.size or not width:
         return np.zeros((n, width), dtype=np.int64)
-    flat = np.bincount(entry_group * width + index, weights=count, minlength=n * width)
+    base = np.repeat(group * width, np.diff(offsets))  # one multiply per row, not per entry
+    base += index
+    flat = np.bincount(base, weights=count, minlength=n * width)
     return np.rint(flat).astype(np.int64).reshape(n, width)
 
 
@@ -51,8 +55,6 @@ def group_totals(frame: RollupFrame, group: npt.NDArray[np.integer[Any]], n: int
     np.fmax.at(hi, g, frame.latency_max)
     conc = np.full(n, -1, dtype=np.int64)
     np.maximum.at(conc, g, frame.max_concurrency)
-    hist_group = np.repeat(g, np.diff(frame.hist_offsets))
-    err_group = np.repeat(g, np.diff(frame.err_offsets))
     return RollupTotals(
         calls=_count(g, frame.calls, n),
         successes=_count(g, frame.successes, n),
@@ -66,8 +68,12 @@ def group_totals(frame: RollupFrame, group: npt.NDArray[np.integer[Any]], n: int
         max_concurrency=conc,
         request_bytes=_count(g, frame.request_bytes, n),
         response_bytes=_count(g, frame.response_bytes, n),
-        histogram=_dense(hist_group, frame.hist_bucket, frame.hist_count, n, len(frame.bounds)),
-        errors=_dense(err_group, frame.err_code, frame.err_count, n, len(frame.error_codes)),
+        histogram=_dense(
+            g, frame.hist_offsets, frame.hist_bucket, frame.hist_count, n, len(frame.bounds)
+        ),
+        errors=_dense(
+            g, frame.err_offsets, frame.err_code, frame.err_count, n, len(frame.error_codes)
+        ),
         bounds=frame.bounds,
         error_codes=frame.error_codes,
     )
@@ -76,18 +82,20 @@ def group_totals(frame: RollupFrame, group: npt.NDArray[np.integer[Any]], n: int
 def regroup(totals: RollupTotals, group: npt.NDArray[np.integer[Any]], n: int) -> RollupTotals:
     """Groups of ``totals`` summed into ``n`` coarser groups (``group[i]`` of group ``i``)."""
     g = np.asarray(group, dtype=np.int64)
+    order = np.argsort(g, kind="stable")
+    ordered = g[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    targets = ordered[starts] if g.size else ordered
 
-    def add(col: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out = np.zeros((n, *col.shape[1:]), dtype=col.dtype)
-        np.add.at(out, g, col)
+    def reduce(col: npt.NDArray[Any], fn: Any, fill: Any) -> npt.NDArray[Any]:
+        out = np.full((n, *col.shape[1:]), fill, dtype=col.dtype)
+        if g.size:
+            out[targets] = fn.reduceat(col[order], starts, axis=0)
         return out
 
-    lo = np.full(n, np.nan)
-    np.fmin.at(lo, g, totals.latency_min)
-    hi = np.full(n, np.nan)
-    np.fmax.at(hi, g, totals.latency_max)
-    conc = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(conc, g, totals.max_concurrency)
+    def add(col: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return reduce(col, np.add, 0)
+
     return RollupTotals(
         calls=add(totals.calls),
         successes=add(totals.successes),
@@ -96,9 +104,9 @@ def regroup(totals: RollupTotals, group: npt.NDArray[np.integer[Any]], n: int) -
         unknown_outcomes=add(totals.unknown_outcomes),
         latency_sum=add(totals.latency_sum),
         latency_sumsq=add(totals.latency_sumsq),
-        latency_min=lo,
-        latency_max=hi,
-        max_concurrency=conc,
+        latency_min=reduce(totals.latency_min, np.fmin, np.nan),
+        latency_max=reduce(totals.latency_max, np.fmax, np.nan),
+        max_concurrency=reduce(totals.max_concurrency, np.maximum, -1),
         request_bytes=add(totals.request_bytes),
         response_bytes=add(totals.response_bytes),
         histogram=add(totals.histogram),

@@ -150,7 +150,9 @@ class RollupFrame:
 
     # -- row selection -------------------------------------------------------------------
     def select(self, mask: npt.NDArray[np.bool_]) -> RollupFrame:
-        """The rows where ``mask`` is true (string tables kept)."""
+        """The rows where ``mask`` is true (string tables kept; the frame itself when all)."""
+        if mask.all():  # frames are immutable: nothing to copy
+            return self
         rows = np.flatnonzero(mask)
         hist_rows, hist_offsets = _csr_take(self.hist_offsets, rows)
         err_rows, err_offsets = _csr_take(self.err_offsets, rows)
