@@ -369,3 +369,73 @@ def test_the_ring_is_used_while_it_covers_the_window() -> None:
     ms = snap.duration_ms[snap.api_mask("1101")]
     assert exact.p95 == float(np.percentile(ms, 95))
     collector.shutdown()
+
+
+def test_retention_and_eviction_mark_the_ring_incomplete(mc) -> None:
+    """covers(since) turns False once a call at or after ``since`` was expired or evicted."""
+    collector, clock = mc
+    for i in range(10):
+        collector.record_api_call("1101", "H1", "success", 5.0, timestamp=NOW - 1000 + 100 * i)
+    store = collector.store
+    store.fold()
+    assert store.covers(NOW - 3600)
+    assert store.remove_older_than(NOW - 750) == 3  # calls at -1000, -900, -800
+    assert store.covers(NOW - 799)
+    assert not store.covers(NOW - 800)
+    small = MetricsCollector(
+        MetricConfig(prometheus_enabled=False, background=False, max_memory_metrics=4),
+        clock=clock,
+    )
+    for i in range(6):
+        small.record_api_call("1101", "H1", "success", 5.0, timestamp=NOW - 60 + i)
+    small.store.fold()
+    assert small.store.evicted == 2
+    assert not small.store.covers(NOW - 59)  # the call at -59 was evicted
+    assert small.store.covers(NOW - 58.5)
+    small.shutdown()
+
+
+def test_source_results_are_cached_within_the_resolution_only() -> None:
+    """Over a source, a repeat within the second is a hit; a second later it recomputes."""
+    frame = RollupFrame.empty()
+    clock = ManualClock(T)
+    reads: list[float] = []
+
+    class Counting(MemorySource):
+        def rollups(
+            self, since: float, until: float, *, api_code: str | None = None
+        ) -> RollupFrame:
+            reads.append(until)
+            return super().rollups(since, until, api_code=api_code)
+
+    analyzer = PerformanceAnalyzer(Counting(frame, now=clock.wall), cache_resolution=1.0)
+    analyzer.overview(60)
+    analyzer.overview(60)
+    assert len(reads) == 1
+    assert analyzer.cache_info().hits == 1
+    clock.advance(1.0)
+    analyzer.overview(60)
+    assert reads == [T, T + 1.0]
+
+
+def test_background_evaluation_over_a_source_fires_alerts() -> None:
+    """Background evaluation over a source runs every evaluation_interval seconds."""
+    ring, _, collector = _pair(3000)
+    frame = _frame(collector.store.snapshot())
+    analyzer = PerformanceAnalyzer(
+        MemorySource(frame, now=T), alert_policy=POLICY, evaluation_interval=0.01
+    )
+    analyzer.set_threshold("2201", ring.get_threshold("2201"))
+    analyzer.start_background_evaluation()  # every evaluation_interval
+    deadline = time.monotonic() + 10.0
+    while not analyzer.get_active_alerts() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert analyzer.background_evaluation_running
+    analyzer.stop_background_evaluation()
+    ring.evaluate_alerts(15)  # the default alert window
+
+    def keys(found: PerformanceAnalyzer) -> set[tuple[str, str, str, str]]:
+        return {(a.api_code, a.org_code, a.alert_type, a.severity) for a in found.alerts.active()}
+
+    assert keys(analyzer) == keys(ring)
+    collector.shutdown()
