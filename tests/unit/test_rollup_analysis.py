@@ -59,19 +59,7 @@ def _record(collector: MetricsCollector, n: int, seed: int = 7, span: float = 35
 
 
 def _frame(snap: CallSnapshot) -> RollupFrame:
-    return frame_from_calls(
-        timestamp=snap.timestamp,
-        duration=snap.duration,
-        api=snap.api,
-        org=snap.org,
-        error=snap.error,
-        success=snap.success,
-        request_size=snap.request_size,
-        response_size=snap.response_size,
-        api_codes=snap.api_codes,
-        org_codes=snap.org_codes,
-        error_codes=snap.error_codes,
-    )
+    return RollupFrame.from_snapshot(snap)
 
 
 def _pair(n: int = 6000) -> tuple[PerformanceAnalyzer, PerformanceAnalyzer, MetricsCollector]:
