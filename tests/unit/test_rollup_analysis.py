@@ -427,3 +427,47 @@ def test_background_evaluation_over_a_source_fires_alerts() -> None:
 
     assert keys(analyzer) == keys(ring)
     collector.shutdown()
+
+
+#: Prometheus-style ``le`` bounds (seconds), as a scrape of a histogram gives them.
+LE = np.array([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, np.inf])
+
+
+def _prometheus_like(frame: RollupFrame, snap: CallSnapshot) -> RollupFrame:
+    """``frame`` with its histograms in ``LE`` buckets and no min, max or sum of squares."""
+    start = np.floor(snap.timestamp / 60.0) * 60.0
+    table = np.stack((start, snap.api.astype(float), snap.org.astype(float)), axis=1)
+    _, row = np.unique(table, axis=0, return_inverse=True)  # frame_from_calls' row order
+    key = row.reshape(-1) * LE.size + np.searchsorted(LE, snap.duration, side="left")
+    cells, counts = np.unique(key, return_counts=True)
+    lengths = np.bincount(cells // LE.size, minlength=len(frame))
+    nan = np.full(len(frame), np.nan)
+    return replace(
+        frame,
+        bounds=LE,
+        hist_offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        hist_bucket=(cells % LE.size).astype(np.int32),
+        hist_count=counts.astype(np.int64),
+        latency_min=nan,
+        latency_max=nan,
+        latency_sumsq=nan,
+    )
+
+
+def test_prometheus_buckets_give_percentiles_within_the_bucket_width() -> None:
+    """With le buckets and no extremes, counts stay exact and p95 lies in its bucket."""
+    ring, _, collector = _pair(4000)
+    snap = collector.store.snapshot()
+    prom = PerformanceAnalyzer(MemorySource(_prometheus_like(_frame(snap), snap), now=T))
+    for api in APIS:
+        a, b = ring.analyze(api, 60), prom.analyze(api, 60)
+        assert a.basic_stats.total_calls == b.basic_stats.total_calls
+        assert a.error_analysis.to_dict() == b.error_analysis.to_dict()
+        assert b.response_time_stats.mean == pytest.approx(a.response_time_stats.mean)
+        for q in ("median", "p95", "p99"):
+            exact = getattr(a.response_time_stats, q) / 1000.0
+            k = int(np.searchsorted(LE, exact, side="left"))
+            lo, hi = (LE[k - 1] if k else 0.0), LE[k]
+            width = (hi - lo) if np.isfinite(hi) else exact
+            assert abs(getattr(b.response_time_stats, q) / 1000.0 - exact) <= width, (api, q)
+    collector.shutdown()
