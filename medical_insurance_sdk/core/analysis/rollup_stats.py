@@ -21,6 +21,8 @@ percentiles.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -47,36 +49,20 @@ _F8 = npt.NDArray[np.float64]
 _I8 = npt.NDArray[np.int64]
 
 
+@dataclass(frozen=True, eq=False)  # array fields
 class LatencyFigures:
-    """Per-group latency figures in milliseconds (NaN where a group has no call)."""
+    """Per-group latency figures in milliseconds (NaN where a group has no call).
 
-    def __init__(self, totals: RollupTotals, qs: tuple[float, ...] = PERCENTILES) -> None:
-        t = totals
-        n = t.calls.astype(np.float64)
-        has = n > 0
-        safe = np.maximum(n, 1.0)
-        upper = np.asarray(t.bounds, dtype=np.float64)
-        lower = np.concatenate(([0.0], upper[:-1]))
-        mid = np.where(np.isfinite(upper), (lower + upper) / 2.0, lower)
-        hist = t.histogram.astype(np.float64)
-        hist_n = np.maximum(hist.sum(axis=1), 1.0)
-        est_mean = hist @ mid / hist_n
-        est_sq = hist @ (mid * mid) / hist_n
-        mean = np.where(np.isnan(t.latency_sum), est_mean, t.latency_sum / safe)
-        sumsq = np.where(np.isnan(t.latency_sumsq), est_sq * n, t.latency_sumsq)
-        var = (sumsq - n * mean * mean) / np.maximum(n - 1.0, 1.0)
-        found = percentiles(t.histogram, t.bounds, (0.0, 100.0, *qs), t.latency_min, t.latency_max)
-        low = np.where(np.isnan(t.latency_min), found[0], t.latency_min)
-        high = np.where(np.isnan(t.latency_max), found[1], t.latency_max)
-        nan = np.full(n.size, np.nan)
-        self.count: _I8 = t.calls
-        self.mean: _F8 = np.where(has, mean * 1000.0, nan)
-        self.min: _F8 = np.where(has, low * 1000.0, nan)
-        self.max: _F8 = np.where(has, high * 1000.0, nan)
-        self.std: _F8 = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)) * 1000.0, 0.0)
-        #: ``percentile[k]`` is the ``qs[k]`` percentile of every group.
-        self.percentile: _F8 = found[2:] * 1000.0
-        self.qs = qs
+    ``percentile[k]`` holds the ``qs[k]`` percentile of every group.
+    """
+
+    count: _I8
+    mean: _F8
+    min: _F8
+    max: _F8
+    std: _F8
+    percentile: _F8
+    qs: tuple[float, ...]
 
     def stats(self, i: int) -> ResponseTimeStats:
         """Group ``i``'s :class:`ResponseTimeStats` (zeros when it has no call)."""
@@ -98,8 +84,38 @@ class LatencyFigures:
 
 
 def latency_figures(totals: RollupTotals, qs: tuple[float, ...] = PERCENTILES) -> LatencyFigures:
-    """Every group's latency figures (see :class:`LatencyFigures`)."""
-    return LatencyFigures(totals, qs)
+    """Every group's latency figures: exact from the sums and extremes when known.
+
+    A figure the source does not know (NaN) is read from the histogram: the mean and the
+    sum of squares from bucket midpoints, the extremes as the 0th and 100th percentiles.
+    """
+    t = totals
+    n = t.calls.astype(np.float64)
+    has = n > 0
+    safe = np.maximum(n, 1.0)
+    upper = np.asarray(t.bounds, dtype=np.float64)
+    lower = np.concatenate(([0.0], upper[:-1]))
+    mid = np.where(np.isfinite(upper), (lower + upper) / 2.0, lower)
+    hist = t.histogram.astype(np.float64)
+    hist_n = np.maximum(hist.sum(axis=1), 1.0)
+    est_mean = hist @ mid / hist_n
+    est_sq = hist @ (mid * mid) / hist_n
+    mean = np.where(np.isnan(t.latency_sum), est_mean, t.latency_sum / safe)
+    sumsq = np.where(np.isnan(t.latency_sumsq), est_sq * n, t.latency_sumsq)
+    var = (sumsq - n * mean * mean) / np.maximum(n - 1.0, 1.0)
+    found = percentiles(t.histogram, t.bounds, (0.0, 100.0, *qs), t.latency_min, t.latency_max)
+    low = np.where(np.isnan(t.latency_min), found[0], t.latency_min)
+    high = np.where(np.isnan(t.latency_max), found[1], t.latency_max)
+    nan = np.full(n.size, np.nan)
+    return LatencyFigures(
+        count=t.calls,
+        mean=np.where(has, mean * 1000.0, nan),
+        min=np.where(has, low * 1000.0, nan),
+        max=np.where(has, high * 1000.0, nan),
+        std=np.where(n > 1, np.sqrt(np.maximum(var, 0.0)) * 1000.0, 0.0),
+        percentile=found[2:] * 1000.0,
+        qs=qs,
+    )
 
 
 def basic_stats_of(totals: RollupTotals, i: int) -> BasicStats:
