@@ -40,8 +40,9 @@ from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbe
 from medical_insurance_sdk.core.collection.labels import check_clean_label
 from medical_insurance_sdk.core.collection.pending import PendingCalls
 from medical_insurance_sdk.core.collection.records import APICallMetric
+from medical_insurance_sdk.core.collection.rollups import RollupFrame
 from medical_insurance_sdk.core.collection.staged import STAGED_WIDTH, StagedCall
-from medical_insurance_sdk.core.collection.statistics import api_statistics
+from medical_insurance_sdk.core.collection.statistics import api_statistics, rollup_statistics
 from medical_insurance_sdk.core.collection.store import CallSnapshot, CallStore
 from medical_insurance_sdk.core.collection.system_metrics import SystemSample
 from medical_insurance_sdk.core.collection.tracking import CallTracker
@@ -446,10 +447,31 @@ class MetricsCollector:
         now = self._clock.wall()
         return self.store.snapshot(since=now - minutes * 60.0, until=now)
 
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None
+    ) -> RollupFrame | None:
+        """Rollups of ``[since, until)`` from the history; None when history is off.
+
+        STUB (branch ``sources``): history is off here; the ``history`` branch replaces
+        this method with the real one (same signature).
+        """
+        return None
+
     def get_api_statistics(self, time_range_minutes: float = 60) -> dict[str, Any]:
-        """Totals, success rate (fraction), mean time (ms), per-API and per-error breakdowns."""
-        snap = self.snapshot(time_range_minutes)
-        return api_statistics(snap, time_range_minutes, self._clock.wall()).to_dict()
+        """Totals, success rate (fraction), mean time (ms), per-API and per-error breakdowns.
+
+        When the ring no longer holds every call of the window (evicted or expired) and
+        history is on, the figures come from the history's rollups (all exact).
+        """
+        minutes = check_positive("time_range_minutes", time_range_minutes)
+        now = self._clock.wall()
+        since = now - minutes * 60.0
+        if not self.store.covers(since):
+            frame = self.rollups(since, now)
+            if frame is not None:
+                return rollup_statistics(frame, time_range_minutes, now).to_dict()
+        snap = self.store.snapshot(since=since, until=now)
+        return api_statistics(snap, time_range_minutes, now).to_dict()
 
     def get_recent_calls(self, limit: int = 100) -> list[APICallMetric]:
         """The most recent stored calls as :class:`APICallMetric` records (messages masked)."""
