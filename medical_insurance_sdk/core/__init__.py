@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         mark_process_dead,
         multiprocess_registry,
     )
+    from medical_insurance_sdk.core.history.reader import HistorySource
     from medical_insurance_sdk.core.metrics_collector import (
         MetricsCollector,
         get_metrics_collector,
@@ -51,6 +52,7 @@ __all__ = [
     "CallSnapshot",
     "CallTracker",
     "Clock",
+    "HistorySource",
     "ManualClock",
     "MetricConfig",
     "MetricsCollector",
@@ -76,6 +78,7 @@ _LAZY: dict[str, str] = {
     "CallSnapshot": "medical_insurance_sdk.core.collection.store",
     "CallTracker": "medical_insurance_sdk.core.collection.tracking",
     "Clock": "medical_insurance_sdk.core.runtime.clock",
+    "HistorySource": "medical_insurance_sdk.core.history.reader",
     "ManualClock": "medical_insurance_sdk.core.runtime.clock",
     "MetricConfig": "medical_insurance_sdk.core.runtime.config",
     "MetricsCollector": "medical_insurance_sdk.core.metrics_collector",
