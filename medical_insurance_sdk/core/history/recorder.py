@@ -49,11 +49,14 @@ class HistoryRecorder:
         self._dropped_seen = 0
 
     def flush(self, now: float, *, prune: bool = True) -> int:
-        """Write the minutes that ended before ``now - grace``; return rows written (0 on a
-        fault, which is counted). Never raises."""
+        """Write the minutes that ended before ``now - grace``, then prune one step.
+
+        Returns the rows written, ``-1`` after a fault (counted; the rollups are kept).
+        Never raises.
+        """
         with self._lock:
             written = self._write(self.builder.drain(now - self.grace))
-            if prune and self.prune_steps > 0:
+            if written >= 0 and prune and self.prune_steps > 0:  # a failed write: skip
                 try:
                     self.writer.prune(max_steps=self.prune_steps, now=now)
                 except Exception as exc:  # monitoring boundary: counted, retried next run
@@ -62,7 +65,7 @@ class HistoryRecorder:
             return written
 
     def flush_all(self) -> int:
-        """Write everything held, open minutes included (shutdown). Never raises."""
+        """Write everything held, open minutes included (shutdown); as :meth:`flush`."""
         with self._lock:
             written = self._write(self.builder.drain(math.inf))
             self._count_dropped()
@@ -76,7 +79,7 @@ class HistoryRecorder:
         except Exception as exc:  # monitoring boundary: give the rollups back, retry later
             self.builder.restore(frame)
             self.health.error("history", exc)
-            return 0
+            return -1
 
     def _count_dropped(self) -> None:
         dropped = self.builder.dropped_rows

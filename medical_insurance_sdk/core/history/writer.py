@@ -42,6 +42,8 @@ from medical_insurance_sdk.core.history.schema import (
 
 __all__ = ["HistoryWriter"]
 
+#: SQLite's largest ``max_page_count`` (it clamps larger values): no bound.
+_NO_PAGE_LIMIT = 4294967294
 _INSERT = (
     f"INSERT OR REPLACE INTO rollups ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -104,8 +106,6 @@ class HistoryWriter:
         conn = connect(self.path, busy_timeout=self.busy_timeout)
         try:
             ensure_schema(conn, self.path)
-            if self.max_pages is not None:
-                conn.execute(f"PRAGMA max_page_count = {int(self.max_pages)}").fetchall()
             self._series_names = read_series(conn)
             self._series = {pair: i for i, pair in self._series_names.items()}
             self._code_names = read_codes(conn)
@@ -137,6 +137,8 @@ class HistoryWriter:
             raise ValueError("HistoryWriter.write takes minute rollups (step 60)")
         with self._lock:
             conn = self._connection()
+            limit = _NO_PAGE_LIMIT if self.max_pages is None else int(self.max_pages)
+            conn.execute(f"PRAGMA max_page_count = {limit}").fetchall()
             registering = self._writer is None
             try:
                 conn.execute("BEGIN IMMEDIATE")
