@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -226,3 +227,33 @@ def test_describe_reports_series_span_size_and_writers(tmp_path):
     assert summary.minute_span == (T0, T0 + 600)
     assert len(summary.writers) == 2
     assert summary.size_bytes > 0
+
+
+def test_counts_of_every_width_survive(tmp_path):
+    """Bucket and error counts from 1 to 2**40 are stored in their narrowest width, exactly."""
+    base = calls(400, T0, 120)
+    scale = np.array([1, 300, 70_000, 2**40], dtype=np.int64)
+    rows = np.arange(len(base)) % scale.size
+    hist_scale = np.repeat(scale[rows], np.diff(base.hist_offsets))
+    err_scale = np.repeat(scale[rows], np.diff(base.err_offsets))
+    big = replace(
+        base, hist_count=base.hist_count * hist_scale, err_count=base.err_count * err_scale
+    )
+    path = tmp_path / "h.sqlite"
+    HistoryWriter(path).write(big)
+    read = HistorySource(path).rollups(T0, T0 + 120)
+    assert dense(read) == dense(big)
+
+
+def dense(frame: RollupFrame) -> dict[tuple[float, str, str], tuple[tuple[int, ...], ...]]:
+    """(start, api, org) -> (histogram, error counts by code name) as plain tuples."""
+    totals = frame.totals(np.arange(len(frame)), len(frame))
+    out = {}
+    for i in range(len(frame)):
+        key = (float(frame.start[i]), frame.api_codes[frame.api[i]], frame.org_codes[frame.org[i]])
+        errors = dict(zip(totals.error_codes, totals.errors[i].tolist(), strict=True))
+        out[key] = (
+            tuple(totals.histogram[i].tolist()),
+            tuple(errors.get(code, 0) for code in CODES),
+        )
+    return out

@@ -2,8 +2,10 @@
 
 A row's histogram is two BLOBs: the non-empty buckets' indices (little-endian ``int16``)
 and their counts; its error codes likewise (``int32`` ids of the ``error_codes`` table,
-then counts). Counts are ``uint32`` in minute rows (a series cannot end 4 billion calls
-in a minute) and ``int64`` in hour rows. NaN latency extremes (a row of outcome-unknown
+then counts). Each row's counts take the narrowest of ``uint8``, ``uint16``, ``uint32``
+and ``int64`` that holds its largest count (the width is the BLOB's length over the
+number of entries), so a minute row of a few dozen calls spends 3 bytes per non-empty
+bucket. NaN latency extremes (a row of outcome-unknown
 calls only) are stored as NULL. Decoding a whole query result is a handful of numpy
 operations over the joined BLOBs, not a loop over buckets.
 """
@@ -19,7 +21,6 @@ import numpy.typing as npt
 
 from medical_insurance_sdk.core.collection.latency_buckets import BOUNDS
 from medical_insurance_sdk.core.collection.rollups import RollupFrame
-from medical_insurance_sdk.core.history.schema import MINUTE_RES
 
 __all__ = ["COLUMNS", "decode_rows", "encode_rows"]
 
@@ -58,11 +59,47 @@ _INT_COLUMNS = (
 )
 _HIST_INDEX = np.dtype("<i2")
 _ERR_INDEX = np.dtype("<i4")
-_UINT32_MAX = 2**32 - 1
 
 
-def _count_dtype(res: int) -> np.dtype[Any]:
-    return np.dtype("<u4") if res == MINUTE_RES else np.dtype("<i8")
+#: Count widths (bytes) and their dtypes, narrowest first.
+_WIDTHS = ((1, np.dtype("<u1")), (2, np.dtype("<u2")), (4, np.dtype("<u4")), (8, np.dtype("<i8")))
+
+
+def _narrow(counts: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64]) -> list[np.dtype[Any]]:
+    """The dtype for each row's counts: the narrowest holding its largest count."""
+    n = offsets.size - 1
+    largest = np.zeros(n, dtype=np.int64)
+    if counts.size:
+        owner = np.repeat(np.arange(n), np.diff(offsets))
+        np.maximum.at(largest, owner, counts)
+    choice = np.select(
+        [largest <= 0xFF, largest <= 0xFFFF, largest <= 0xFFFFFFFF], [0, 1, 2], default=3
+    )
+    return [_WIDTHS[c][1] for c in choice.tolist()]
+
+
+def _counts(blobs: Sequence[bytes], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The counts of every row (entries per row from ``offsets``), whatever each row's width."""
+    entries = np.diff(offsets)
+    lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    width = np.where(entries > 0, lengths // np.maximum(entries, 1), 0)
+    if np.any(width * entries != lengths):
+        raise ValueError("history row: count BLOB does not match its index BLOB")
+    out = np.zeros(int(offsets[-1]), dtype=np.int64)
+    known = np.zeros(len(blobs), dtype=np.bool_) | (entries == 0)
+    for size, dtype in _WIDTHS:
+        rows = np.flatnonzero((width == size) & (entries > 0))
+        if not rows.size:
+            continue
+        known[rows] = True
+        values = np.frombuffer(b"".join([blobs[i] for i in rows.tolist()]), dtype=dtype)
+        lens = entries[rows]
+        before = np.concatenate(([0], np.cumsum(lens)[:-1]))
+        positions = np.repeat(offsets[rows] - before, lens) + np.arange(int(lens.sum()))
+        out[positions] = values
+    if not known.all():
+        raise ValueError("history row: count width is not 1, 2, 4 or 8 bytes")
+    return out
 
 
 def encode_rows(
@@ -76,18 +113,14 @@ def encode_rows(
     id of ``frame.error_codes[j]``)."""
     if not np.array_equal(frame.bounds, BOUNDS):
         raise ValueError("history stores rollups with the standard latency buckets only")
-    counts = _count_dtype(res)
-    if counts.kind == "u" and (
-        (frame.hist_count.size and int(frame.hist_count.max()) > _UINT32_MAX)
-        or (frame.err_count.size and int(frame.err_count.max()) > _UINT32_MAX)
-    ):
-        raise ValueError("a minute rollup count exceeds 2**32 - 1")
+    hist_widths = _narrow(frame.hist_count, frame.hist_offsets)
+    err_widths = _narrow(frame.err_count, frame.err_offsets)
     hist_index = frame.hist_bucket.astype(_HIST_INDEX)
-    hist_count = frame.hist_count.astype(counts)
+    hist_count = frame.hist_count
     err_index = (code_ids[frame.err_code] if frame.err_code.size else frame.err_code).astype(
         _ERR_INDEX
     )
-    err_count = frame.err_count.astype(counts)
+    err_count = frame.err_count
     ho, eo = frame.hist_offsets.tolist(), frame.err_offsets.tolist()
     columns = [getattr(frame, name).tolist() for name in _INT_COLUMNS]
     starts = frame.start.astype(np.int64).tolist()
@@ -103,8 +136,8 @@ def encode_rows(
             (
                 res, starts[i], series[i], writer, calls, ok, biz, sys_, unknown,
                 sums[i], sumsq[i], lows[i], highs[i], conc, req, resp,
-                hist_index[h0:h1].tobytes(), hist_count[h0:h1].tobytes(),
-                err_index[e0:e1].tobytes(), err_count[e0:e1].tobytes(),
+                hist_index[h0:h1].tobytes(), hist_count[h0:h1].astype(hist_widths[i]).tobytes(),
+                err_index[e0:e1].tobytes(), err_count[e0:e1].astype(err_widths[i]).tobytes(),
             )
         )  # fmt: skip
     return rows
@@ -141,11 +174,10 @@ def decode_rows(
     org_codes = tuple(dict.fromkeys(p[1] for p in pairs))
     api_of = np.array([api_codes.index(p[0]) for p in pairs], dtype=np.int32)
     org_of = np.array([org_codes.index(p[1]) for p in pairs], dtype=np.int32)
-    counts = _count_dtype(res)
     hist_bucket, hist_offsets = _csr(cols[16], _HIST_INDEX)
-    hist_count, _ = _csr(cols[17], counts)
+    hist_count = _counts(cols[17], hist_offsets)
     err_ids, err_offsets = _csr(cols[18], _ERR_INDEX)
-    err_count, _ = _csr(cols[19], counts)
+    err_count = _counts(cols[19], err_offsets)
     used_codes, err_code = np.unique(err_ids, return_inverse=True)
     ints = [np.fromiter(cols[COLUMNS.index(c)], dtype=np.int64, count=n) for c in _INT_COLUMNS]
     calls, ok, biz, system, unknown, conc, req, resp = ints

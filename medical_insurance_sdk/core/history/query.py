@@ -13,11 +13,11 @@ import sqlite3
 
 from medical_insurance_sdk.core.collection.rollups import RollupFrame
 from medical_insurance_sdk.core.history.codec import COLUMNS, decode_rows
-from medical_insurance_sdk.core.history.schema import HOUR_RES, MINUTE_RES
+from medical_insurance_sdk.core.history.schema import HOUR_RES, MINUTE_RES, table
 
 __all__ = ["read_codes", "read_series", "read_window"]
 
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM rollups WHERE res = ? AND start >= ? AND start < ?"
+_SELECT = "SELECT {columns} FROM {table} WHERE start >= ? AND start < ?"
 
 
 def read_series(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
@@ -90,7 +90,7 @@ def _read(
     api_code: str | None,
     writer: int | None,
 ) -> RollupFrame:
-    row = conn.execute("SELECT MIN(start) FROM rollups WHERE res = ?", (MINUTE_RES,)).fetchone()
+    row = conn.execute(f"SELECT MIN(start) FROM {table(MINUTE_RES)}").fetchone()
     minute_floor = None if row is None or row[0] is None else float(row[0])
     where, extra = "", list[object]()
     if api_code is not None:
@@ -102,6 +102,7 @@ def _read(
     series, codes = read_series(conn), read_codes(conn)
     frames = []
     for res, a, b in _plan(since, until, minute_floor):
-        rows = conn.execute(_SELECT + where, (res, a, b, *extra)).fetchall()
+        select = _SELECT.format(columns=", ".join(COLUMNS), table=table(res))
+        rows = conn.execute(select + where, (a, b, *extra)).fetchall()
         frames.append(decode_rows(rows, series, codes))
     return RollupFrame.concat(frames).merge()

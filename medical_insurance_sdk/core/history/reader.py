@@ -29,6 +29,7 @@ from medical_insurance_sdk.core.history.schema import (
     check_version,
     connect,
     source_name,
+    table,
 )
 from medical_insurance_sdk.core.history.source import SourceError, check_window
 
@@ -111,14 +112,13 @@ class HistorySource:
             counts = {
                 res: conn.execute(
                     "SELECT COUNT(*), MIN(start), MAX(start), COALESCE(SUM(calls), 0) "
-                    "FROM rollups WHERE res = ?",
-                    (res,),
+                    f"FROM {table(res)}"
                 ).fetchone()
                 for res in (MINUTE_RES, HOUR_RES)
             }
             series, apis, orgs = conn.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT api_code), COUNT(DISTINCT org_code) FROM series "
-                "WHERE id IN (SELECT DISTINCT series FROM rollups)"
+                f"WHERE id IN (SELECT DISTINCT series FROM {table(HOUR_RES)})"
             ).fetchone()
             writers = tuple(
                 WriterInfo(int(i), int(p), str(h), float(s), None if w is None else float(w))

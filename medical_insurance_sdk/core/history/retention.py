@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from medical_insurance_sdk.core.history.schema import HOUR_RES, MINUTE_RES
+from medical_insurance_sdk.core.history.schema import HOUR_RES, MINUTE_RES, table
 
 __all__ = ["PruneResult", "cutoffs", "prune", "prune_step"]
 
@@ -41,22 +41,20 @@ def prune_step(conn: sqlite3.Connection, res: int, cutoff: float, batch: int) ->
     """
     if batch < 1:
         raise ValueError(f"prune batch must be >= 1 (got {batch!r})")
+    name = table(res)
     conn.execute("BEGIN IMMEDIATE")
     try:
         row = conn.execute(
-            "SELECT start FROM rollups WHERE res = ? AND start < ? ORDER BY start LIMIT 1 OFFSET ?",
-            (res, cutoff, batch),
+            f"SELECT start FROM {name} WHERE start < ? ORDER BY start LIMIT 1 OFFSET ?",
+            (cutoff, batch),
         ).fetchone()
         bound = cutoff if row is None else min(cutoff, float(row[0]))
         if (
             row is not None
-            and bound
-            <= conn.execute("SELECT MIN(start) FROM rollups WHERE res = ?", (res,)).fetchone()[0]
+            and bound <= conn.execute(f"SELECT MIN(start) FROM {name}").fetchone()[0]
         ):
             bound = float(row[0]) + 1  # one interval holds more than a batch: take it whole
-        deleted = conn.execute(
-            "DELETE FROM rollups WHERE res = ? AND start < ?", (res, bound)
-        ).rowcount
+        deleted = conn.execute(f"DELETE FROM {name} WHERE start < ?", (bound,)).rowcount
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -38,20 +38,23 @@ from medical_insurance_sdk.core.history.schema import (
     connect,
     ensure_schema,
     source_name,
+    table,
 )
 
 __all__ = ["HistoryWriter"]
 
 #: SQLite's largest ``max_page_count`` (it clamps larger values): no bound.
 _NO_PAGE_LIMIT = 4294967294
-_INSERT = (
-    f"INSERT OR REPLACE INTO rollups ({', '.join(COLUMNS)}) "
+_INSERT = {
+    res: f"INSERT OR REPLACE INTO {table(res)} ({', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in COLUMNS)})"
-)
-_EXISTING = (
-    f"SELECT {', '.join(COLUMNS)} FROM rollups "
-    "WHERE res = ? AND start = ? AND series = ? AND writer = ?"
-)
+    for res in (MINUTE_RES, HOUR_RES)
+}
+_EXISTING = {
+    res: f"SELECT {', '.join(COLUMNS)} FROM {table(res)} "
+    "WHERE start = ? AND series = ? AND writer = ?"
+    for res in (MINUTE_RES, HOUR_RES)
+}
 
 
 class HistoryWriter:
@@ -206,7 +209,7 @@ class HistoryWriter:
         starts = frame.start.astype(np.int64).tolist()
         found = []
         for start, sid in zip(starts, series.tolist(), strict=True):
-            row = conn.execute(_EXISTING, (res, start, sid, self._writer)).fetchone()
+            row = conn.execute(_EXISTING[res], (start, sid, self._writer)).fetchone()
             if row is not None:
                 found.append(row)
         if found:  # a late batch: add to the rows already written, never overwrite them
@@ -214,7 +217,8 @@ class HistoryWriter:
             frame = RollupFrame.concat([old, frame]).merge()
             series, codes = self._ids(conn, frame)
         rows = encode_rows(frame, res, self._writer or 0, series, codes)
-        conn.executemany(_INSERT, rows)
+        rows.sort(key=lambda row: (row[1], row[2]))  # key order: appended at the B-tree's end
+        conn.executemany(_INSERT[res], rows)
         return len(rows)
 
     # -- reading and retention -----------------------------------------------------------
