@@ -14,6 +14,14 @@ One SQLite file (WAL journal, ``auto_vacuum=INCREMENTAL``) holds:
   key is the table, so rows cost no second index. Two tables, so that the minutes
   written each run are appended at the end of their B-tree (full pages) instead of
   being inserted before the hour rows (half-full pages after each split).
+
+Size, measured (``bench/bench_history.py``, one simulated hour, file pages in use): a
+minute row is about 85 B plus 3 B per non-empty latency bucket — 200 B at 37.5 calls a
+minute (500 calls/s over 40 APIs × 20 orgs), 87 B at 2 calls a minute. One series-day at
+minute resolution (1440 minute rows and 24 hour rows) takes **≈ 310 kB at 37.5 calls a
+minute, ≈ 125 kB at 2 calls a minute**; minutes without calls take nothing. With the
+default retention (14 days of minutes, 400 days of hours) the 800 series of a 500 calls/s
+gateway hold ≈ 3.5 GB of minutes and ≈ 6 GB of hours (800 B a busy hour row).
 """
 
 from __future__ import annotations
