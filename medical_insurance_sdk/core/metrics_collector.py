@@ -523,6 +523,8 @@ class MetricsCollector:
         return locks
 
     def _fork_prepare(self) -> None:
+        if self._history is not None:  # staged calls go to this process's rollups, not both
+            self.store.fold()
         for lock in self._fork_locks():
             lock.acquire()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medical_insurance_sdk.core import HistorySource
+from medical_insurance_sdk.core import HistorySource, MetricConfig, MetricsCollector
 from medical_insurance_sdk.core.collection.rollups import RollupFrame
 from medical_insurance_sdk.core.history import SourceError
 
@@ -163,3 +163,41 @@ def test_kill_9_during_writes_loses_at_most_the_last_interval(tmp_path):
     hours = source.rollups(start, start + 6 * 3600)
     assert set(hours.step) == {3600.0}
     assert hours.total_calls == frame.total_calls
+
+
+def _wait(pid: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError("the forked child did not finish")
+
+
+def test_a_forked_worker_writes_as_a_writer_of_its_own(tmp_path):
+    """A collector forked with unwritten rollups: parent and child each count their calls once."""
+    path = tmp_path / "forked.sqlite"
+    config = MetricConfig(
+        prometheus_port=0, system_metrics_enabled=False, background=False, history_path=str(path)
+    )
+    collector = MetricsCollector(config)
+    for i in range(10):  # held (staged or rolled up) when the pre-fork server forks
+        collector.record_api_call("2207", "H1", "success", 20.0, timestamp=BASE + i)
+    pid = os.fork()
+    if pid == 0:  # the worker
+        code = 1
+        try:
+            for i in range(5):
+                collector.record_api_call("2207", "H1", "success", 20.0, timestamp=BASE + 60 + i)
+            collector.shutdown()
+            code = 0 if collector.monitoring_health()["errors"] == {} else 3
+        finally:
+            os._exit(code)
+    assert _wait(pid, 60) == 0
+    collector.shutdown()
+    source = HistorySource(path)
+    assert source.rollups(BASE, BASE + 3600).total_calls == 15
+    assert {w.pid for w in source.describe().writers} == {os.getpid(), pid}
