@@ -200,12 +200,14 @@ def test_pruning_runs_in_bounded_steps(tmp_path):
     """With a small batch one step deletes part of the expired rows; steps finish the job."""
     path = tmp_path / "h.sqlite"
     now = T0 + 30 * 86400
-    writer = HistoryWriter(path, minute_days=1, prune_batch=20, clock=lambda: now)
+    writer = HistoryWriter(path, minute_days=1, hour_days=2, prune_batch=20, clock=lambda: now)
     writer.write(calls(3000, T0, 2 * HOUR))
-    rows = HistorySource(path).describe().minute_rows
+    summary = HistorySource(path).describe()
+    rows = summary.minute_rows
     first = writer.prune(max_steps=1)
     assert not first.done
     assert 0 < first.minute_rows <= 20
+    assert first.hour_rows == summary.hour_rows  # the hour table has a step of its own
     rest = writer.prune()
     assert rest.done
     assert first.minute_rows + rest.minute_rows == rows

@@ -71,11 +71,12 @@ def prune(
     max_steps: int | None = None,
     vacuum_pages: int = 256,
 ) -> PruneResult:
-    """Delete expired rows in bounded steps (all of them when ``max_steps`` is None)."""
+    """Delete expired rows in bounded steps: at most ``max_steps`` per table (all of them
+    when None)."""
     totals = {MINUTE_RES: 0, HOUR_RES: 0}
-    steps = 0
     done = True
     for res, cutoff in ((MINUTE_RES, minute_cutoff), (HOUR_RES, hour_cutoff)):
+        steps = 0
         while True:
             if max_steps is not None and steps >= max_steps:
                 done = False
