@@ -172,3 +172,20 @@ def test_a_replayed_week_gives_exact_counts_per_api_org_and_hour(tmp_path):
     hist = edged.totals(np.zeros(len(edged), dtype=np.int64), 1).histogram
     assert int(hist.sum()) == edged.total_calls
     collector.shutdown()
+
+
+def test_housekeeping_prunes_by_age(tmp_path):
+    """history_minute_days/hour_days apply at each run: old minutes go, their hours stay."""
+    path = tmp_path / "h.sqlite"
+    clock = ManualClock(NOW - NOW % HOUR)
+    now = clock.wall()
+    config = history_config(path, history_minute_days=1, history_hour_days=5)
+    collector = MetricsCollector(config, clock=clock)
+    for age in (8 * DAY, 3 * DAY, 600.0):
+        collector.record_api_call("2207", "H1", "success", 30.0, timestamp=now - age)
+    collector.run_housekeeping()  # writes all three, then prunes one step per table
+    summary = HistorySource(path).describe()
+    assert summary.minute_rows == 1
+    assert summary.hour_rows == 2
+    assert summary.calls == 2
+    collector.shutdown()

@@ -17,6 +17,7 @@ afresh. The collector catches them at its boundary (:mod:`.recorder`).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import socket
@@ -42,6 +43,8 @@ from medical_insurance_sdk.core.history.schema import (
 )
 
 __all__ = ["HistoryWriter"]
+
+logger = logging.getLogger(__name__)
 
 #: SQLite's largest ``max_page_count`` (it clamps larger values): no bound.
 _NO_PAGE_LIMIT = 4294967294
@@ -169,8 +172,8 @@ class HistoryWriter:
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the connection is dropped below either way; the first error is raised
+        except sqlite3.Error as exc:  # dropped below either way; the first error is raised
+            logger.debug("history rollback failed after an error: %s", exc)
         self._drop_connection()
 
     def _ids(
