@@ -129,8 +129,10 @@ def run(args: argparse.Namespace) -> int:
         summary = source.describe()  # refuses a missing, foreign or newer file first
         if args.prune:
             config = MetricConfig.from_env()
-            minute_days = args.minute_days or config.history_minute_days
-            hour_days = args.hour_days or config.history_hour_days
+            minute_days = (
+                config.history_minute_days if args.minute_days is None else args.minute_days
+            )
+            hour_days = config.history_hour_days if args.hour_days is None else args.hour_days
             writer = HistoryWriter(args.path, minute_days=minute_days, hour_days=hour_days)
             try:
                 result = writer.prune()

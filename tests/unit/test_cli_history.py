@@ -26,6 +26,12 @@ def write_history(path, now: float) -> None:
     collector.shutdown()
 
 
+def write_history_at(path):
+    """A small history file written now; returns its path."""
+    write_history(path, time.time())
+    return path
+
+
 def test_history_prints_series_span_size_and_writers_in_chinese(tmp_path, capsys):
     """The default output is Chinese and counts series, rows, calls and writers."""
     path = tmp_path / "h.sqlite"
@@ -79,6 +85,19 @@ def test_missing_foreign_and_newer_files_exit_2(tmp_path, capsys):
     conn.close()
     assert main(["history", str(newer), "--prune"]) == 2
     assert "42" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "history",
+                str(write_history_at(tmp_path / "ok.sqlite")),
+                "--prune",
+                "--minute-days",
+                "0",
+            ]
+        )
+        == 2
+    )
+    assert "minute_days" in capsys.readouterr().err
 
 
 def test_history_command_end_to_end(tmp_path):
