@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         mark_process_dead,
         multiprocess_registry,
     )
+    from medical_insurance_sdk.core.history.reader import HistorySource
     from medical_insurance_sdk.core.history.source import MemorySource, RollupSource, SourceError
     from medical_insurance_sdk.core.metrics_collector import (
         MetricsCollector,
@@ -53,6 +54,7 @@ __all__ = [
     "CallSnapshot",
     "CallTracker",
     "Clock",
+    "HistorySource",
     "ManualClock",
     "MemorySource",
     "MetricConfig",
@@ -82,6 +84,7 @@ _LAZY: dict[str, str] = {
     "CallSnapshot": "medical_insurance_sdk.core.collection.store",
     "CallTracker": "medical_insurance_sdk.core.collection.tracking",
     "Clock": "medical_insurance_sdk.core.runtime.clock",
+    "HistorySource": "medical_insurance_sdk.core.history.reader",
     "ManualClock": "medical_insurance_sdk.core.runtime.clock",
     "MemorySource": "medical_insurance_sdk.core.history.source",
     "MetricConfig": "medical_insurance_sdk.core.runtime.config",
