@@ -101,11 +101,21 @@ def test_a_read_only_open_is_counted_and_the_rollups_kept(tmp_path):
     assert HistorySource(path).rollups(START, START + 3600).total_calls == 3
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0, reason="root ignores file modes: chmod cannot make the file read-only"
-)
+def _read_only_file_mode_scenario(path) -> None:
+    collector = make_collector(path)
+    record(collector, 7, offset=100)
+    collector.run_housekeeping()
+    assert collector.monitoring_health()["errors"]["history"] >= 1
+    assert own_calls(collector) == 7
+    collector.shutdown()
+
+
 def test_a_read_only_file_mode_is_counted_and_the_rollups_kept(tmp_path):
-    """chmod 0444 on the file and 0555 on its directory: counted, kept, no raise."""
+    """chmod 0444 on the file and 0555 on its directory: counted, kept, no raise.
+
+    Root ignores file modes, so as root the scenario runs in a forked child that has
+    dropped to the ``nobody`` user first.
+    """
     path = tmp_path / "h.sqlite"
     writer = make_collector(path)
     record(writer, 3)
@@ -113,15 +123,25 @@ def test_a_read_only_file_mode_is_counted_and_the_rollups_kept(tmp_path):
     os.chmod(path, 0o444)
     os.chmod(tmp_path, 0o555)
     try:
-        collector = make_collector(path)
-        record(collector, 7, offset=100)
-        collector.run_housekeeping()
-        assert collector.monitoring_health()["errors"]["history"] >= 1
-        assert own_calls(collector) == 7
-        collector.shutdown()
+        if os.geteuid() != 0:
+            _read_only_file_mode_scenario(path)
+            return
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            code = 1
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                _read_only_file_mode_scenario(path)
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
     finally:
         os.chmod(tmp_path, 0o755)
         os.chmod(path, 0o644)
+    assert HistorySource(path).rollups(START, START + 3600).total_calls == 3
 
 
 def frame(n: int, seed: int = 0):
