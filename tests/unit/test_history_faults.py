@@ -6,7 +6,6 @@ import os
 import sqlite3
 
 import numpy as np
-import pytest
 from suite_constants import NOW
 
 from medical_insurance_sdk.core import HistorySource, ManualClock, MetricConfig, MetricsCollector
