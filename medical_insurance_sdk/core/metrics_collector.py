@@ -594,12 +594,13 @@ class MetricsCollector:
             self._history.flush(self._clock.wall())
 
     def rollups(
-        self, since: float, until: float, *, api_code: str | None = None
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
     ) -> RollupFrame | None:
         """This process's minute rollups starting in ``[since, until)`` (epoch seconds).
 
         What this process wrote to the history file (hour rows for whole hours inside the
-        window) plus what it has not written yet, merged; ``None`` when history is off.
+        window, unless ``fine``: minute rows wherever they have not expired) plus what it
+        has not written yet, merged; ``None`` when history is off.
         Other processes sharing the file are not included (read them with
         ``HistorySource``).
         """
@@ -609,7 +610,7 @@ class MetricsCollector:
         if self._history is None:
             return None
         self.store.fold()
-        frame: RollupFrame = self._history.rollups(a, b, api_code=api_code)
+        frame: RollupFrame = self._history.rollups(a, b, api_code=api_code, fine=fine)
         return frame
 
     def _multiprocess_tick(self) -> None:

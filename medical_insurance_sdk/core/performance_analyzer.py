@@ -228,11 +228,11 @@ class PerformanceAnalyzer:
         source = self.source
         if not isinstance(source, MetricsCollector):
             now = source.now()
-            return now, source.rollups(now - minutes * 60.0, now)
+            return now, source.rollups(now - minutes * 60.0, now, fine=True)
         now = source.now()
         since = now - minutes * 60.0
         if not source.store.covers(since):
-            stored = source.rollups(since, now)
+            stored = source.rollups(since, now, fine=True)
             if stored is not None:
                 return now, stored
         snap = source.store.snapshot(since=now - minutes * 60.0, until=now, columns=_ROLLUP_COLUMNS)

@@ -41,10 +41,15 @@ def _ceil(t: float) -> float:
     return math.ceil(t / HOUR_RES) * HOUR_RES
 
 
-def _plan(since: float, until: float, minute_floor: float | None) -> list[tuple[int, float, float]]:
-    """(resolution, from, to) ranges of interval starts that cover ``[since, until)``."""
+def _plan(
+    since: float, until: float, minute_floor: float | None, fine: bool = False
+) -> list[tuple[int, float, float]]:
+    """(resolution, from, to) ranges of interval starts that cover ``[since, until)``.
+
+    ``fine``: minute rows wherever they exist (hour rows only where minutes expired).
+    """
     h0, h1 = _ceil(since), _floor(until)
-    if h0 >= h1:  # no whole hour inside: minutes only
+    if h0 >= h1 or fine:  # no whole hour inside (or minutes wanted): minutes only
         edges, hours = [(since, until)], []
     else:
         edges, hours = [(since, h0), (h1, until)], [(h0, h1)]
@@ -68,8 +73,11 @@ def read_window(
     *,
     api_code: str | None = None,
     writer: int | None = None,
+    fine: bool = False,
 ) -> RollupFrame:
     """Rollups starting in ``[since, until)`` summed over writers (or one ``writer``'s).
+
+    ``fine``: minute rows wherever they have not expired (see :func:`_plan`).
 
     The queries run in one read transaction, so they see one state of the file.
     """
@@ -77,7 +85,7 @@ def read_window(
     if own:
         conn.execute("BEGIN")
     try:
-        return _read(conn, since, until, api_code, writer)
+        return _read(conn, since, until, api_code, writer, fine)
     finally:
         if own:
             conn.execute("COMMIT")
@@ -89,6 +97,7 @@ def _read(
     until: float,
     api_code: str | None,
     writer: int | None,
+    fine: bool = False,
 ) -> RollupFrame:
     row = conn.execute(f"SELECT MIN(start) FROM {table(MINUTE_RES)}").fetchone()
     minute_floor = None if row is None or row[0] is None else float(row[0])
@@ -101,7 +110,7 @@ def _read(
         extra.append(writer)
     series, codes = read_series(conn), read_codes(conn)
     frames = []
-    for res, a, b in _plan(since, until, minute_floor):
+    for res, a, b in _plan(since, until, minute_floor, fine):
         select = _SELECT.format(columns=", ".join(COLUMNS), table=table(res))
         rows = conn.execute(select + where, (a, b, *extra)).fetchall()
         frames.append(decode_rows(rows, series, codes))

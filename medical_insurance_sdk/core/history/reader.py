@@ -98,11 +98,17 @@ class HistorySource:
         finally:
             conn.close()
 
-    def rollups(self, since: float, until: float, *, api_code: str | None = None) -> RollupFrame:
-        """Rollups whose interval starts in ``[since, until)``, every writer summed."""
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame:
+        """Rollups whose interval starts in ``[since, until)``, every writer summed.
+
+        Hour rows for whole hours inside the window, unless ``fine``: then minute rows
+        wherever they have not expired.
+        """
         a, b = check_window(since, until)
         with self._open() as conn:
-            return read_window(conn, a, b, api_code=api_code)
+            return read_window(conn, a, b, api_code=api_code, fine=fine)
 
     def describe(self) -> HistorySummary:
         """Series, span, size and writers of the file."""

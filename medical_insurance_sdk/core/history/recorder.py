@@ -87,7 +87,9 @@ class HistoryRecorder:
             self.health.drop("history_rollups", dropped - self._dropped_seen)
             self._dropped_seen = dropped
 
-    def rollups(self, since: float, until: float, *, api_code: str | None = None) -> RollupFrame:
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame:
         """This process's rows in the file plus the rollups not yet written, merged.
 
         A file that cannot be read is counted (stage ``history``) and only the rollups
@@ -95,7 +97,7 @@ class HistoryRecorder:
         """
         with self._lock:
             try:
-                stored = self.writer.own_rollups(since, until, api_code=api_code)
+                stored = self.writer.own_rollups(since, until, api_code=api_code, fine=fine)
             except Exception as exc:  # monitoring boundary
                 self.health.error("history", exc)
                 stored = RollupFrame.empty()

@@ -226,14 +226,16 @@ class HistoryWriter:
 
     # -- reading and retention -----------------------------------------------------------
     def own_rollups(
-        self, since: float, until: float, *, api_code: str | None = None
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
     ) -> RollupFrame:
         """This process's rows starting in ``[since, until)`` (empty before any write)."""
         with self._lock:
             if self.writer_id is None:
                 return RollupFrame.empty()
             conn = self._connection()
-            return read_window(conn, since, until, api_code=api_code, writer=self._writer)
+            return read_window(
+                conn, since, until, api_code=api_code, writer=self._writer, fine=fine
+            )
 
     def prune(self, *, max_steps: int | None = None, now: float | None = None) -> PruneResult:
         """Delete rows past retention, in steps (all when ``max_steps`` is None)."""
