@@ -124,7 +124,8 @@ def test_misdk_report_reads_the_history(recorded, tmp_path):
     assert code == 0
     data = json.loads((out / "performance_report.json").read_text(encoding="utf-8"))
     assert data["overview"]["total_calls"] == HOURS * 60 * 12
-    (incident,) = [i for i in data["incidents"] if i["api_code"] == "2207"]
+    kinds = {i["alert_type"]: i for i in data["incidents"] if i["api_code"] == "2207"}
+    incident = kinds["error_rate"]
     assert incident["org_code"] == "H1"
     assert incident["state"] == "resolved"
     assert incident["outcome_unknown"] == 3
