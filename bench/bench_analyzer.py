@@ -13,11 +13,13 @@ rollups of 40 APIs x 20 orgs at ~37 calls per series-minute (~500 calls/s), 24
 latency buckets per minute rollup, 60 per hour rollup:
 
 * ``analyze_api_performance`` of one API over 7 days of its minute rollups (20 orgs x
-  10 079 minutes = 201 580 rollups, 4.8M histogram entries), read through a
-  ``MemorySource``: <= 100 ms;
+  10 079 minutes = 201 580 rollups, 4.8M histogram entries), read from an embedded
+  history file (``HistorySource``, the read included): <= 100 ms;
 * the 40-API overview over 7 days: <= 1 s, over what a history answers for such a
   window (hour rollups for the whole hours, minute rollups for the partial hour at the
-  end: 134 400 + 24 000 rollups). A week of *minute* rollups of every series (8M
+  end: 134 400 + 24 000 rollups), read from a history file too (each hour's calls are
+  written as one minute rollup, so the file holds those hour rows without 8M minute
+  rows being written first). A week of *minute* rollups of every series (8M
   rollups, ~190M histogram entries) is not a 1-second read for any store; the history
   keeps hour rollups for this.
 """
@@ -28,8 +30,11 @@ import gc
 import itertools
 import math
 import random
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +42,7 @@ import numpy as np
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector, PerformanceAnalyzer
 from medical_insurance_sdk.core.collection.latency_buckets import BOUNDS
 from medical_insurance_sdk.core.collection.rollups import HOUR, MINUTE, RollupFrame
-from medical_insurance_sdk.core.history import MemorySource
+from medical_insurance_sdk.core.history import HistorySource, HistoryWriter
 from medical_insurance_sdk.core.runtime.clock import ManualClock
 
 __all__ = ["run"]
@@ -246,29 +251,66 @@ def _synthetic_rollups(
     )
 
 
+class _Sliding:
+    """A history read as if its present moved a second per read (the cache never answers)."""
+
+    def __init__(self, source: HistorySource, now: float) -> None:
+        self.source = source
+        self.tick = itertools.count()
+        self.start = now
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def now(self) -> float:
+        return self.start + next(self.tick)
+
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame:
+        return self.source.rollups(since, until, api_code=api_code, fine=fine)
+
+
+def _history(path: Path, frames: list[RollupFrame]) -> HistorySource:
+    """A history file holding ``frames`` (minute rollups), written as the collector does."""
+    writer = HistoryWriter(path, minute_days=30, clock=lambda: NOW)
+    for frame in frames:
+        for first in range(0, len(frame), 50_000):
+            writer.write(frame.select(np.arange(len(frame)) // 50_000 == first // 50_000))
+    writer.close()
+    return HistorySource(path)
+
+
 def _rollup_rows() -> list[dict[str, Any]]:
-    """The two budgets over a week of rollups (see the module)."""
+    """The two budgets over a week of rollups read from history files (see the module)."""
     week = 7 * 1440.0
     end = math.floor(NOW / HOUR) * HOUR  # the last whole hour; "now" is 30 minutes later
     now = end + 1800.0
     first_hour = end - 7 * 24 * HOUR + HOUR
     # the window slides a second per read (below) and every rollup stays inside it
     one_api = _synthetic_rollups(1, N_ORGS, MINUTE, now - week * 60.0 + 60.0, 10_079, 24, 1)
-    fleet = RollupFrame.concat(
-        [
-            _synthetic_rollups(N_APIS, N_ORGS, HOUR, first_hour, 7 * 24 - 1, 60, 2),
-            _synthetic_rollups(N_APIS, N_ORGS, MINUTE, end, 30, 24, 3),
-        ]
-    )
-    # the sources' clocks move a second per read, so the result cache never answers
-    tick = itertools.count()
-    api_source = MemorySource(one_api, now=lambda: now + next(tick))
-    fleet_source = MemorySource(fleet, now=lambda: now + next(tick))
+    hours = _synthetic_rollups(N_APIS, N_ORGS, HOUR, first_hour, 7 * 24 - 1, 60, 2)
+    # each hour's calls written as one minute rollup at the hour's start: the history's
+    # hour rows (what a week's overview reads) are those of a full week of minutes
+    hours = replace(hours, step=np.full(len(hours), MINUTE))
+    last = _synthetic_rollups(N_APIS, N_ORGS, MINUTE, end, 30, 24, 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        api_history = _history(Path(tmp) / "one_api.sqlite", [one_api])
+        fleet_history = _history(Path(tmp) / "fleet.sqlite", [hours, last])
+        api_source = _Sliding(api_history, now)
+        fleet_source = _Sliding(fleet_history, now)
+        return _time_rollups(api_source, fleet_source, one_api.total_calls, week)
+
+
+def _time_rollups(
+    api_source: _Sliding, fleet_source: _Sliding, expected: int, week: float
+) -> list[dict[str, Any]]:
     api_analyzer = PerformanceAnalyzer(api_source, cache_size=1)
     fleet_analyzer = PerformanceAnalyzer(fleet_source, cache_size=1)
     calls = api_analyzer.analyze_api_performance("2000", week)["basic_stats"]["total_calls"]
     apis = fleet_analyzer.get_system_performance_overview(week)["api_count"]
-    if calls != one_api.total_calls or apis != N_APIS:
+    if calls != expected or apis != N_APIS:
         raise RuntimeError(f"rollup bench: {calls} calls, {apis} APIs analysed")
     api_ms = _best_ms(lambda: api_analyzer.analyze_api_performance("2000", week), 7)
     fleet_ms = _best_ms(lambda: fleet_analyzer.get_system_performance_overview(week), 5)

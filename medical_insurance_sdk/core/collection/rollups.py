@@ -174,7 +174,10 @@ class RollupFrame:
         """The rows where ``mask`` is true (string tables kept; the frame itself when all)."""
         if mask.all():  # frames are immutable: nothing to copy
             return self
-        rows = np.flatnonzero(mask)
+        return self.take(np.flatnonzero(mask))
+
+    def take(self, rows: npt.NDArray[np.intp]) -> RollupFrame:
+        """The rows at positions ``rows``, in that order (string tables kept)."""
         hist_rows, hist_offsets = _csr_take(self.hist_offsets, rows)
         err_rows, err_offsets = _csr_take(self.err_offsets, rows)
         picked = {name: getattr(self, name)[rows] for name in _ROW_COLUMNS}
@@ -250,7 +253,8 @@ class RollupFrame:
         """Sum rows with the same (start, step, api, org); ``step`` first coarsens them.
 
         ``merge(HOUR)`` turns minute rollups into hour rollups (a row's new start is its
-        start rounded down to the hour). Rows come out ordered by start, API, org.
+        start rounded down to the hour). When rows were summed they come out ordered by
+        start, API, org; a frame whose keys are all distinct keeps its order.
         """
         if not len(self):
             return self
@@ -263,6 +267,10 @@ class RollupFrame:
         )
         keys, group = np.unique(table, axis=0, return_inverse=True)
         group = group.reshape(-1)
+        if len(keys) == len(self):  # every key once: nothing to add
+            if step is None:
+                return self
+            return replace(self, start=start.copy(), step=width.copy())
         totals = self._sum_by(group, len(keys))
         return RollupFrame(
             start=keys[:, 0].copy(),
