@@ -1,0 +1,175 @@
+"""The fleet: three SDK processes, one Prometheus agent remote-writing to VictoriaMetrics.
+
+Three SDK processes (``fleet_member.py``) call one simulator process through the real
+client, each serving its own /metrics (so each is its own ``instance``). A Prometheus in
+agent mode scrapes them and remote-writes to VictoriaMetrics; a plain Prometheus scrapes
+the same targets. ``PrometheusSource`` over either gives exactly the per-API and per-org
+counts of the three collectors summed, and percentiles within the bucket error the
+source's module states.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fleet import fleet, simulator_process
+from fleet_member import SIMULATOR_CONFIG
+from servers import Prometheus, VictoriaMetrics
+
+from medical_insurance_sdk.core.collection.latency_buckets import percentiles
+from medical_insurance_sdk.core.collection.rollups import RollupFrame, is_business_error
+from medical_insurance_sdk.core.history.prometheus_source import PrometheusSource
+from medical_insurance_sdk.core.history.source import SourceError
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
+
+JOB = "medical-insurance-sdk"
+QS = (50.0, 90.0, 95.0, 99.0)
+
+
+def expected_figures(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """The members' exact figures summed: per (api, org) counts, durations per API."""
+    counts: dict[tuple[str, str], Counter[str]] = {}
+    errors: dict[tuple[str, str], Counter[str]] = {}
+    durations: dict[str, list[float]] = {}
+    latency: dict[tuple[str, str], float] = {}
+    for figures in members:
+        for key, row in figures["series"].items():
+            api, org = key.split("|")
+            c = counts.setdefault((api, org), Counter())
+            c["calls"] += row["calls"]
+            c["successes"] += row["success"]
+            for code, n in row["errors"].items():
+                errors.setdefault((api, org), Counter())[code] += n
+                c["business" if is_business_error(code) else "system"] += n
+            c["system"] += row["calls"] - row["success"] - sum(row["errors"].values())
+            durations.setdefault(api, []).extend(row["durations"])
+            latency[api, org] = latency.get((api, org), 0.0) + sum(row["durations"])
+        for key, n in figures["outcome_unknown"].items():
+            api, org = key.split("|")
+            counts.setdefault((api, org), Counter())["unknown"] += n
+    for c in counts.values():
+        for name in [k for k, v in c.items() if v == 0]:
+            del c[name]
+    return {"counts": counts, "errors": errors, "durations": durations, "latency": latency}
+
+
+def frame_figures(frame: RollupFrame) -> dict[str, Any]:
+    """The frame's rows summed per (api, org), and per API's histogram."""
+    counts: dict[tuple[str, str], Counter[str]] = {}
+    errors: dict[tuple[str, str], Counter[str]] = {}
+    latency: dict[tuple[str, str], float] = {}
+    hist: dict[str, np.ndarray[Any, Any]] = {}
+    for i in range(len(frame)):
+        api, org = frame.api_codes[frame.api[i]], frame.org_codes[frame.org[i]]
+        c = counts.setdefault((api, org), Counter())
+        c["calls"] += int(frame.calls[i])
+        c["successes"] += int(frame.successes[i])
+        c["business"] += int(frame.business_errors[i])
+        c["system"] += int(frame.system_errors[i])
+        c["unknown"] += int(frame.unknown_outcomes[i])
+        latency[api, org] = latency.get((api, org), 0.0) + float(frame.latency_sum[i])
+        lo, hi = frame.err_offsets[i], frame.err_offsets[i + 1]
+        for code, n in zip(frame.err_code[lo:hi], frame.err_count[lo:hi], strict=True):
+            errors.setdefault((api, org), Counter())[frame.error_codes[code]] += int(n)
+        lo, hi = frame.hist_offsets[i], frame.hist_offsets[i + 1]
+        row = hist.setdefault(api, np.zeros(len(frame.bounds), dtype=np.int64))
+        np.add.at(row, frame.hist_bucket[lo:hi], frame.hist_count[lo:hi])
+    for table in (counts, errors):
+        for c in table.values():
+            for name in [k for k, v in c.items() if v == 0]:
+                del c[name]
+    return {"counts": counts, "errors": errors, "latency": latency, "histogram": hist}
+
+
+def check_percentiles(
+    durations: list[float], histogram: np.ndarray[Any, Any], bounds: np.ndarray[Any, Any]
+) -> None:
+    """Each percentile lies in the bucket range of the order statistics it interpolates."""
+    values = np.sort(np.array(durations))
+    estimates = percentiles(histogram[None, :], bounds, QS)[:, 0]
+    lower = np.concatenate(([0.0], bounds[:-1]))
+    for q, estimate in zip(QS, estimates, strict=True):
+        exact = float(np.percentile(values, q))
+        pos = (values.size - 1) * q / 100.0
+        below, above = values[int(np.floor(pos))], values[int(np.ceil(pos))]
+        lo = lower[np.searchsorted(bounds, below)]
+        hi = bounds[np.searchsorted(bounds, above)]
+        assert lo <= exact <= hi
+        assert lo <= estimate <= hi, (q, exact, estimate, lo, hi)
+
+
+def wait_total(query: Callable[[str], list[dict[str, Any]]], expr: str, total: float) -> None:
+    """Poll ``expr`` (a sum) until it equals ``total``."""
+    deadline = time.monotonic() + 60
+    last: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        last = query(expr)
+        if last and float(last[0]["value"][1]) == total:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{expr}: expected {total}, last {last}")
+
+
+def test_fleet_counts_are_exact_on_victoria_metrics_and_prometheus(
+    tmp_path: Path,
+    start_prometheus: Callable[..., Prometheus],
+    victoria_metrics: VictoriaMetrics,
+) -> None:
+    """Both stores give the collectors' per-(API, org) counts summed, exactly."""
+    began = time.time()
+    with (
+        simulator_process(SIMULATOR_CONFIG, tmp_path / "simulator") as (base_url, _),
+        fleet(base_url) as members,
+    ):
+        targets = {JOB: [m.target for m in members]}
+        server = start_prometheus(targets)
+        start_prometheus(targets, agent=True, remote_write=[victoria_metrics.write_url])
+        reported = [m.figures() for m in members]
+        expected = expected_figures(reported)
+        calls = sum(c["calls"] for c in expected["counts"].values())
+        unknown = sum(c["unknown"] for c in expected["counts"].values())
+        failures = sum(sum(e.values()) for e in expected["errors"].values())
+        for query in (server.query, victoria_metrics.query):
+            for metric, total in (
+                ("medical_insurance_api_calls_total", calls),
+                ('medical_insurance_api_duration_seconds_bucket{le="+Inf"}', calls),
+                ("medical_insurance_api_errors_total", failures),
+                ("medical_insurance_api_outcome_unknown_total", unknown),
+            ):
+                wait_total(query, f"sum({metric})", total)
+        instances = {r["metric"]["instance"] for r in server.query("up")}
+        assert instances == set(targets[JOB])
+    until = time.time() + 60
+    assert unknown == 3
+    assert any(c["business"] for c in expected["counts"].values())
+    assert any(c["system"] for c in expected["counts"].values())
+    for url in (server.url, victoria_metrics.url):
+        with PrometheusSource(url) as source:
+            frame = source.rollups(began - 120, until)
+            only_1101 = source.rollups(began - 120, until, api_code="1101")
+        got = frame_figures(frame)
+        assert got["counts"] == expected["counts"], url
+        assert got["errors"] == expected["errors"], url
+        assert got["latency"] == pytest.approx(expected["latency"], rel=1e-9)
+        assert set(frame.start % 60) == {0.0}
+        assert set(frame.step) == {60.0}
+        for api, durations in expected["durations"].items():
+            check_percentiles(durations, got["histogram"][api], frame.bounds)
+        assert set(only_1101.api_codes) == {"1101"}
+        assert only_1101.total_calls == sum(
+            c["calls"] for (api, _), c in expected["counts"].items() if api == "1101"
+        )
+    with PrometheusSource(server.url, job="another-job") as source:
+        assert len(source.rollups(began - 120, until)) == 0  # no data: an empty frame
+    with (
+        PrometheusSource(victoria_metrics.url, max_series=5) as source,
+        pytest.raises(SourceError, match="max_series=5"),
+    ):
+        source.rollups(began - 120, until)
