@@ -81,7 +81,9 @@ class PrometheusApi:
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         """A range query: the result matrix (``[{"metric": {...}, "values": [[t, "v"]...]}]``)."""
         params = {"query": expr, "start": _ts(start), "end": _ts(end), "step": _ts(step)}
-        params["nocache"] = "1"  # VictoriaMetrics: the newest points must not come from cache
+        # VictoriaMetrics: no cached points (its cache may hold a point computed before
+        # the last samples arrived); Prometheus ignores the parameter.
+        params["nocache"] = "1"
         data = self._get("query_range", params)
         return _result(self.name, data, "matrix")
 

@@ -40,41 +40,52 @@ A value below the previous one is a counter reset (a restart): the new value cou
 Prometheus does. Summed over consecutive minutes the increments telescope, so the
 counts are exact integers: every increment a scrape saw is counted once, in the minute
 of the scrape that saw it (calls land in the minute they were scraped, up to one scrape
-interval after they ended). Only the calls a process made after its last scrape before
-a restart are lost, as with any counter; a process that was running before the server
-first scraped it has its earlier calls counted in the minute of that first scrape. Rows
-longer than a minute (5 minutes, hours) are the sum of those minute increments computed
-by the server (a subquery ``sum_over_time(...[S-1s:60s])``, whose points are aligned on
-whole minutes by both servers), so they hold exactly the minutes they cover. Sums over
-instances (``sum by``) are taken after the per-series increments, so one process
-restarting never disturbs the others. The minute in progress is read up to now.
+interval after they ended).
+
+Restarts. Instances whose call counters went down in the window (``resets()``) are read
+apart: there a series counts as reset when its instance's calls of that API and org
+went down at the minute boundary, whatever its own value did (a latency sum or a bucket
+of the new process may already exceed the old one). What no counter can tell is lost,
+as with Prometheus' own ``increase()``: increments a process made after the last minute
+boundary before it restarted, and a restart after which the calls of an API and org
+came back above their old count before the next boundary. A process that was running
+before the server first scraped it has its earlier calls counted in the minute of that
+first scrape.
+
+Rows longer than a minute are one difference over the hour for instances without
+resets in the window (exact, as there is no reset in between), and for the others the
+sum of their minute increments computed by the server (a subquery
+``sum_over_time(...[3599s:60s])``, whose points fall on whole minutes in both servers),
+so they hold exactly the minutes they cover. Sums over instances (``sum by``) are taken
+after the per-series increments, so one process restarting never disturbs the others.
+The minute (or hour) in progress is read up to now.
 
 Windows up to ``fine_window`` (6 hours) are answered in minute rows; longer ones in hour
-rows for whole hours, 5-minute rows and minute rows at the edges (counts are the same;
-fewer points to transfer: 24 hours is about 50 points per series instead of 1440).
+rows from the window's first minute, the last one in progress (counts are the same; 24
+points per series instead of 1440 for a day). Restarted instances keep minute rows for
+the hour in progress.
 
 Percentiles from the exported buckets
 -------------------------------------
-A percentile read from bucket counts lies in the bucket holding the true value, so its
-error is at most that bucket's width (read linearly inside it, like
+A percentile read from bucket counts lies in the bucket holding the true value (or,
+where the percentile falls between two calls of adjacent buckets, within those two), so
+its error is at most that bucket's width (it is read linearly inside the bucket, like
 ``histogram_quantile``). With the default buckets (``DEFAULT_DURATION_BUCKETS``, in
 seconds: 0.01 0.025 0.05 0.1 0.25 0.5 1 2 2.5 3 5 10 20 30 60), for a true value ``v``:
 
-======================== ======================================
-bucket of ``v``          worst error of a percentile
-======================== ======================================
-``[0, 10 ms]``           10 ms (absolute)
-``(10, 25 ms]``          +150 % / −60 % (bounds ratio 2.5)
-``(25 ms, 1 s]``         +100 % / −50 % (ratios 2, 2.5)
-``(1, 2 s]``             +100 % / −50 %
-``(2, 2.5 s]``           +25 % / −20 %
-``(2.5, 3 s]``           +20 % / −17 %
-``(3, 5 s]``             +67 % / −40 %
-``(5, 20 s]``            +100 % / −50 %
-``(20, 30 s]``           +50 % / −33 %
-``(30, 60 s]``           +100 % / −50 %
-above 60 s               read as 60 s (the maximum is not exported)
-======================== ======================================
+================================== ======================================
+bucket of ``v``                    worst relative error of a percentile
+================================== ======================================
+``[0, 10 ms]``                     10 ms (absolute)
+``(10, 25 ms]``, ``(100, 250 ms]`` +150 % / −60 % (bounds ratio 2.5)
+``(25, 100 ms]``, ``(250 ms, 2 s]`` +100 % / −50 % (ratio 2)
+``(2, 2.5 s]``                     +25 % / −20 %
+``(2.5, 3 s]``                     +20 % / −17 %
+``(3, 5 s]``                       +67 % / −40 %
+``(5, 20 s]``, ``(30, 60 s]``      +100 % / −50 %
+``(20, 30 s]``                     +50 % / −33 %
+above 60 s                         read as 60 s (the maximum is not exported)
+================================== ======================================
 
 (``+r`` is ``hi/lo - 1`` for a value just above the lower bound ``lo``, ``-r`` is
 ``1 - lo/hi`` for a value at the upper bound ``hi``.) The bounds 2 s, 3 s, 5 s and 30 s
@@ -115,7 +126,7 @@ from medical_insurance_sdk.core.history.prometheus_api import PrometheusApi
 from medical_insurance_sdk.core.history.source import SourceError, check_window
 from medical_insurance_sdk.core.runtime.config import DEFAULT_DURATION_BUCKETS
 
-__all__ = ["DEFAULT_JOB", "DEFAULT_MAX_SERIES", "PrometheusSource", "plan_rows"]
+__all__ = ["DEFAULT_JOB", "DEFAULT_MAX_SERIES", "Piece", "PrometheusSource", "plan_pieces"]
 
 #: The scrape job of the SDK's processes (the ``job`` label Prometheus attaches).
 DEFAULT_JOB = "medical-insurance-sdk"
@@ -136,37 +147,91 @@ _KINDS: dict[str, tuple[str, str | None]] = {
     "latency": (_LATENCY, None),
     "unknown": (_UNKNOWN, None),
 }
-_STEPS = (MINUTE, 300.0, 3600.0)
+_HOUR = 3600.0
 _LABEL_VALUE = re.compile(r'^[^"\\\n]*$')
 
 
-def plan_rows(
-    since: float, until: float, fine_window: float = 6 * 3600.0
-) -> list[tuple[float, float, float]]:
-    """The rows answering ``[since, until)``: ``(step, first start, end)`` segments.
+@dataclass(frozen=True)
+class Piece:
+    """One query's share of the rows.
 
-    Rows start on whole minutes in ``[since, until)``. A window up to ``fine_window``
-    long is all minutes; a longer one uses whole hours, then 5 minutes, then minutes at
-    its edges. Segments are in time order and tile the rows without overlap.
+    ``length`` is each row's span (seconds). A range piece has rows starting at
+    ``first``, ``first + length``... up to ``end`` (the end of its last row); an instant
+    piece (``instant=True``) is one row from ``first`` read at ``end`` (the row in
+    progress: ``end - first`` may be shorter than ``length``). ``minutes`` sums the
+    row's minute increments on the server (exact across restarts) instead of taking one
+    difference over the whole row. ``instances`` (``("=~"|"!~", regex)``) narrows it to
+    some instances; ``restarted`` decides each series' resets by its API and org's
+    calls (a float sum or a bucket may grow past its old value where the calls did not).
+    """
+
+    length: float
+    first: float
+    end: float
+    instant: bool = False
+    minutes: bool = False
+    instances: tuple[str, str] | None = None
+    restarted: bool = False
+
+
+def plan_pieces(
+    since: float,
+    until: float,
+    now: float,
+    fine_window: float = 6 * _HOUR,
+    restarted: Sequence[str] = (),
+) -> list[Piece]:
+    """The queries answering ``[since, until)`` at ``now``.
+
+    Rows start on whole minutes in ``[since, until)``; nothing after ``now`` is read.
+    A window up to ``fine_window`` long is minute rows (the minute in progress read up
+    to now). A longer one is hour rows from its first minute, and the hour in progress
+    as one row read up to its end. The ``restarted`` instances (a counter reset in the
+    window) are read apart, in minutes (hour rows sum their minutes on the server), each
+    series' resets decided by its API and org's calls, so counts stay exact across the
+    restart.
     """
     first = math.ceil(since / MINUTE) * MINUTE
-    end = math.ceil(until / MINUTE) * MINUTE
+    end = min(math.ceil(until / MINUTE) * MINUTE, now)
     if end <= first:
         return []
-    steps = _STEPS if end - first > fine_window else _STEPS[:1]
-    return _tile(first, end, steps)
+    pattern = "|".join(_regex_escape(i) for i in sorted(set(restarted)))
+    steady = ("!~", pattern) if pattern else None
+    again = ("=~", pattern)
+    if end - first <= fine_window:
+        pieces = _minute_pieces(first, end, steady, restarted=False)
+        return pieces + (_minute_pieces(first, end, again, restarted=True) if pattern else [])
+    hours = math.floor((end - first) / _HOUR)
+    last = first + hours * _HOUR
+    pieces = [Piece(_HOUR, first, last, instances=steady)] if hours else []
+    if end > last:
+        pieces.append(Piece(_HOUR, last, end, instant=True, instances=steady))
+    if pattern:
+        if hours:
+            pieces.append(Piece(_HOUR, first, last, minutes=True, instances=again, restarted=True))
+        pieces += _minute_pieces(last, end, again, restarted=True)
+    return pieces
 
 
-def _tile(a: float, b: float, steps: Sequence[float]) -> list[tuple[float, float, float]]:
-    if b <= a:
-        return []
-    step = steps[-1]
-    if len(steps) == 1:
-        return [(step, a, b)]
-    lo, hi = math.ceil(a / step) * step, math.floor(b / step) * step
-    if hi - lo < step:
-        return _tile(a, b, steps[:-1])
-    return [*_tile(a, lo, steps[:-1]), (step, lo, hi), *_tile(hi, b, steps[:-1])]
+def _minute_pieces(
+    first: float, end: float, instances: tuple[str, str] | None, *, restarted: bool
+) -> list[Piece]:
+    whole = math.floor(end / MINUTE) * MINUTE
+    pieces = []
+    if whole > first:
+        pieces.append(Piece(MINUTE, first, whole, instances=instances, restarted=restarted))
+    if end > max(whole, first):
+        start = max(whole, first)
+        pieces.append(
+            Piece(MINUTE, start, end, instant=True, instances=instances, restarted=restarted)
+        )
+    return pieces
+
+
+def _regex_escape(value: str) -> str:
+    """``value`` as a literal in a RE2 pattern inside a PromQL double-quoted string."""
+    escaped = re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\\\1", value)
+    return escaped.replace('"', '\\"')
 
 
 @dataclass
@@ -248,19 +313,18 @@ class PrometheusSource:
         ):
             raise ValueError(f"api_code must be a label value (got {api_code!r})")
         now = self.now()
-        current = math.floor(now / MINUTE) * MINUTE  # the minute in progress starts here
-        segments: list[tuple[float, float, float]] = plan_rows(a, min(b, current), self.fine_window)
-        if a <= current < b:  # the minute in progress: read at `now`, not at its end
-            segments.append((0.0, current, now))
-        if not segments:
+        end = min(b, now)
+        self._check_series(end, api_code)
+        restarted = self._restarted(a, end)
+        pieces = plan_pieces(a, b, now, self.fine_window, restarted)
+        if not pieces:
             return RollupFrame.empty(_default_bounds())
-        self._check_series(a, min(b, now), api_code)
-        jobs = [(kind, seg) for seg in segments for kind in _KINDS]
+        jobs = [(kind, piece) for piece in pieces for kind in _KINDS]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             results = list(pool.map(lambda job: self._fetch(job[0], job[1], api_code), jobs))
         points = {kind: _new_points() for kind in _KINDS}
-        for (kind, (step, _, _)), result in zip(jobs, results, strict=True):
-            _collect(points[kind], kind, step or MINUTE, result)
+        for (kind, piece), result in zip(jobs, results, strict=True):
+            _collect(points[kind], kind, piece.length, result)
         return _frame(points)
 
     def close(self) -> None:
@@ -277,42 +341,55 @@ class PrometheusSource:
         return f"PrometheusSource({self.name!r}, job={self.job!r})"
 
     # -- queries ---------------------------------------------------------------------------
-    def _selector(self, metric: str, api_code: str | None) -> str:
+    def _selector(
+        self, metric: str, api_code: str | None, instances: tuple[str, str] | None = None
+    ) -> str:
         matchers = [f'job="{self.job}"'] if self.job is not None else []
         if api_code is not None:
             matchers.append(f'api_code="{api_code}"')
+        if instances is not None:
+            matchers.append(f'instance{instances[0]}"{instances[1]}"')
         return f"{metric}{{{','.join(matchers)}}}"
 
-    def _increase(
-        self, metric: str, api_code: str | None, step: float, since_ms: int = 60_000
-    ) -> str:
-        """PromQL of each series' exact increase over the ``step`` ending at each point
-        (``step`` 0: over the last ``since_ms`` milliseconds)."""
-        x = self._selector(metric, api_code)
-        current = f"last_over_time({x}[{self.lookback:.0f}s])"
-        previous = f"last_over_time({x}[{self.lookback:.0f}s] offset {since_ms}ms)"
-        increase = f"(({current} - {previous}) >= 0 or {current})"
-        if step in (0.0, MINUTE):
-            return increase
-        return f"sum_over_time({increase}[{step - 1:.0f}s:60s])"
+    def _increase(self, x: str, length_ms: int, calls: str | None = None) -> str:
+        """PromQL of each series' increase over the ``length_ms`` before each point.
 
-    def _fetch(
-        self, kind: str, segment: tuple[float, float, float], api_code: str | None
-    ) -> list[dict[str, Any]]:
-        step, first, end = segment
+        With ``calls`` (a selector of the call counters) a series counts as reset when
+        the calls of its instance, API and org went down, whatever its own value did.
+        """
+        window = f"[{self.lookback:.0f}s]"
+        current = f"last_over_time({x}{window})"
+        previous = f"last_over_time({x}{window} offset {length_ms}ms)"
+        if calls is None:
+            return f"(({current} - {previous}) >= 0 or {current})"
+        by = "job, instance, api_code, org_code"
+        now_calls = f"sum by ({by}) (last_over_time({calls}{window}))"
+        then_calls = f"sum by ({by}) (last_over_time({calls}{window} offset {length_ms}ms))"
+        kept = f"(({now_calls} - {then_calls}) >= 0)"
+        return f"((({current} - {previous}) and on ({by}) {kept}) or {current})"
+
+    def _fetch(self, kind: str, piece: Piece, api_code: str | None) -> list[dict[str, Any]]:
         metric, extra = _KINDS[kind]
         labels = ",".join(["api_code", "org_code", *([extra] if extra else [])])
-        if step:
-            expr = f"sum by ({labels}) ({self._increase(metric, api_code, step)}) > 0"
-            result = self._api.query_range(expr, first + step, end, step)
-        else:  # the minute in progress, up to `end` (now): one point, moved to its end
-            elapsed = round((end - first) * 1000)
-            inner = self._increase(metric, api_code, 0.0, elapsed)
-            vector = self._api.query(f"sum by ({labels}) ({inner}) > 0", first + elapsed / 1000)
+        x = self._selector(metric, api_code, piece.instances)
+        calls = self._selector(_CALLS, api_code, piece.instances) if piece.restarted else None
+        if piece.minutes:  # the sum of the row's minute increments
+            inner = self._increase(x, 60_000, calls)
+            increase = f"sum_over_time({inner}[{piece.length - 1:.0f}s:60s])"
+        else:
+            span = piece.end - piece.first if piece.instant else piece.length
+            increase = self._increase(x, round(span * 1000), calls)
+        expr = f"sum by ({labels}) ({increase}) > 0"
+        if piece.instant:  # one point, moved to the row's nominal end
+            vector = self._api.query(expr, piece.end)
             result = [
-                {"metric": s.get("metric"), "values": [[first + MINUTE, s["value"][1]]]}
+                {"metric": s.get("metric"), "values": [[piece.first + piece.length, s["value"][1]]]}
                 for s in vector
             ]
+        else:
+            result = self._api.query_range(
+                expr, piece.first + piece.length, piece.end, piece.length
+            )
         if len(result) > self.max_series:
             raise SourceError(
                 self.name,
@@ -321,8 +398,15 @@ class PrometheusSource:
             )
         return result
 
-    def _check_series(self, since: float, at: float, api_code: str | None) -> None:
-        """Refuse a window whose raw series (all instances) exceed ``max_series``."""
+    def _restarted(self, since: float, end: float) -> list[str]:
+        """Instances whose call counters were reset (a restart) in ``[since, end]``."""
+        span = max(MINUTE, end - since + self.lookback)
+        expr = f"count by (instance) (resets({self._selector(_CALLS, None)}[{span:.0f}s]) > 0)"
+        return [str(r.get("metric", {}).get("instance", "")) for r in self._api.query(expr, end)]
+
+    def _check_series(self, at: float, api_code: str | None) -> None:
+        """Refuse a window whose raw series (all instances) exceed ``max_series``: the
+        series present at its end are counted first, each query's answer after."""
         names = "|".join(metric for metric, _ in _KINDS.values())
         matchers = [f'__name__=~"{names}"']
         if self.job is not None:
@@ -330,9 +414,8 @@ class PrometheusSource:
         if api_code is not None:
             matchers.append(f'api_code="{api_code}"')
         selector = "{" + ",".join(matchers) + "}"
-        span = max(MINUTE, at - since)
-        expr = f"count(last_over_time({selector}[{span:.0f}s]))"
-        result = self._api.query(expr, max(at, since))
+        expr = f"count(last_over_time({selector}[{self.lookback:.0f}s]))"
+        result = self._api.query(expr, at)
         found = int(float(result[0]["value"][1])) if result else 0
         if found > self.max_series:
             raise SourceError(
@@ -412,11 +495,24 @@ def _frame(points: dict[str, _Points]) -> RollupFrame:
     bucket_bounds = _bounds(flat["buckets"].extras)
     if not any(f.start.size for f in flat.values()):
         return RollupFrame.empty(bucket_bounds)
-    table = np.concatenate(
-        [np.stack((f.start, f.step, f.api, f.org), axis=1) for f in flat.values()]
+    # one integer key per row: (minute of start, row length, API, org)
+    starts = np.concatenate([f.start for f in flat.values()])
+    lengths, length_id = np.unique(
+        np.concatenate([f.step for f in flat.values()]), return_inverse=True
     )
-    keys, inverse = np.unique(table, axis=0, return_inverse=True)
+    n_api, n_org = max(len(apis), 1), max(len(orgs), 1)
+    minute = np.rint(starts / MINUTE).astype(np.int64)
+    key = ((minute - minute.min()) * len(lengths) + length_id.reshape(-1)) * n_api
+    key = (key + np.concatenate([f.api for f in flat.values()])) * n_org
+    key += np.concatenate([f.org for f in flat.values()])
+    unique_keys, inverse = np.unique(key, return_inverse=True)
     inverse = inverse.reshape(-1)
+    rest, org_of = np.divmod(unique_keys, n_org)
+    rest, api_of = np.divmod(rest, n_api)
+    minute_of, length_of = np.divmod(rest, len(lengths))
+    keys = np.stack(
+        ((minute_of + minute.min()) * MINUTE, lengths[length_of], api_of, org_of), axis=1
+    )
     rows: dict[str, npt.NDArray[np.int64]] = {}
     offset = 0
     for kind, f in flat.items():

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from local_net import free_port
 
-__all__ = ["FleetMember", "fleet", "simulator_process"]
+__all__ = ["FleetMember", "fleet", "launch", "simulator_process"]
 
 MEMBER_SCRIPT = Path(__file__).with_name("fleet_member.py")
 
@@ -113,21 +113,26 @@ class FleetMember:
                 stream.close()
 
 
+def launch(base_url: str, member: int, port: int) -> FleetMember:
+    """Start one SDK process (``fleet_member.py``) serving /metrics on ``port``."""
+    proc = subprocess.Popen(
+        [sys.executable, str(MEMBER_SCRIPT), base_url, str(member), str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return FleetMember(member, port, proc)
+
+
 @contextmanager
 def fleet(base_url: str, size: int = 3) -> Iterator[list[FleetMember]]:
-    """``size`` SDK processes calling the simulator at ``base_url``; stopped on exit."""
+    """``size`` SDK processes calling the simulator at ``base_url``; stopped on exit
+    (members the test appends to the list too)."""
     members: list[FleetMember] = []
     try:
         for member in range(size):
-            port = free_port()
-            proc = subprocess.Popen(
-                [sys.executable, str(MEMBER_SCRIPT), base_url, str(member), str(port)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            members.append(FleetMember(member, port, proc))
+            members.append(launch(base_url, member, free_port()))
         yield members
     finally:
         for m in members:

@@ -7,7 +7,9 @@ writes one JSON line on stdout with its own exact per-(api, org) figures, taken 
 collector's snapshot, then serves ``/metrics`` on ``METRICS_PORT`` until stdin closes.
 
 The simulator must run with the faults of :data:`SIMULATOR_CONFIG` (``fleet.py`` writes
-it). ``MEMBER`` (0, 1, 2...) varies the number of calls, so members differ.
+it). ``MEMBER`` (0, 1, 2...) varies the number of calls, so members differ; a negative
+``MEMBER`` makes one 1301 call per org (a process restarted in the place of another:
+its counters start below the ones it replaces, so Prometheus sees a reset).
 """
 
 from __future__ import annotations
@@ -108,7 +110,10 @@ def main(argv: list[str]) -> int:
         with MedicalInsuranceClient.for_simulator(
             base_url, org, collector=collector, retries=retries, cache=False, timeout=10.0
         ) as client:
-            calls_for_org(client, member, org_index)
+            if member < 0:  # a restarted process: fewer calls than any member made
+                client.call("1301", {"data": {"ver": "0"}})
+            else:
+                calls_for_org(client, member, org_index)
     sys.stdout.write(json.dumps(figures(collector)) + "\n")
     sys.stdout.flush()
     sys.stdin.read()  # the test closes stdin once Prometheus and VictoriaMetrics have it all

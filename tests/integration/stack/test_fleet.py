@@ -16,9 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
-from fleet import fleet, simulator_process
+from fleet import fleet, launch, simulator_process
 from fleet_member import SIMULATOR_CONFIG
 from servers import Prometheus, VictoriaMetrics
 
@@ -117,6 +118,48 @@ def wait_total(query: Callable[[str], list[dict[str, Any]]], expr: str, total: f
     raise AssertionError(f"{expr}: expected {total}, last {last}")
 
 
+def wait_scraped(
+    queries: tuple[Callable[[str], list[dict[str, Any]]], ...],
+    expected: dict[str, Any],
+    instance: str | None = None,
+) -> None:
+    """Poll each server until every counter's sum (of ``instance``, or of all) equals the
+    collectors' figures."""
+    counts = expected["counts"].values()
+    calls = sum(c["calls"] for c in counts)
+    failures = sum(sum(e.values()) for e in expected["errors"].values())
+    only = f'instance="{instance}"' if instance else ""
+    for query in queries:
+        for metric, total in (
+            (f"medical_insurance_api_calls_total{{{only}}}", calls),
+            (f'medical_insurance_api_duration_seconds_bucket{{le="+Inf",{only}}}', calls),
+            (f"medical_insurance_api_errors_total{{{only}}}", failures),
+            (
+                f"medical_insurance_api_outcome_unknown_total{{{only}}}",
+                sum(c["unknown"] for c in counts),
+            ),
+        ):
+            if total:
+                wait_total(query, f"sum({metric})", total)
+
+
+def wait_at_minute_boundary(url: str, instance: str, figures: dict[str, Any]) -> None:
+    """Poll until the last minute boundary shows all of ``instance``'s calls."""
+    calls = sum(row["calls"] for row in figures["series"].values())
+    expr = f'sum(last_over_time(medical_insurance_api_calls_total{{instance="{instance}"}}[10m]))'
+    deadline = time.monotonic() + 90
+    last: Any = None
+    while time.monotonic() < deadline:
+        boundary = time.time() // 60 * 60
+        last = httpx.get(
+            f"{url}/api/v1/query", params={"query": expr, "time": boundary}, timeout=10
+        ).json()["data"]["result"]
+        if last and float(last[0]["value"][1]) == calls:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{url}: {expr} at a minute boundary: expected {calls}, got {last}")
+
+
 def test_fleet_counts_are_exact_on_victoria_metrics_and_prometheus(
     tmp_path: Path,
     start_prometheus: Callable[..., Prometheus],
@@ -132,36 +175,44 @@ def test_fleet_counts_are_exact_on_victoria_metrics_and_prometheus(
         server = start_prometheus(targets)
         start_prometheus(targets, agent=True, remote_write=[victoria_metrics.write_url])
         reported = [m.figures() for m in members]
+        wait_scraped((server.query, victoria_metrics.query), expected_figures(reported))
+        # a restart: member 2's process exits, another takes its port (its instance). The
+        # source sees counters at minute boundaries: a process's increments are lost if it
+        # restarts in the minute they were scraped, so wait for a boundary to show them.
+        for url in (server.url, victoria_metrics.url):
+            wait_at_minute_boundary(url, members[2].target, reported[2])
+        members[2].stop()
+        members.append(launch(base_url, -1, members[2].port))
+        reported.append(members[-1].figures())
+        wait_scraped(
+            (server.query, victoria_metrics.query),
+            expected_figures(reported[-1:]),
+            instance=members[-1].target,
+        )
         expected = expected_figures(reported)
-        calls = sum(c["calls"] for c in expected["counts"].values())
-        unknown = sum(c["unknown"] for c in expected["counts"].values())
-        failures = sum(sum(e.values()) for e in expected["errors"].values())
-        for query in (server.query, victoria_metrics.query):
-            for metric, total in (
-                ("medical_insurance_api_calls_total", calls),
-                ('medical_insurance_api_duration_seconds_bucket{le="+Inf"}', calls),
-                ("medical_insurance_api_errors_total", failures),
-                ("medical_insurance_api_outcome_unknown_total", unknown),
-            ):
-                wait_total(query, f"sum({metric})", total)
         instances = {r["metric"]["instance"] for r in server.query("up")}
         assert instances == set(targets[JOB])
     until = time.time() + 60
-    assert unknown == 3
+    assert sum(c["unknown"] for c in expected["counts"].values()) == 3
     assert any(c["business"] for c in expected["counts"].values())
     assert any(c["system"] for c in expected["counts"].values())
     for url in (server.url, victoria_metrics.url):
         with PrometheusSource(url) as source:
             frame = source.rollups(began - 120, until)
             only_1101 = source.rollups(began - 120, until, api_code="1101")
-        got = frame_figures(frame)
-        assert got["counts"] == expected["counts"], url
-        assert got["errors"] == expected["errors"], url
-        assert got["latency"] == pytest.approx(expected["latency"], rel=1e-9)
-        assert set(frame.start % 60) == {0.0}
+        # a window longer than fine_window: hour rows, the restarted instance in minutes
+        with PrometheusSource(url, fine_window=60) as source:
+            coarse = source.rollups(began - 3700, until)
+        assert 3600.0 in set(coarse.step)
+        for got_frame in (frame, coarse):
+            got = frame_figures(got_frame)
+            assert got["counts"] == expected["counts"], url
+            assert got["errors"] == expected["errors"], url
+            assert got["latency"] == pytest.approx(expected["latency"], rel=1e-9)
+            assert set(got_frame.start % 60) == {0.0}
+            for api, durations in expected["durations"].items():
+                check_percentiles(durations, got["histogram"][api], got_frame.bounds)
         assert set(frame.step) == {60.0}
-        for api, durations in expected["durations"].items():
-            check_percentiles(durations, got["histogram"][api], frame.bounds)
         assert set(only_1101.api_codes) == {"1101"}
         assert only_1101.total_calls == sum(
             c["calls"] for (api, _), c in expected["counts"].items() if api == "1101"
