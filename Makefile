@@ -44,7 +44,7 @@ unit: $(STAMP) servers
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(STAMP) servers
 	$(PY) -m bench
 
 # The reliability tests of `make test`, with 10x the sizes (same code).

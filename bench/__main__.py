@@ -11,6 +11,7 @@ MODULES = (
     "bench.bench_analyzer",
     "bench.bench_reliability",
     "bench.bench_scrape",
+    "bench.bench_fleet",
 )
 
 

@@ -5,11 +5,10 @@ loopback port is loaded through its import API (``/api/v1/import``, JSON lines w
 millisecond timestamps) with 24 hours and 10 minutes of the SDK's series as one
 process scraped every 60 s would leave them: 500 calls/s spread over 40 APIs × 20 orgs,
 2 % errors, lognormal latencies in the default buckets (800 × 21 series, 1450 samples
-each, about 24 M samples). Then the 24-hour window is read, and the per-API totals the
-overview needs are summed from the frame; the counts are checked against the samples
-(they must be exact). The analyzer itself is not timed here: ``PerformanceAnalyzer``
-does not take a source yet on this branch (``source.rollups`` + ``frame.totals`` is what
-its overview would read).
+each, about 23 M samples). Then the 24-hour window is read (best of 3) and the per-API
+totals the overview needs are summed from the frame; the counts are checked against the
+samples (they must be exact). ``PerformanceAnalyzer`` does not take a source on this
+branch yet, so ``source.rollups`` + ``frame.totals`` is timed: what its overview reads.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ came back above their old count before the next boundary. A process that was run
 before the server first scraped it has its earlier calls counted in the minute of that
 first scrape.
 
-Rows longer than a minute are one difference over the hour for instances without
+Rows longer than a minute are one difference over the row for instances without
 resets in the window (exact, as there is no reset in between), and for the others the
 sum of their minute increments computed by the server (a subquery
 ``sum_over_time(...[3599s:60s])``, whose points fall on whole minutes in both servers),
@@ -60,10 +60,10 @@ so they hold exactly the minutes they cover. Sums over instances (``sum by``) ar
 after the per-series increments, so one process restarting never disturbs the others.
 The minute (or hour) in progress is read up to now.
 
-Windows up to ``fine_window`` (6 hours) are answered in minute rows; longer ones in hour
-rows from the window's first minute, the last one in progress (counts are the same; 24
-points per series instead of 1440 for a day). Restarted instances keep minute rows for
-the hour in progress.
+Windows up to ``fine_window`` (6 hours) are answered in minute rows; longer ones in
+equal rows of about an hour from the window's first minute up to now (counts are the
+same; 24 points per series instead of 1440 for a day, in one query per metric).
+Restarted instances keep whole hours and minute rows for the last hour.
 
 Percentiles from the exported buckets
 -------------------------------------
@@ -185,11 +185,11 @@ def plan_pieces(
 
     Rows start on whole minutes in ``[since, until)``; nothing after ``now`` is read.
     A window up to ``fine_window`` long is minute rows (the minute in progress read up
-    to now). A longer one is hour rows from its first minute, and the hour in progress
-    as one row read up to its end. The ``restarted`` instances (a counter reset in the
-    window) are read apart, in minutes (hour rows sum their minutes on the server), each
-    series' resets decided by its API and org's calls, so counts stay exact across the
-    restart.
+    to now). A longer one is rows of about an hour (equal, in whole milliseconds) from
+    its first minute up to now, in one query per metric. The ``restarted`` instances (a
+    counter reset in the window) are read apart, in minutes (hour rows from the first
+    minute sum their minutes on the server, the last hour is minute rows), each series'
+    resets decided by its API and org's calls, so counts stay exact across the restart.
     """
     first = math.ceil(since / MINUTE) * MINUTE
     end = min(math.ceil(until / MINUTE) * MINUTE, now)
@@ -201,11 +201,13 @@ def plan_pieces(
     if end - first <= fine_window:
         pieces = _minute_pieces(first, end, steady, restarted=False)
         return pieces + (_minute_pieces(first, end, again, restarted=True) if pattern else [])
+    # steady instances: one range query of equal rows (about an hour, whole
+    # milliseconds) from the first minute up to now
+    rows = math.ceil((end - first) / _HOUR)
+    length = math.floor((end - first) * 1000 / rows) / 1000
+    pieces = [Piece(length, first, first + rows * length, instances=steady)]
     hours = math.floor((end - first) / _HOUR)
     last = first + hours * _HOUR
-    pieces = [Piece(_HOUR, first, last, instances=steady)] if hours else []
-    if end > last:
-        pieces.append(Piece(_HOUR, last, end, instant=True, instances=steady))
     if pattern:
         if hours:
             pieces.append(Piece(_HOUR, first, last, minutes=True, instances=again, restarted=True))
@@ -495,24 +497,22 @@ def _frame(points: dict[str, _Points]) -> RollupFrame:
     bucket_bounds = _bounds(flat["buckets"].extras)
     if not any(f.start.size for f in flat.values()):
         return RollupFrame.empty(bucket_bounds)
-    # one integer key per row: (minute of start, row length, API, org)
+    # one integer key per row: (millisecond of start, row length, API, org)
     starts = np.concatenate([f.start for f in flat.values()])
     lengths, length_id = np.unique(
         np.concatenate([f.step for f in flat.values()]), return_inverse=True
     )
     n_api, n_org = max(len(apis), 1), max(len(orgs), 1)
-    minute = np.rint(starts / MINUTE).astype(np.int64)
-    key = ((minute - minute.min()) * len(lengths) + length_id.reshape(-1)) * n_api
+    ms = np.rint(starts * 1000).astype(np.int64)
+    key = ((ms - ms.min()) * len(lengths) + length_id.reshape(-1)) * n_api
     key = (key + np.concatenate([f.api for f in flat.values()])) * n_org
     key += np.concatenate([f.org for f in flat.values()])
     unique_keys, inverse = np.unique(key, return_inverse=True)
     inverse = inverse.reshape(-1)
     rest, org_of = np.divmod(unique_keys, n_org)
     rest, api_of = np.divmod(rest, n_api)
-    minute_of, length_of = np.divmod(rest, len(lengths))
-    keys = np.stack(
-        ((minute_of + minute.min()) * MINUTE, lengths[length_of], api_of, org_of), axis=1
-    )
+    ms_of, length_of = np.divmod(rest, len(lengths))
+    keys = np.stack(((ms_of + ms.min()) / 1000, lengths[length_of], api_of, org_of), axis=1)
     rows: dict[str, npt.NDArray[np.int64]] = {}
     offset = 0
     for kind, f in flat.items():
