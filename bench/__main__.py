@@ -9,6 +9,7 @@ MODULES = (
     "bench.bench_collector",
     "bench.bench_client",
     "bench.bench_analyzer",
+    "bench.bench_incidents",
     "bench.bench_reliability",
     "bench.bench_scrape",
     "bench.bench_fleet",

@@ -47,6 +47,7 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observed_concurrency,
 )
 from medical_insurance_sdk.core.analysis.descriptive import latency_order
+from medical_insurance_sdk.core.analysis.incidents import Incident, find_incidents
 from medical_insurance_sdk.core.analysis.overview import (
     ANALYSIS_COLUMNS,
     SystemOverview,
@@ -59,6 +60,7 @@ from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
 from medical_insurance_sdk.core.analysis.trend import Trend
+from medical_insurance_sdk.core.collection.rollups import RollupFrame, frame_from_calls
 from medical_insurance_sdk.core.collection.store import CallSnapshot
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.runtime.background import PeriodicWorker
@@ -78,6 +80,8 @@ logger = logging.getLogger(__name__)
 PerformanceTrend = Trend
 
 _Cached = tuple[Any, list[Observation]]
+#: What minute rollups of the ring need.
+_ROLLUP_COLUMNS = ANALYSIS_COLUMNS | {"request_size", "response_size"}
 
 
 class PerformanceAnalyzer:
@@ -161,6 +165,30 @@ class PerformanceAnalyzer:
             self.alert_policy,
         )
 
+    def _incident_frame(self, minutes: float) -> tuple[float, RollupFrame]:
+        """``now`` and the minute rollups of the last ``minutes`` (the collector's ring).
+
+        The ring's calls carry no outcome-unknown marks: those counts stay 0 here.
+        """
+        now = self.collector.now()
+        snap = self.collector.store.snapshot(
+            since=now - minutes * 60.0, until=now, columns=_ROLLUP_COLUMNS
+        )
+        frame = frame_from_calls(
+            timestamp=snap.timestamp,
+            duration=snap.duration,
+            api=snap.api,
+            org=snap.org,
+            error=snap.error,
+            success=snap.success,
+            request_size=snap.request_size,
+            response_size=snap.response_size,
+            api_codes=snap.api_codes,
+            org_codes=snap.org_codes,
+            error_codes=snap.error_codes,
+        )
+        return now, frame
+
     def cache_info(self) -> CacheInfo:
         """The result cache's hits, misses, size and bound (``.hit_rate``)."""
         return self._cache.info()
@@ -206,7 +234,7 @@ class PerformanceAnalyzer:
         return self._overview(check_positive("time_range_minutes", time_range_minutes), series)[0]
 
     def _overview(
-        self, minutes: float, with_series: bool = False
+        self, minutes: float, with_series: bool = False, evaluate: bool = True
     ) -> tuple[SystemOverview, list[PerformanceAlert]]:
         now, snap = self._window(minutes)
         key = self._key("overview", minutes, now, snap)
@@ -225,9 +253,11 @@ class PerformanceAnalyzer:
                 cached = (time_series(snap, minutes, now), [])
                 self._remember(series_key, cached)
             system = cached[0]
-        # every API with an active alert is in scope: one without calls now resolves
-        scope = {a.api_code for a in analyses} | {a.api_code for a in self.alerts.active()}
-        changed = self.alerts.update(observations, scope, now)
+        changed: list[PerformanceAlert] = []
+        if evaluate:
+            # every API with an active alert is in scope: one without calls now resolves
+            scope = {a.api_code for a in analyses} | {a.api_code for a in self.alerts.active()}
+            changed = self.alerts.update(observations, scope, now)
         return self._assemble(minutes, now, analyses, system), changed
 
     def _assemble(
@@ -261,6 +291,29 @@ class PerformanceAnalyzer:
             self.alert_window_minutes if time_range_minutes is None else time_range_minutes,
         )
         return self._overview(minutes)[1]
+
+    def get_incidents(
+        self, time_range_minutes: float = 60, *, step: float = 60.0
+    ) -> list[Incident]:
+        """Incidents of the last ``time_range_minutes``: the alert conditions replayed.
+
+        Evaluated every ``step`` seconds (a multiple of 60) over the alert window, with the
+        thresholds and policy of this analyzer; see
+        :mod:`~medical_insurance_sdk.core.analysis.incidents`. Oldest first; an incident
+        still open at the end of the window has ``end=None``.
+        """
+        minutes = check_positive("time_range_minutes", time_range_minutes)
+        now, frame = self._incident_frame(minutes + self.alert_window_minutes + 1.0)
+        return find_incidents(
+            frame,
+            now - minutes * 60.0,
+            now,
+            self.get_threshold,
+            self.alert_policy,
+            self.alert_window_minutes,
+            step,
+            self.language,
+        )
 
     def on_alert(self, callback: AlertCallback) -> None:
         """Call ``callback(alert)`` when an alert fires, escalates or resolves."""
@@ -314,8 +367,18 @@ class PerformanceAnalyzer:
         if format not in REPORT_FORMATS:
             raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)} (got {format!r})")
         hours = check_positive("time_range_hours", time_range_hours)
-        overview = self.overview(hours * 60.0, series=True)
-        return render_report(overview, self.alerts.history(), format, self.language)
+        overview, incidents = self._report(hours)
+        return render_report(overview, self.alerts.history(), format, self.language, incidents)
+
+    def _report(self, hours: float) -> tuple[SystemOverview, list[Incident]]:
+        """The report's overview and incidents; a report evaluates no live alert.
+
+        Its active alerts are the incidents still open at the end of its window (the
+        alert conditions over the alert window, replayed), not the conditions of the
+        whole window at once.
+        """
+        minutes = hours * 60.0
+        return self._overview(minutes, True, evaluate=False)[0], self.get_incidents(minutes)
 
     def write_report(
         self,
@@ -344,12 +407,12 @@ class PerformanceAnalyzer:
             if target.is_dir() or not target.suffix
             else target.with_suffix("")
         )
-        overview = self.overview(hours * 60.0, series=True)
+        overview, incidents = self._report(hours)
         history = self.alerts.history()
         written = []
         for fmt in wanted:
             path = base.with_suffix(f".{fmt}")
-            text = render_report(overview, history, fmt, self.language)
+            text = render_report(overview, history, fmt, self.language, incidents)
             write_text_atomic(path, text, "utf-8-sig" if fmt == "csv" else "utf-8")
             written.append(path)
         return written

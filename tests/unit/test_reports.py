@@ -53,13 +53,20 @@ def test_json_report_is_the_full_structure(analyzer):
     assert api["basic_stats"]["failed_calls"] == 10
     assert api["error_analysis"]["error_types"] == {"GATEWAY_AUTH_CLOCK_SKEW": 10}
     assert api["performance_score"]["grade"] == "F"
-    assert {a["alert_type"] for a in overview["active_alerts"]} >= {"success_rate", "error_rate"}
-    assert report["alert_history"]
+    # the failures' incidents closed at 22:03, before the window's end (22:13:20): none active
+    assert overview["active_alerts"] == []
+    incidents = {i["alert_type"]: i for i in report["incidents"]}
+    assert sorted(incidents) == ["error_rate", "response_time", "success_rate"]
+    assert incidents["error_rate"]["start"] == "2023-11-14T21:53:00+00:00"  # the 20th call
+    assert incidents["error_rate"]["end"] == "2023-11-14T22:03:00+00:00"  # errors left
+    assert incidents["error_rate"]["severity"] == "critical"
+    assert incidents["error_rate"]["system_errors"] == 10
+    assert report["alert_history"] == []  # a report evaluates no live alert
     assert overview["time_series_analysis"]["interval_minutes"] == 30
 
 
 def test_csv_report_has_bom_chinese_headers_and_one_row_per_api(analyzer, tmp_path):
-    """The CSV file opens in Excel: UTF-8 BOM, Chinese headers, figures per API."""
+    """The CSV file opens in Excel: UTF-8 BOM, Chinese headers, figures per API, incidents."""
     (path,) = analyzer.write_report(tmp_path, formats=("csv",))
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -76,13 +83,20 @@ def test_csv_report_has_bom_chinese_headers_and_one_row_per_api(analyzer, tmp_pa
         "等级",
         "活动告警",
     ]
-    body = {r[0]: r for r in rows[1:]}
-    assert len(rows) == 3
+    blank = rows.index([])
+    body = {r[0]: r for r in rows[1:blank]}
+    assert blank == 3
     assert body["1101"][1:4] == ["人员信息获取", "40", "100.00%"]
     assert body["1101"][4] == "119.5"  # median of 100..139
     assert body["1101"][7:9] == ["100.0", "A"]
     assert body["2207"][1:4] == ["门诊结算", "30", "66.67%"]
-    assert int(body["2207"][9]) >= 2
+    assert body["2207"][9] == "0"  # no incident open at the end of the window
+    assert rows[blank + 1][:3] == ["开始时间(UTC)", "结束时间(UTC)", "告警类型"]
+    incidents = rows[blank + 2 :]
+    assert sorted(r[2] for r in incidents) == ["error_rate", "response_time", "success_rate"]
+    assert {(r[0], r[1], r[3], r[4]) for r in incidents} == {
+        ("2023-11-14T21:53:00+00:00", "2023-11-14T22:03:00+00:00", "2207", "H2")
+    }
 
 
 def test_html_report_is_self_contained(analyzer):
@@ -92,6 +106,8 @@ def test_html_report_is_self_contained(analyzer):
     assert html.count("<svg") == 2
     assert "各接口评分" in html
     assert "活动告警" in html
+    assert "故障时间线" in html
+    assert "2023-11-14T22:03:00+00:00" in html  # an incident's end
     assert "优化建议" in html
     assert "门诊结算" in html
     assert re.search(r"https?:", html) is None
@@ -145,3 +161,30 @@ def test_english_report_headers(analyzer):
     header = english.export_performance_report(24, "csv").splitlines()[0]
     assert header.startswith("api_code,name,calls,success_rate")
     assert "Score per API" in english.export_performance_report(24, "html")
+
+
+def test_report_active_alerts_are_incidents_open_at_the_end(clocked, tmp_path):
+    """Failures in the last minutes: the report shows them active; no live alert fires."""
+    c = clocked
+    for i in range(40):
+        failed = i >= 20
+        c.record_api_call(
+            "1101",
+            "H9",
+            "error" if failed else "success",
+            150.0,
+            error_code="NETWORK_ERROR" if failed else None,
+            timestamp=NOW - 590 + i * 14,
+        )
+    analyzer = PerformanceAnalyzer(c, language="en")
+    fired: list[object] = []
+    analyzer.on_alert(fired.append)
+    report = json.loads(analyzer.export_performance_report(1, "json"))
+    active = report["overview"]["active_alerts"]
+    assert sorted(a["alert_type"] for a in active) == ["error_rate", "success_rate"]
+    assert {a["state"] for a in active} == {"active"}
+    assert all(i["end"] is None for i in report["incidents"])
+    assert report["overview"]["apis"]["1101"]["alerts"]
+    assert report["overview"]["alert_summary"]["active"] == 2
+    assert fired == []
+    assert analyzer.get_alert_history() == []

@@ -5,6 +5,7 @@
 * :mod:`.thresholds`: per-API targets with per-class defaults;
 * :mod:`.scoring`: the documented 0-100 score and A-F grade;
 * :mod:`.alerts` and :mod:`.conditions`: alert lifecycle and conditions per (API, org);
+* :mod:`.incidents`: the alert conditions replayed over minute rollups, as a timeline;
 * :mod:`.recommendations` and :mod:`.texts`: data-derived advice, zh-CN or en;
 * :mod:`.api_analysis` and :mod:`.overview`: the typed results;
 * :mod:`.reports`: the JSON, CSV and HTML reports, and writing them to files.
@@ -13,6 +14,7 @@
 from medical_insurance_sdk.core.analysis.alerts import AlertManager, PerformanceAlert
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
+from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.scoring import PerformanceScore
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
@@ -22,6 +24,7 @@ __all__ = [
     "AlertManager",
     "AlertPolicy",
     "ApiAnalysis",
+    "Incident",
     "PerformanceAlert",
     "PerformanceScore",
     "PerformanceThreshold",

@@ -49,7 +49,7 @@ class MonitoringHealth:
                 stage,
                 count,
                 type(exc).__name__,
-                mask_text(str(exc))[:300],
+                mask_text(str(exc), 300),
             )
             logger.debug("monitoring error in %s", stage, exc_info=exc)
 

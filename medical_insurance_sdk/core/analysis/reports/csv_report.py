@@ -1,4 +1,7 @@
-"""The CSV report's rows (one per API), and cells made safe for a spreadsheet.
+"""The CSV report's rows (one per API, then one per incident), and cells made safe for a
+spreadsheet.
+
+Incident times are UTC ISO 8601 (the end is empty while the incident is open).
 
 CSV cells are neutralised against formula injection (OWASP "CSV injection"): a text cell
 that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with
@@ -14,11 +17,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from medical_insurance_sdk.core.analysis.alerts import iso
+from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import api_name
 
-__all__ = ["CSV_HEADERS", "csv_rows", "csv_safe", "csv_safe_row"]
+__all__ = [
+    "CSV_HEADERS",
+    "INCIDENT_HEADERS",
+    "csv_rows",
+    "csv_safe",
+    "csv_safe_row",
+    "incident_rows",
+]
 
 CSV_HEADERS: dict[Lang, tuple[str, ...]] = {
     "zh": (
@@ -44,6 +56,37 @@ CSV_HEADERS: dict[Lang, tuple[str, ...]] = {
         "score",
         "grade",
         "active_alerts",
+    ),
+}
+
+INCIDENT_HEADERS: dict[Lang, tuple[str, ...]] = {
+    "zh": (
+        "开始时间(UTC)",
+        "结束时间(UTC)",
+        "告警类型",
+        "接口编号",
+        "机构编号",
+        "最高级别",
+        "峰值",
+        "阈值",
+        "调用次数",
+        "失败次数",
+        "系统错误",
+        "结果未知",
+    ),
+    "en": (
+        "start_utc",
+        "end_utc",
+        "type",
+        "api_code",
+        "org_code",
+        "peak_severity",
+        "peak_value",
+        "threshold",
+        "calls",
+        "failures",
+        "system_errors",
+        "outcome_unknown",
     ),
 }
 
@@ -89,3 +132,24 @@ def csv_rows(overview: SystemOverview) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def incident_rows(incidents: Sequence[Incident]) -> list[list[str]]:
+    """One row per incident: start, end (empty while open), type, API, org, figures."""
+    return [
+        [
+            iso(i.start),
+            "" if i.end is None else iso(i.end),
+            i.alert_type,
+            i.api_code,
+            i.org_code,
+            i.severity,
+            f"{i.peak_value:.4g}",
+            f"{i.threshold:g}",
+            str(i.calls),
+            str(i.failures),
+            str(i.system_errors),
+            str(i.outcome_unknown),
+        ]
+        for i in incidents
+    ]

@@ -3,7 +3,9 @@
 Sections: summary, latency percentiles over time, calls and errors over time (charts
 from :mod:`~medical_insurance_sdk.core.analysis.reports.charts` when matplotlib is installed, a
 note otherwise), the per-API score table, recommendations, active alerts and the alert
-history. Every value is HTML-escaped.
+history, and the incidents of the window with start and end (the active alerts are the
+incidents still open at its end when the incidents are given). Every value is
+HTML-escaped.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ from collections.abc import Sequence
 from html import escape
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
+from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.reports.charts import series_charts
-from medical_insurance_sdk.core.analysis.reports.csv_report import CSV_HEADERS, csv_rows
+from medical_insurance_sdk.core.analysis.reports.csv_report import (
+    CSV_HEADERS,
+    INCIDENT_HEADERS,
+    csv_rows,
+    incident_rows,
+)
 from medical_insurance_sdk.core.analysis.scoring import grade_of
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.optional import is_available
@@ -37,6 +45,7 @@ _T: dict[str, dict[Lang, str]] = {
     "none": {"zh": "无", "en": "None"},
     "active": {"zh": "活动告警", "en": "Active alerts"},
     "history": {"zh": "告警历史", "en": "Alert history"},
+    "incidents": {"zh": "故障时间线", "en": "Incidents"},
     "no_charts": {
         "zh": "未安装 matplotlib，图表已省略（pip install 'medical-insurance-sdk[reports]'）。",
         "en": "matplotlib is not installed: charts are omitted "
@@ -87,7 +96,12 @@ def _alert_rows(alerts: Sequence[PerformanceAlert]) -> list[list[str]]:
     ]
 
 
-def render_html(overview: SystemOverview, history: Sequence[PerformanceAlert], lang: Lang) -> str:
+def render_html(
+    overview: SystemOverview,
+    history: Sequence[PerformanceAlert],
+    lang: Lang,
+    incidents: Sequence[Incident] = (),
+) -> str:
     """The HTML report text."""
 
     def t(key: str) -> str:
@@ -133,6 +147,12 @@ def render_html(overview: SystemOverview, history: Sequence[PerformanceAlert], l
     parts.append(
         "<ul>" + "".join(f"<li>{escape(m)}</li>" for m in recs) + "</ul>"
         if recs
+        else f"<p>{escape(t('none'))}</p>"
+    )
+    parts.append(f"<h2>{escape(t('incidents'))}</h2>")
+    parts.append(
+        _table(INCIDENT_HEADERS[lang], incident_rows(incidents), [i.severity for i in incidents])
+        if incidents
         else f"<p>{escape(t('none'))}</p>"
     )
     cols = t("alert_cols").split("|")
