@@ -183,13 +183,14 @@ def plan_pieces(
 ) -> list[Piece]:
     """The queries answering ``[since, until)`` at ``now``.
 
-    Rows start on whole minutes in ``[since, until)``; nothing after ``now`` is read.
-    A window up to ``fine_window`` long is minute rows (the minute in progress read up
-    to now). A longer one is rows of about an hour (equal, in whole milliseconds) from
-    its first minute up to now, in one query per metric. The ``restarted`` instances (a
-    counter reset in the window) are read apart, in minutes (hour rows from the first
-    minute sum their minutes on the server, the last hour is minute rows), each series'
-    resets decided by its API and org's calls, so counts stay exact across the restart.
+    Rows start in ``[since, until)``, from its first whole minute; nothing after ``now``
+    is read. A window up to ``fine_window`` long is minute rows (the minute in progress
+    read up to now). A longer one is rows of about an hour (equal, in whole
+    milliseconds) from its first minute up to now, in one query per metric. The
+    ``restarted`` instances (a counter reset in the window) are read apart, in minutes
+    (hour rows from the first minute sum their minutes on the server, the last hour is
+    minute rows), each series' resets decided by its API and org's calls, so counts stay
+    exact across the restart.
     """
     first = math.ceil(since / MINUTE) * MINUTE
     end = min(math.ceil(until / MINUTE) * MINUTE, now)
@@ -315,12 +316,11 @@ class PrometheusSource:
         ):
             raise ValueError(f"api_code must be a label value (got {api_code!r})")
         now = self.now()
+        if not plan_pieces(a, b, now, self.fine_window):
+            return RollupFrame.empty(_default_bounds())  # nothing of it has happened yet
         end = min(b, now)
         self._check_series(end, api_code)
-        restarted = self._restarted(a, end)
-        pieces = plan_pieces(a, b, now, self.fine_window, restarted)
-        if not pieces:
-            return RollupFrame.empty(_default_bounds())
+        pieces = plan_pieces(a, b, now, self.fine_window, self._restarted(a, end))
         jobs = [(kind, piece) for piece in pieces for kind in _KINDS]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             results = list(pool.map(lambda job: self._fetch(job[0], job[1], api_code), jobs))
