@@ -239,7 +239,8 @@ def _regex_escape(value: str) -> str:
 
 @dataclass
 class _Points:
-    """One kind's points from all segments: row key columns, the extra label, values."""
+    """One kind's points from all queries: times, row lengths and values (one array per
+    query), and each series' labels and number of points (in the same order)."""
 
     start: list[npt.NDArray[np.float64]]
     step: list[npt.NDArray[np.float64]]
@@ -438,20 +439,20 @@ def _new_points() -> _Points:
 def _collect(points: _Points, kind: str, step: float, result: list[dict[str, Any]]) -> None:
     """Append one query's series to ``points`` (row start = point time − step)."""
     extra_label = _KINDS[kind][1]
-    for series in result:
-        labels = series.get("metric") or {}
-        values = series.get("values") or []
-        if not values:
-            continue
-        table = np.array(values, dtype=object)
-        ts = table[:, 0].astype(np.float64)
-        points.start.append(ts - step)
-        points.step.append(np.full(ts.size, step))
-        points.values.append(table[:, 1].astype(np.float64))
+    series = [s for s in result if s.get("values")]
+    if not series:
+        return
+    # one conversion for the whole answer: [[time, "value"], ...] pairs to floats
+    table = np.array([pair for s in series for pair in s["values"]], dtype=np.float64)
+    points.start.append(table[:, 0] - step)
+    points.step.append(np.full(table.shape[0], step))
+    points.values.append(table[:, 1])
+    for s in series:
+        labels = s.get("metric") or {}
         points.api.append(str(labels.get("api_code", "")))
         points.org.append(str(labels.get("org_code", "")))
         points.extra.append(str(labels.get(extra_label, "")) if extra_label else "")
-        points.counts.append(int(ts.size))
+        points.counts.append(len(s["values"]))
 
 
 @dataclass(frozen=True)
