@@ -24,7 +24,15 @@ from medical_insurance_sdk._version import __version__
 __all__ = ["LOG_LEVELS", "build_parser", "main"]
 
 #: Subcommand modules under ``medical_insurance_sdk.cli``, in the order ``--help`` lists them.
-_COMMANDS: tuple[str, ...] = ("demo", "simulate", "report", "rules", "docs", "config_cmd")
+_COMMANDS: tuple[str, ...] = (
+    "demo",
+    "simulate",
+    "report",
+    "history",
+    "rules",
+    "docs",
+    "config_cmd",
+)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

@@ -38,8 +38,10 @@ from medical_insurance_sdk.simulator import SimulatorConfig
 from medical_insurance_sdk.simulator.his import HisStats, HisWorker
 from medical_insurance_sdk.simulator.testing import RunningSimulator, running_simulator
 
-__all__ = ["print_alert", "register", "run_demo", "stats_csv"]
+__all__ = ["HISTORY_FILE", "print_alert", "register", "run_demo", "stats_csv"]
 
+#: The demo's history file, inside ``--out``.
+HISTORY_FILE = "history.sqlite"
 ORGS = ("H43010500001", "H43010500002", "H43010500003")
 #: Background noise of a healthy platform.
 BASELINE_FAULTS: dict[str, dict[str, Any]] = {
@@ -80,13 +82,23 @@ def _main(args: argparse.Namespace) -> int:
 def run_demo(
     duration: float, metrics_port: int, out: Path, seed: int, workers: int = 6, speed: float = 0.5
 ) -> int:
-    """Run the demo; return the exit code (0, or 130 after Ctrl-C)."""
+    """Run the demo; return the exit code (0, or 130 after Ctrl-C).
+
+    The demo keeps its history (minute and hour rollups) in ``out/history.sqlite``:
+    ``misdk history out/history.sqlite`` shows it afterwards.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"错误：无法创建报告目录 {out}: {exc}", file=sys.stderr)
+        return 1
     collector = MetricsCollector(
         MetricConfig(
             prometheus_port=metrics_port or None,
             prometheus_host="127.0.0.1",
             collection_interval=5.0,
             max_memory_metrics=200_000,
+            history_path=str(out / HISTORY_FILE),
         )
     )
     if metrics_port and collector.metrics_port is None:

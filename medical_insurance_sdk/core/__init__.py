@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from medical_insurance_sdk.core.batch import batch_job
     from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
     from medical_insurance_sdk.core.collection.records import APICallMetric
+    from medical_insurance_sdk.core.collection.rollups import RollupFrame
     from medical_insurance_sdk.core.collection.store import CallSnapshot
     from medical_insurance_sdk.core.collection.tracking import CallTracker
     from medical_insurance_sdk.core.decorator import monitor_api_call
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
         mark_process_dead,
         multiprocess_registry,
     )
+    from medical_insurance_sdk.core.history.reader import HistorySource
+    from medical_insurance_sdk.core.history.source import MemorySource, RollupSource, SourceError
     from medical_insurance_sdk.core.metrics_collector import (
         MetricsCollector,
         get_metrics_collector,
@@ -51,7 +54,9 @@ __all__ = [
     "CallSnapshot",
     "CallTracker",
     "Clock",
+    "HistorySource",
     "ManualClock",
+    "MemorySource",
     "MetricConfig",
     "MetricsCollector",
     "MetricsServer",
@@ -60,6 +65,9 @@ __all__ = [
     "PerformanceMetric",
     "PerformanceThreshold",
     "PerformanceTrend",
+    "RollupFrame",
+    "RollupSource",
+    "SourceError",
     "batch_job",
     "get_metrics_collector",
     "initialize_metrics_collector",
@@ -76,7 +84,9 @@ _LAZY: dict[str, str] = {
     "CallSnapshot": "medical_insurance_sdk.core.collection.store",
     "CallTracker": "medical_insurance_sdk.core.collection.tracking",
     "Clock": "medical_insurance_sdk.core.runtime.clock",
+    "HistorySource": "medical_insurance_sdk.core.history.reader",
     "ManualClock": "medical_insurance_sdk.core.runtime.clock",
+    "MemorySource": "medical_insurance_sdk.core.history.source",
     "MetricConfig": "medical_insurance_sdk.core.runtime.config",
     "MetricsCollector": "medical_insurance_sdk.core.metrics_collector",
     "MetricsServer": "medical_insurance_sdk.core.export.metrics_server",
@@ -85,6 +95,9 @@ _LAZY: dict[str, str] = {
     "PerformanceMetric": "medical_insurance_sdk.core.collection.custom_metrics",
     "PerformanceThreshold": "medical_insurance_sdk.core.performance_analyzer",
     "PerformanceTrend": "medical_insurance_sdk.core.performance_analyzer",
+    "RollupFrame": "medical_insurance_sdk.core.collection.rollups",
+    "RollupSource": "medical_insurance_sdk.core.history.source",
+    "SourceError": "medical_insurance_sdk.core.history.source",
     "batch_job": "medical_insurance_sdk.core.batch",
     "get_metrics_collector": "medical_insurance_sdk.core.metrics_collector",
     "initialize_metrics_collector": "medical_insurance_sdk.core.metrics_collector",

@@ -40,8 +40,9 @@ from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbe
 from medical_insurance_sdk.core.collection.labels import check_clean_label
 from medical_insurance_sdk.core.collection.pending import PendingCalls
 from medical_insurance_sdk.core.collection.records import APICallMetric
+from medical_insurance_sdk.core.collection.rollups import RollupFrame
 from medical_insurance_sdk.core.collection.staged import STAGED_WIDTH, StagedCall
-from medical_insurance_sdk.core.collection.statistics import api_statistics
+from medical_insurance_sdk.core.collection.statistics import api_statistics, rollup_statistics
 from medical_insurance_sdk.core.collection.store import CallSnapshot, CallStore
 from medical_insurance_sdk.core.collection.system_metrics import SystemSample
 from medical_insurance_sdk.core.collection.tracking import CallTracker
@@ -123,6 +124,7 @@ class MetricsCollector:
             self.prometheus.registry if self.prometheus is not None else None,
             cfg.max_series_per_metric,
         )
+        self._history = self._make_history() if cfg.enabled and cfg.history_path else None
         self._closed = False
         self._worker = PeriodicWorker(
             "misdk-housekeeping",
@@ -158,6 +160,23 @@ class MetricsCollector:
         except OSError as exc:
             self.health.error("system_metrics", exc)
         return sampler
+
+    def _make_history(self) -> Any:
+        """The rollup builder (a store listener) and the history writer (opened lazily)."""
+        from medical_insurance_sdk.core.collection.rollup_builder import RollupBuilder
+        from medical_insurance_sdk.core.history.recorder import HistoryRecorder
+        from medical_insurance_sdk.core.history.writer import HistoryWriter
+
+        cfg = self.config
+        builder = RollupBuilder()
+        writer = HistoryWriter(
+            str(cfg.history_path),
+            minute_days=cfg.history_minute_days,
+            hour_days=cfg.history_hour_days,
+            clock=self._clock.wall,
+        )
+        self.store.add_listener(builder)
+        return HistoryRecorder(builder, writer, self.health)
 
     def _make_prometheus(self, registry: Any | None) -> Any:
         if not self.config.prometheus_enabled:
@@ -321,6 +340,8 @@ class MetricsCollector:
         """Count a W$ call whose outcome is unknown (reconcile or reverse it). Never raises."""
         try:
             self.outcome_unknown.add(1, api_code, org_code)
+            if self._history is not None:
+                self._history.builder.note_unknown(api_code, org_code, self._clock.wall())
         except Exception as exc:  # monitoring boundary
             self.health.error("record_outcome_unknown", exc)
 
@@ -447,9 +468,20 @@ class MetricsCollector:
         return self.store.snapshot(since=now - minutes * 60.0, until=now)
 
     def get_api_statistics(self, time_range_minutes: float = 60) -> dict[str, Any]:
-        """Totals, success rate (fraction), mean time (ms), per-API and per-error breakdowns."""
-        snap = self.snapshot(time_range_minutes)
-        return api_statistics(snap, time_range_minutes, self._clock.wall()).to_dict()
+        """Totals, success rate (fraction), mean time (ms), per-API and per-error breakdowns.
+
+        When the ring no longer holds every call of the window (evicted or expired) and
+        history is on, the figures come from the history's rollups (all exact).
+        """
+        minutes = check_positive("time_range_minutes", time_range_minutes)
+        now = self._clock.wall()
+        since = now - minutes * 60.0
+        if not self.store.covers(since):
+            frame = self.rollups(since, now)
+            if frame is not None:
+                return rollup_statistics(frame, time_range_minutes, now).to_dict()
+        snap = self.store.snapshot(since=since, until=now)
+        return api_statistics(snap, time_range_minutes, now).to_dict()
 
     def get_recent_calls(self, limit: int = 100) -> list[APICallMetric]:
         """The most recent stored calls as :class:`APICallMetric` records (messages masked)."""
@@ -502,6 +534,8 @@ class MetricsCollector:
         return locks
 
     def _fork_prepare(self) -> None:
+        if self._history is not None:  # staged calls go to this process's rollups, not both
+            self.store.fold()
         for lock in self._fork_locks():
             lock.acquire()
 
@@ -512,6 +546,8 @@ class MetricsCollector:
     def _fork_child(self) -> None:
         forking.renew_locks(self)
         self.pending.forget_all()
+        if self._history is not None:
+            self._history.after_fork()
         if self.prometheus is not None:
             self.prometheus.after_fork_in_child()
         if not self._closed and self.config.enabled and self.config.background:
@@ -545,12 +581,37 @@ class MetricsCollector:
             ("retention", self.cleanup_old_metrics),
             ("system_metrics", self._sample_system),
             ("fold", self.store.fold),
+            ("history", self._write_history),
             ("push", self._scheduled_push),
         ):
             try:
                 task()
             except Exception as exc:  # one failing task must not stop the others
                 self.health.error(stage, exc)
+
+    def _write_history(self) -> None:
+        if self._history is not None:  # faults are counted inside (stage "history")
+            self._history.flush(self._clock.wall())
+
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame | None:
+        """This process's minute rollups starting in ``[since, until)`` (epoch seconds).
+
+        What this process wrote to the history file (hour rows for whole hours inside the
+        window, unless ``fine``: minute rows wherever they have not expired) plus what it
+        has not written yet, merged; ``None`` when history is off.
+        Other processes sharing the file are not included (read them with
+        ``HistorySource``).
+        """
+        from medical_insurance_sdk.core.history.source import check_window
+
+        a, b = check_window(since, until)
+        if self._history is None:
+            return None
+        self.store.fold()
+        frame: RollupFrame = self._history.rollups(a, b, api_code=api_code, fine=fine)
+        return frame
 
     def _multiprocess_tick(self) -> None:
         self.store.fold()
@@ -575,6 +636,9 @@ class MetricsCollector:
         if self._mp_worker is not None:
             self._mp_worker.stop(timeout)
         self.store.fold()
+        if self._history is not None:
+            self._history.flush_all()
+            self._history.writer.close()
         if self.prometheus is not None:
             self.prometheus.sync_multiprocess()
             self._scheduled_push()

@@ -1,10 +1,24 @@
 """PerformanceAnalyzer: statistics, trends, scores, alerts and reports over the call store.
 
-The analyzer only reads immutable snapshots of the collector's store
-(``collector.store.snapshot(since, until)``) and the collector's clock
-(``collector.now()``); it never touches the collector's locks or private state.
+The analyzer reads one of two inputs:
+
+* a :class:`MetricsCollector`: immutable snapshots of its store
+  (``collector.store.snapshot(since, until)``, exact records) and its clock
+  (``collector.now()``); it never touches the collector's locks or private state. When
+  the ring no longer holds every call of a window (the store evicted or expired a call
+  that recent, see ``CallStore.covers``) and the collector keeps a history
+  (``collector.rollups(...)`` is not None), the window is read from the history's
+  rollups instead, so a 1-hour window reports every call of the hour;
+* any :class:`~medical_insurance_sdk.core.history.source.RollupSource` (the embedded
+  history, Prometheus/VictoriaMetrics, a frame in memory): windows are
+  ``[source.now() - minutes·60, source.now())`` over its rollups.
+
+Both give the same result types (:mod:`~medical_insurance_sdk.core.analysis.rollup_overview`
+says which figures are exact from rollups and which carry the histogram's error).
 Results are computed with numpy (see :mod:`medical_insurance_sdk.core.analysis`) as typed
-dataclasses and converted to the original API's dicts at the edge.
+dataclasses and converted to the original API's dicts at the edge. A source that cannot
+answer raises :class:`~medical_insurance_sdk.core.history.source.SourceError` from the
+explicit methods; the background evaluation logs it (once a minute) and counts it.
 
 Caching (:mod:`~medical_insurance_sdk.core.analysis.result_cache`): results are cached
 under the store's version, the analysis (API or overview), the window, the number of
@@ -13,6 +27,8 @@ buckets of ``cache_resolution`` seconds (default 1). Any new call, any call leav
 window, any new threshold gives a fresh answer; a dashboard or a report asking again
 within the same second over the same calls gets the same result, with the ``now`` of
 its first computation. :meth:`PerformanceAnalyzer.cache_info` measures the hit rate.
+Over a source (or the collector's history) a result is keyed on the window and ``now``
+in the same buckets, so it is never older than ``cache_resolution`` seconds.
 
 Which side of the line each public method is on: every method raises ``ValueError`` for
 bad arguments (a window <= 0, an unknown report format or language, a threshold for
@@ -28,9 +44,11 @@ The score, alert and recommendation rules are documented in
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
-from collections.abc import Hashable, Iterable
+import time
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +74,17 @@ from medical_insurance_sdk.core.analysis.overview import (
 from medical_insurance_sdk.core.analysis.reports.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.reports.formats import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.result_cache import CacheInfo, ResultCache
+from medical_insurance_sdk.core.analysis.rollup_overview import (
+    analyze_rollups,
+    rollup_system_series,
+)
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
 from medical_insurance_sdk.core.analysis.trend import Trend
 from medical_insurance_sdk.core.collection.rollups import RollupFrame, frame_from_calls
 from medical_insurance_sdk.core.collection.store import CallSnapshot
+from medical_insurance_sdk.core.history.source import RollupSource, SourceError
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
 from medical_insurance_sdk.core.runtime.background import PeriodicWorker
 from medical_insurance_sdk.core.runtime.validation import check_positive
@@ -83,21 +106,29 @@ _Cached = tuple[Any, list[Observation]]
 #: What minute rollups of the ring need.
 _ROLLUP_COLUMNS = ANALYSIS_COLUMNS | {"request_size", "response_size"}
 
+#: Background evaluation failures are logged at most once per this many seconds.
+_LOG_EVERY = 60.0
+#: The background evaluation's period over a source (it has no collection_interval).
+DEFAULT_SOURCE_INTERVAL = 60.0
+
 
 class PerformanceAnalyzer:
-    """Analyses the calls a :class:`MetricsCollector` stored.
+    """Analyses the calls a :class:`MetricsCollector` stored, or a source's rollups.
 
+    ``source`` is a :class:`MetricsCollector` or any
+    :class:`~medical_insurance_sdk.core.history.source.RollupSource`.
     ``language`` (``"zh"`` default, or ``"en"``) selects the text of alerts,
     recommendations and reports. ``alert_policy`` sets the minimum calls per org and the
     hysteresis of alerts; ``background=True`` starts evaluating alerts every
-    ``collection_interval`` seconds over the last ``alert_window_minutes``.
+    ``evaluation_interval`` seconds (default: the collector's ``collection_interval``,
+    60 s over a source) over the last ``alert_window_minutes``.
     ``cache_size`` results are kept, each reused for ``cache_resolution`` seconds at most
     and only over the same calls (see the module).
     """
 
     def __init__(
         self,
-        collector: MetricsCollector,
+        source: MetricsCollector | RollupSource,
         *,
         language: str = "zh",
         alert_policy: AlertPolicy | None = None,
@@ -106,8 +137,20 @@ class PerformanceAnalyzer:
         background: bool = False,
         cache_size: int = 32,
         cache_resolution: float = 1.0,
+        evaluation_interval: float | None = None,
     ) -> None:
-        self.collector = collector
+        if not isinstance(source, (MetricsCollector, RollupSource)):
+            raise ValueError(
+                "PerformanceAnalyzer: source must be a MetricsCollector or a RollupSource "
+                f"(got {type(source).__name__})"
+            )
+        #: What the analyzer reads: a collector's ring (and history), or a source.
+        self.source: MetricsCollector | RollupSource = source
+        self.evaluation_interval = (
+            None
+            if evaluation_interval is None
+            else check_positive("evaluation_interval", evaluation_interval)
+        )
         self.language = check_lang(language)
         self.alert_policy = alert_policy if alert_policy is not None else AlertPolicy()
         self.alert_window_minutes = check_positive("alert_window_minutes", alert_window_minutes)
@@ -117,6 +160,9 @@ class PerformanceAnalyzer:
         self._cache = ResultCache(cache_size, cache_resolution)
         self._lock = threading.Lock()
         self._worker: PeriodicWorker | None = None
+        #: Background evaluations that failed (a source down, ...), logged once a minute.
+        self.background_failures = 0
+        self._last_logged = -math.inf
         if background:
             self.start_background_evaluation()
 
@@ -137,6 +183,13 @@ class PerformanceAnalyzer:
         """The threshold of ``api_code``: the one set, else its class default."""
         found = self._thresholds.get(api_code)
         return found if found is not None else default_threshold(api_code)
+
+    @property
+    def collector(self) -> MetricsCollector:
+        """The collector analysed; ``ValueError`` when the analyzer reads a source."""
+        if isinstance(self.source, MetricsCollector):
+            return self.source
+        raise ValueError(f"this analyzer reads the source {self.source.name!r}, not a collector")
 
     # -- snapshots and cache -------------------------------------------------------------------
     def _window(self, minutes: float) -> tuple[float, CallSnapshot]:
@@ -166,14 +219,23 @@ class PerformanceAnalyzer:
         )
 
     def _incident_frame(self, minutes: float) -> tuple[float, RollupFrame]:
-        """``now`` and the minute rollups of the last ``minutes`` (the collector's ring).
+        """``now`` and the minute rollups of the last ``minutes``.
 
-        The ring's calls carry no outcome-unknown marks: those counts stay 0 here.
+        From a source, or a collector's history when its ring does not cover the window,
+        the rollups as stored; from the ring, its calls rolled up by minute (the ring's
+        calls carry no outcome-unknown marks: those counts stay 0 there).
         """
-        now = self.collector.now()
-        snap = self.collector.store.snapshot(
-            since=now - minutes * 60.0, until=now, columns=_ROLLUP_COLUMNS
-        )
+        source = self.source
+        if not isinstance(source, MetricsCollector):
+            now = source.now()
+            return now, source.rollups(now - minutes * 60.0, now, fine=True)
+        now = source.now()
+        since = now - minutes * 60.0
+        if not source.store.covers(since):
+            stored = source.rollups(since, now, fine=True)
+            if stored is not None:
+                return now, stored
+        snap = source.store.snapshot(since=now - minutes * 60.0, until=now, columns=_ROLLUP_COLUMNS)
         frame = frame_from_calls(
             timestamp=snap.timestamp,
             duration=snap.duration,
@@ -189,6 +251,32 @@ class PerformanceAnalyzer:
         )
         return now, frame
 
+    def _rollup_window(
+        self, kind: str, minutes: float, api_code: str | None
+    ) -> tuple[float, Hashable, Callable[[], RollupFrame]] | None:
+        """``(now, cache key, fetch)`` when the window is read from rollups, else None.
+
+        Over a source: always (the key is known before fetching, so a hit costs no
+        query). Over a collector: when the ring does not cover the window and the
+        collector keeps a history.
+        """
+        parts = (kind, minutes, self._thresholds_version, self.language, self.alert_policy)
+        source = self.source
+        if not isinstance(source, MetricsCollector):
+            now = source.now()
+            since = now - minutes * 60.0
+            key = self._cache.key(now, "source", *parts)
+            return now, key, lambda: source.rollups(since, now, api_code=api_code)
+        now = source.now()
+        since = now - minutes * 60.0
+        if source.store.covers(since):
+            return None
+        frame = source.rollups(since, now, api_code=api_code)
+        if frame is None:
+            return None
+        key = self._cache.key(now, "history", source.store.version, len(frame), *parts)
+        return now, key, lambda: frame
+
     def cache_info(self) -> CacheInfo:
         """The result cache's hits, misses, size and bound (``.hit_rate``)."""
         return self._cache.info()
@@ -199,6 +287,23 @@ class PerformanceAnalyzer:
         if not isinstance(api_code, str) or not api_code:
             raise ValueError(f"api_code must be a non-empty str (got {api_code!r})")
         minutes = check_positive("time_range_minutes", time_range_minutes)
+        rollups = self._rollup_window(f"api:{api_code}", minutes, api_code)
+        if rollups is not None:
+            now, key, fetch = rollups
+            hit = self._cached(key)
+            if hit is None:
+                found, observed = analyze_rollups(
+                    fetch(),
+                    minutes,
+                    now,
+                    self.get_threshold,
+                    self.alert_policy,
+                    self.language,
+                    [api_code],
+                )
+                hit = (found[0], observed)
+                self._remember(key, hit)
+            return self._with_alerts(api_code, now, hit)
         now, snap = self._window(minutes)
         key = self._key(f"api:{api_code}", minutes, now, snap)
         hit = self._cached(key)
@@ -214,6 +319,9 @@ class PerformanceAnalyzer:
                 observed,
             )
             self._remember(key, hit)
+        return self._with_alerts(api_code, now, hit)
+
+    def _with_alerts(self, api_code: str, now: float, hit: _Cached) -> ApiAnalysis:
         analysis, observations = hit
         self.alerts.update(observations, (api_code,), now)
         active = [a for a in self.alerts.active() if a.api_code == api_code]
@@ -236,6 +344,20 @@ class PerformanceAnalyzer:
     def _overview(
         self, minutes: float, with_series: bool = False, evaluate: bool = True
     ) -> tuple[SystemOverview, list[PerformanceAlert]]:
+        rollups = self._rollup_window(f"overview:{with_series}", minutes, None)
+        if rollups is not None:
+            now, key, fetch = rollups
+            hit = self._cached(key)
+            if hit is None:
+                frame = fetch()
+                found, observed = analyze_rollups(
+                    frame, minutes, now, self.get_threshold, self.alert_policy, self.language
+                )
+                chart = rollup_system_series(frame, minutes, now) if with_series else None
+                hit = ((found, chart), observed)
+                self._remember(key, hit)
+            (per_api, chart_series), seen = hit
+            return self._evaluated(minutes, now, per_api, chart_series, seen, evaluate)
         now, snap = self._window(minutes)
         key = self._key("overview", minutes, now, snap)
         hit = self._cached(key)
@@ -253,6 +375,18 @@ class PerformanceAnalyzer:
                 cached = (time_series(snap, minutes, now), [])
                 self._remember(series_key, cached)
             system = cached[0]
+        return self._evaluated(minutes, now, analyses, system, observations, evaluate)
+
+    def _evaluated(
+        self,
+        minutes: float,
+        now: float,
+        analyses: list[ApiAnalysis],
+        system: TimeSeries | None,
+        observations: list[Observation],
+        evaluate: bool = True,
+    ) -> tuple[SystemOverview, list[PerformanceAlert]]:
+        """The overview; with ``evaluate``, the alerts updated from ``observations`` first."""
         changed: list[PerformanceAlert] = []
         if evaluate:
             # every API with an active alert is in scope: one without calls now resolves
@@ -328,10 +462,21 @@ class PerformanceAnalyzer:
         return [a.to_dict() for a in self.alerts.history()]
 
     def start_background_evaluation(self, interval: float | None = None) -> None:
-        """Evaluate alerts every ``interval`` (default ``collection_interval``) seconds."""
+        """Evaluate alerts every ``interval`` seconds.
+
+        Default: ``evaluation_interval``, else the collector's ``collection_interval``,
+        else (over a source) :data:`DEFAULT_SOURCE_INTERVAL` (60 s).
+        """
         if self._worker is not None and self._worker.alive:
             return
-        every = self.collector.config.collection_interval if interval is None else interval
+        every = interval if interval is not None else self.evaluation_interval
+        if every is None:
+            source = self.source
+            every = (
+                source.config.collection_interval
+                if isinstance(source, MetricsCollector)
+                else DEFAULT_SOURCE_INTERVAL
+            )
         self._worker = PeriodicWorker(
             "misdk-alerts",
             check_positive("interval", every),
@@ -343,9 +488,25 @@ class PerformanceAnalyzer:
     def _evaluate_in_background(self) -> None:
         self.evaluate_alerts()
 
-    @staticmethod
-    def _failed(exc: BaseException) -> None:
-        logger.error("background alert evaluation failed", exc_info=exc)
+    def _failed(self, exc: BaseException) -> None:
+        """Count a failed background evaluation; log it at most once a minute."""
+        self.background_failures += 1
+        now = time.monotonic()
+        if now - self._last_logged < _LOG_EVERY:
+            return
+        self._last_logged = now
+        if isinstance(exc, SourceError):  # expected operationally: no traceback
+            logger.error(
+                "background alert evaluation failed (%d so far): %s",
+                self.background_failures,
+                exc,
+            )
+        else:
+            logger.error(
+                "background alert evaluation failed (%d so far)",
+                self.background_failures,
+                exc_info=exc,
+            )
 
     @property
     def background_evaluation_running(self) -> bool:
@@ -418,7 +579,9 @@ class PerformanceAnalyzer:
         return written
 
     def __repr__(self) -> str:
+        source = self.source
+        reads = "collector" if isinstance(source, MetricsCollector) else source.name
         return (
-            f"PerformanceAnalyzer(language={self.language!r}, "
+            f"PerformanceAnalyzer(source={reads!r}, language={self.language!r}, "
             f"active_alerts={len(self.alerts.active())}, thresholds={len(self._thresholds)})"
         )

@@ -3,7 +3,7 @@
 Sources (:func:`parse_source`):
 
 * ``history:PATH``: the embedded history file
-  (``medical_insurance_sdk.core.history.sqlite_history.HistorySource``);
+  (``medical_insurance_sdk.core.history.reader.HistorySource``);
 * ``prometheus:URL``: Prometheus or VictoriaMetrics over its HTTP API
   (``medical_insurance_sdk.core.history.prometheus_source.PrometheusSource``), ``URL``
   starting with ``http://`` or ``https://``;
@@ -55,7 +55,7 @@ SourceKind = Literal["history", "prometheus", "file"]
 
 #: kind -> (module, class) opened lazily.
 _OPENERS: dict[str, tuple[str, str]] = {
-    "history": ("medical_insurance_sdk.core.history.sqlite_history", "HistorySource"),
+    "history": ("medical_insurance_sdk.core.history.reader", "HistorySource"),
     "prometheus": ("medical_insurance_sdk.core.history.prometheus_source", "PrometheusSource"),
 }
 _LOG_SUFFIXES = (".jsonl", ".csv")
@@ -184,8 +184,10 @@ class EndingAt:
     def now(self) -> float:
         return self.end
 
-    def rollups(self, since: float, until: float, *, api_code: str | None = None) -> RollupFrame:
-        return self.source.rollups(since, until, api_code=api_code)
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame:
+        return self.source.rollups(since, until, api_code=api_code, fine=fine)
 
 
 def open_source(spec: ReportSource) -> RollupSource:

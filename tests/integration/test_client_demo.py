@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from medical_insurance_sdk.cli.demo import run_demo
+from medical_insurance_sdk.cli.demo import HISTORY_FILE, run_demo
+from medical_insurance_sdk.core import HistorySource
 
 pytestmark = pytest.mark.integration
 
@@ -34,4 +35,8 @@ def test_demo_runs_the_real_client_and_stages_the_incident(
     for name in ("report.csv", "performance_report.json", "performance_report.html"):
         assert (tmp_path / name).stat().st_size > 0
     assert (tmp_path / "report.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    # the demo keeps its history: every call the collector saw is in the file
+    summary = HistorySource(tmp_path / HISTORY_FILE).describe()
+    assert summary.calls == total
+    assert len(summary.writers) == 1
     assert re.findall(r"\d{17}[\dX]", captured.out + captured.err) == []

@@ -250,3 +250,16 @@ def test_p95_in_the_limits_bucket_is_read_from_the_histogram(where):
     assert [i.alert_type for i in found] == (["response_time"] if expected else [])
     if expected:
         assert found[0].peak_value == pytest.approx(p95[0, 0] * 1000.0)
+
+
+def test_a_source_of_the_same_rollups_replays_the_same_incidents(driven):
+    """PerformanceAnalyzer over a MemorySource of the ring's rollups finds the same incidents."""
+    from medical_insurance_sdk.core import MemorySource
+
+    analyzer, live, _ = driven
+    collector = analyzer.collector
+    frame = RollupFrame.from_snapshot(collector.snapshot())
+    over_source = PerformanceAnalyzer(
+        MemorySource(frame, now=collector.now()), alert_window_minutes=15
+    )
+    assert {_key(i) for i in over_source.get_incidents(MINUTES)} == live

@@ -8,6 +8,8 @@
 * :mod:`.incidents`: the alert conditions replayed over minute rollups, as a timeline;
 * :mod:`.recommendations` and :mod:`.texts`: data-derived advice, zh-CN or en;
 * :mod:`.api_analysis` and :mod:`.overview`: the typed results;
+* :mod:`.rollup_overview` (with :mod:`.rollup_totals`, :mod:`.rollup_stats`,
+  :mod:`.rollup_series`): the same results from rollups (history, the fleet);
 * :mod:`.reports`: the JSON, CSV and HTML reports, and writing them to files.
 """
 

@@ -26,7 +26,7 @@ from medical_insurance_sdk.core.analysis.texts import Lang, alert_message
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.collection.store import CallSnapshot
 
-__all__ = ["AlertPolicy", "observe", "observed_concurrency", "system_error_mask"]
+__all__ = ["AlertPolicy", "judge", "observe", "observed_concurrency", "system_error_mask"]
 
 
 def observed_concurrency(observations: list[Observation]) -> int:
@@ -93,9 +93,8 @@ def observe(
 
     ``by_latency`` is ``argsort`` of the durations when the caller has it already.
     """
-    out: list[Observation] = []
     if len(snap) == 0:
-        return out
+        return []
     n_org = len(snap.org_codes)
     org = snap.org
     calls = np.bincount(org, minlength=n_org)
@@ -111,11 +110,38 @@ def observe(
     p95s = sorted_percentiles(sorted_ms, starts, calls.astype(np.intp), (95.0,))[0]
     conc = grouped_max_concurrency(snap.timestamp, snap.duration, org, n_org)
     present = np.flatnonzero(calls)
-    n = calls[present]
-    p95 = p95s[present]
-    sys_rate = sys_errors[present] / n
-    success = oks[present] / n
-    most = conc[present].astype(np.float64)
+    return judge(
+        api_code,
+        [snap.org_codes[i] for i in present.tolist()],
+        calls[present],
+        p95s[present],
+        sys_errors[present] / calls[present],
+        oks[present] / calls[present],
+        conc[present].astype(np.float64),
+        threshold,
+        policy,
+        lang,
+    )
+
+
+def judge(
+    api_code: str,
+    org_codes: list[str],
+    calls: npt.NDArray[np.int64],
+    p95: npt.NDArray[np.float64],
+    sys_rate: npt.NDArray[np.float64],
+    success: npt.NDArray[np.float64],
+    most: npt.NDArray[np.float64],
+    threshold: PerformanceThreshold,
+    policy: AlertPolicy,
+    lang: Lang = "zh",
+) -> list[Observation]:
+    """Observations of one API's orgs from their figures (one entry per org, with calls).
+
+    ``p95`` in ms, ``sys_rate`` and ``success`` fractions, ``most`` calls in flight at
+    once: :func:`observe` measures them from calls, the rollups' analysis from rollups.
+    """
+    n = np.asarray(calls, dtype=np.int64)
     budget = 1.0 - threshold.min_success_rate
     figures = (  # kind, measured, limit, shown value, shown limit
         ("response_time", p95, threshold.max_response_time_ms, p95, None),
@@ -127,8 +153,8 @@ def observe(
         (kind, *_upper(measured, limit, n, policy), shown.tolist(), limit if at is None else at)
         for kind, measured, limit, shown, at in figures
     ]
-    for row, (org_index, k) in enumerate(zip(present.tolist(), n.tolist(), strict=True)):
-        org_code = snap.org_codes[org_index]
+    out: list[Observation] = []
+    for row, (org_code, k) in enumerate(zip(org_codes, n.tolist(), strict=True)):
         for kind, severities, cleared, shown_values, shown_at in judged:
             level, value = severities[row], shown_values[row]
             out.append(

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 
-__all__ = ["WEIGHTS", "PerformanceScore", "grade_of", "score_calls"]
+__all__ = ["WEIGHTS", "PerformanceScore", "grade_of", "score_calls", "score_counts"]
 
 #: Component weights (success, response time, stability), as the original API's score implies.
 WEIGHTS = (0.4, 0.4, 0.2)
@@ -100,16 +100,41 @@ def score_calls(
     p99: float,
 ) -> PerformanceScore:
     """Score calls with latencies ``ms`` and outcomes ``success`` (see the module doc)."""
-    n = int(ms.size)
+    t = threshold.max_response_time_ms
+    within_t = ms <= t
+    satisfied = int(np.count_nonzero(within_t & success))
+    return score_counts(
+        int(ms.size),
+        int(np.count_nonzero(success)),
+        satisfied,
+        int(np.count_nonzero(ms <= 4.0 * t)),
+        threshold,
+        p50,
+        p99,
+    )
+
+
+def score_counts(
+    calls: int,
+    successes: int,
+    satisfied: float,
+    within_4t: float,
+    threshold: PerformanceThreshold,
+    p50: float,
+    p99: float,
+) -> PerformanceScore:
+    """The score from counts: ``satisfied`` successful calls within ``T``, calls within ``4T``.
+
+    :func:`score_calls` counts them from the calls; the rollups' analysis reads them from
+    the histogram (``satisfied`` may then be fractional, see ``rollup_overview``).
+    """
+    n = calls
     t = threshold.max_response_time_ms
     if n == 0:
         return PerformanceScore(0.0, "F", 0.0, 0.0, 0.0, 0.0, t, 0.0)
-    within_t = ms <= t
-    within_4t = ms <= 4.0 * t
-    satisfied = int(np.count_nonzero(within_t & success))
-    tolerating = int(np.count_nonzero(within_4t)) - satisfied
+    tolerating = within_4t - satisfied
     apdex = (satisfied + tolerating / 2.0) / n
-    error_rate = 1.0 - int(np.count_nonzero(success)) / n
+    error_rate = 1.0 - successes / n
     s_score, used = success_score(error_rate, threshold.min_success_rate)
     ratio = p99 / p50 if p50 > 0 else 1.0
     stability = 100.0 if ratio <= TAIL_ALLOWANCE else 100.0 * TAIL_ALLOWANCE / ratio

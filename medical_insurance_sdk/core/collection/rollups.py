@@ -28,13 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from medical_insurance_sdk.core.collection.concurrency import grouped_max_concurrency
 from medical_insurance_sdk.core.collection.latency_buckets import BOUNDS, bucket_index
+
+if TYPE_CHECKING:
+    from medical_insurance_sdk.core.collection.store import CallSnapshot
 
 __all__ = [
     "BUSINESS_ERROR_CLASSES",
@@ -148,9 +151,29 @@ class RollupFrame:
             zero, i4, i8, zero, i4, i8, (), (), (), bounds,
         )  # fmt: skip
 
+    @classmethod
+    def from_snapshot(cls, snap: CallSnapshot, step: float = MINUTE) -> RollupFrame:
+        """Rollups of a snapshot's calls (see :func:`frame_from_calls`)."""
+        return frame_from_calls(
+            timestamp=snap.timestamp,
+            duration=snap.duration,
+            api=snap.api,
+            org=snap.org,
+            error=snap.error,
+            success=snap.success,
+            request_size=snap.request_size,
+            response_size=snap.response_size,
+            api_codes=snap.api_codes,
+            org_codes=snap.org_codes,
+            error_codes=snap.error_codes,
+            step=step,
+        )
+
     # -- row selection -------------------------------------------------------------------
     def select(self, mask: npt.NDArray[np.bool_]) -> RollupFrame:
-        """The rows where ``mask`` is true (string tables kept)."""
+        """The rows where ``mask`` is true (string tables kept; the frame itself when all)."""
+        if mask.all():  # frames are immutable: nothing to copy
+            return self
         rows = np.flatnonzero(mask)
         hist_rows, hist_offsets = _csr_take(self.hist_offsets, rows)
         err_rows, err_offsets = _csr_take(self.err_offsets, rows)

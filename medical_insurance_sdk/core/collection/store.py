@@ -223,6 +223,8 @@ class CallStore:
         #: Calls evicted because the store was full, and removed by retention.
         self.evicted = 0
         self.expired = 0
+        #: The latest timestamp of any call evicted or removed (``-inf``: none yet).
+        self.dropped_newest = float("-inf")
         #: Staged calls dropped with a malformed batch (never raised on the hot path).
         self.dropped_malformed = 0
         #: Every call ever folded in.
@@ -344,10 +346,29 @@ class CallStore:
             self._tail += take
         overflow = self._tail - self._head - self.capacity
         if overflow > 0:
+            self._note_dropped(self._head, self._head + overflow)
             self._head += overflow
             self.evicted += overflow
             while self._chunks and self._chunks[0].base + size <= self._head:
                 self._chunks.popleft()
+
+    def _note_dropped(self, first: int, stop: int) -> None:
+        """Remember the latest timestamp of stored calls ``first..stop-1`` (absolute)."""
+        size = self._chunk_size
+        for chunk in self._chunks:
+            lo = max(first, chunk.base) - chunk.base
+            hi = min(stop, chunk.base + size) - chunk.base
+            if hi > lo:
+                newest = float(chunk.cols["timestamp"][lo:hi].max())
+                self.dropped_newest = max(self.dropped_newest, newest)
+
+    def covers(self, since: float) -> bool:
+        """True when every call with a timestamp at or after ``since`` is still held.
+
+        False once a call that recent was evicted (the store was full) or removed by
+        retention: a window starting at ``since`` then needs history to be complete.
+        """
+        return self.dropped_newest < since
 
     def drop_counts(self) -> dict[str, int]:
         """Calls the store let go of, by reason (all counted, none silently)."""
@@ -461,6 +482,8 @@ class CallStore:
             removed = int((~keep).sum())
             if not removed:
                 return 0
+            newest = float(everything.timestamp[~keep].max())
+            self.dropped_newest = max(self.dropped_newest, newest)
             first_kept = int(np.argmax(keep)) if keep.any() else len(keep)
             if keep[first_kept:].all():
                 # The usual case: the old calls are the oldest ones. Advance the head.

@@ -309,19 +309,27 @@ class PrometheusSource:
         """The present: this host's clock (the server answers up to its newest sample)."""
         return time.time()
 
-    def rollups(self, since: float, until: float, *, api_code: str | None = None) -> RollupFrame:
-        """Rollups of every instance summed, whose interval starts in ``[since, until)``."""
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame:
+        """Rollups of every instance summed, whose interval starts in ``[since, until)``.
+
+        ``fine=True`` answers minute rows whatever the window's length (for evaluations
+        that slide minute by minute); otherwise a window longer than ``fine_window`` is
+        answered in rows of about an hour.
+        """
         a, b = check_window(since, until)
+        fine_window = math.inf if fine else self.fine_window
         if api_code is not None and (
             not isinstance(api_code, str) or not _LABEL_VALUE.match(api_code)
         ):
             raise ValueError(f"api_code must be a label value (got {api_code!r})")
         now = self.now()
-        if not plan_pieces(a, b, now, self.fine_window):
+        if not plan_pieces(a, b, now, fine_window):
             return RollupFrame.empty(_default_bounds())  # nothing of it has happened yet
         end = min(b, now)
         self._check_series(end, api_code)
-        pieces = plan_pieces(a, b, now, self.fine_window, self._restarted(a, end))
+        pieces = plan_pieces(a, b, now, fine_window, self._restarted(a, end))
         jobs = [(kind, piece) for piece in pieces for kind in _KINDS]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             results = list(pool.map(lambda job: self._fetch(job[0], job[1], api_code), jobs))

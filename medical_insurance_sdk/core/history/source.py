@@ -4,7 +4,8 @@ A :class:`RollupSource` answers :meth:`~RollupSource.rollups` with a
 :class:`~medical_insurance_sdk.core.collection.rollups.RollupFrame` of the rollups whose
 interval starts in ``[since, until)`` (epoch seconds), optionally for one API only. A
 source may answer with coarser rows where they fit inside the window (hour rollups for
-whole hours) and finer ones at the edges; counts are the same either way. ``now()`` is
+whole hours) and finer ones at the edges, unless asked for ``fine`` rows; counts are the
+same either way. ``now()`` is
 the source's present (epoch seconds): windows of "the last N minutes" end there.
 
 Implementations: :class:`MemorySource` (a frame held in memory, for tests and replays),
@@ -49,8 +50,15 @@ class RollupSource(Protocol):
         """The source's present, epoch seconds."""
         ...
 
-    def rollups(self, since: float, until: float, *, api_code: str | None = None) -> RollupFrame:
-        """Rollups whose interval starts in ``[since, until)``."""
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame:
+        """Rollups whose interval starts in ``[since, until)``.
+
+        ``fine=True`` asks for the finest rows the source keeps (minute rows wherever it
+        still has them), for evaluations that slide minute by minute (incidents);
+        otherwise the source may answer whole hours with hour rows.
+        """
         ...
 
 
@@ -87,7 +95,10 @@ class MemorySource:
             return time.time()
         return self._now() if callable(self._now) else float(self._now)
 
-    def rollups(self, since: float, until: float, *, api_code: str | None = None) -> RollupFrame:
+    def rollups(
+        self, since: float, until: float, *, api_code: str | None = None, fine: bool = False
+    ) -> RollupFrame:
+        """The held rows starting in ``[since, until)`` (as held, whatever ``fine``)."""
         a, b = check_window(since, until)
         frame = self.frame.window(a, b)
         return frame if api_code is None else frame.for_api(api_code)

@@ -133,6 +133,12 @@ class MetricConfig:
     background: bool = True
     #: Records converted to columns at once; the hot path stays O(1) amortised.
     fold_batch_size: int = 2048
+    #: The embedded history (SQLite file, written every ``collection_interval``); ``None``:
+    #: off. Several processes may share one file.
+    history_path: str | None = None
+    #: Days minute rollups are kept in the history, then days hour rollups are kept.
+    history_minute_days: float = 14
+    history_hour_days: float = 400
 
     def __post_init__(self) -> None:
         self._validate()
@@ -166,6 +172,8 @@ class MetricConfig:
             ("push_timeout", 0.0, True),
             ("pending_timeout", 0.0, True),
             ("prometheus_request_timeout", 0.0, True),
+            ("history_minute_days", 0.0, True),
+            ("history_hour_days", 0.0, True),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -209,6 +217,14 @@ class MetricConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 fail(name, "a file path or None")
+        history: object = self.history_path
+        if isinstance(history, os.PathLike):
+            history = os.fspath(history)
+            object.__setattr__(self, "history_path", history)
+        if history is not None and (not isinstance(history, str) or not history.strip()):
+            fail("history_path", "a file path or None")
+        if self.history_hour_days < self.history_minute_days:
+            fail("history_hour_days", ">= history_minute_days")
         if self.prometheus_keyfile and not self.prometheus_certfile:
             fail("prometheus_certfile", "set when prometheus_keyfile is")
         if self.prometheus_certfile:
@@ -288,7 +304,6 @@ KNOWN_ENV_VARIABLES: tuple[str, ...] = (
     *(ENV_PREFIX + f.name.upper() for f in fields(MetricConfig)),
     "MISDK_CONFIG",  # a config file (MetricConfig.from_env)
     "MISDK_NODE_ID",  # the client's msgid node id
-    "MISDK_HISTORY_PATH",
     "MISDK_LOG_FORMAT",
     "MISDK_LOG_LEVEL",
     "MISDK_STRESS",  # tests: 10x sizes

@@ -23,6 +23,7 @@ from fleet import fleet, launch, simulator_process
 from fleet_member import SIMULATOR_CONFIG
 from servers import Prometheus, VictoriaMetrics
 
+from medical_insurance_sdk.core import PerformanceAnalyzer
 from medical_insurance_sdk.core.collection.latency_buckets import percentiles
 from medical_insurance_sdk.core.collection.rollups import RollupFrame, is_business_error
 from medical_insurance_sdk.core.history.prometheus_source import PrometheusSource
@@ -213,6 +214,19 @@ def test_fleet_counts_are_exact_on_victoria_metrics_and_prometheus(
                 check_percentiles(durations, got["histogram"][api], got_frame.bounds)
         assert set(frame.step) == {60.0}
         assert set(frame.start % 60) == {0.0}
+        # the analyzer over the source: every instance's calls, per API
+        minutes = (time.time() - began + 120) / 60
+        with PrometheusSource(url) as source:
+            analyzer = PerformanceAnalyzer(source)
+            overview = analyzer.overview(minutes)
+            incidents = analyzer.get_incidents(minutes)
+        per_api: Counter[str] = Counter()
+        for (api, _), c in expected["counts"].items():
+            per_api[api] += c["calls"]
+        assert {a.api_code: a.basic_stats.total_calls for a in overview.apis} == per_api
+        for incident in incidents:
+            key = (incident.api_code, incident.org_code)
+            assert incident.calls <= expected["counts"][key]["calls"]
         assert set(only_1101.api_codes) == {"1101"}
         assert only_1101.total_calls == sum(
             c["calls"] for (api, _), c in expected["counts"].items() if api == "1101"
