@@ -17,8 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from local_net import free_port
 
-from medical_insurance_sdk.core.history.prometheus_source import PrometheusSource
-from medical_insurance_sdk.core.history.source import SourceError
+from medical_insurance_sdk.core import PrometheusSource, SourceError
 
 pytestmark = pytest.mark.integration
 

@@ -23,11 +23,9 @@ from fleet import fleet, launch, simulator_process
 from fleet_member import SIMULATOR_CONFIG
 from servers import Prometheus, VictoriaMetrics
 
-from medical_insurance_sdk.core import PerformanceAnalyzer
+from medical_insurance_sdk.core import PerformanceAnalyzer, PrometheusSource, SourceError
 from medical_insurance_sdk.core.collection.latency_buckets import percentiles
 from medical_insurance_sdk.core.collection.rollups import RollupFrame, is_business_error
-from medical_insurance_sdk.core.history.prometheus_source import PrometheusSource
-from medical_insurance_sdk.core.history.source import SourceError
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
 
