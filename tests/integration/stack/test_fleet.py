@@ -10,9 +10,12 @@ source's module states.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +106,17 @@ def check_percentiles(
         hi = bounds[np.searchsorted(bounds, above)]
         assert lo <= exact <= hi
         assert lo <= estimate <= hi, (q, exact, estimate, lo, hi)
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every dict inside a JSON document."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
 
 
 def wait_total(query: Callable[[str], list[dict[str, Any]]], expr: str, total: float) -> None:
@@ -225,6 +239,22 @@ def test_fleet_counts_are_exact_on_victoria_metrics_and_prometheus(
         for incident in incidents:
             key = (incident.api_code, incident.org_code)
             assert incident.calls <= expected["counts"][key]["calls"]
+        # misdk report --source prometheus:URL: the same calls in the JSON report
+        out = tmp_path / f"report-{url.rsplit(':', 1)[1]}"
+        command = ["report", "--lang", "en", "--source", f"prometheus:{url}"]
+        command += ["--hours", str(minutes / 60), "--format", "json", "--out", str(out)]
+        ran = subprocess.run(
+            [sys.executable, "-m", "medical_insurance_sdk.cli", *command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        (report,) = out.glob("*.json")
+        document = json.loads(report.read_text(encoding="utf-8"))
+        totals = [d["total_calls"] for d in walk(document) if "api_count" in d]
+        assert totals == [sum(per_api.values())]
         assert set(only_1101.api_codes) == {"1101"}
         assert only_1101.total_calls == sum(
             c["calls"] for (api, _), c in expected["counts"].items() if api == "1101"
