@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: venv servers demo test lint typecheck unit bench stress clean
 
-# Real Prometheus, promtool and Pushgateway for the integration tests (Debian packages).
-SERVER_BINS := prometheus promtool prometheus-pushgateway
+# Real Prometheus, promtool, Pushgateway and VictoriaMetrics for the integration tests
+# (Debian packages: the binary, then the package that provides it).
+SERVER_BINS := prometheus promtool prometheus-pushgateway victoria-metrics
+SERVER_PACKAGES := prometheus prometheus-pushgateway victoria-metrics
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +22,10 @@ venv: $(STAMP)
 servers:
 	@missing=""; for b in $(SERVER_BINS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing prometheus and prometheus-pushgateway (missing:$$missing)"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install -y prometheus prometheus-pushgateway" >&2; exit 1; fi; \
+	  echo "installing $(SERVER_PACKAGES) (missing:$$missing)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install -y $(SERVER_PACKAGES)" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    prometheus prometheus-pushgateway >/dev/null; \
+	    $(SERVER_PACKAGES) >/dev/null; \
 	fi
 
 demo: $(STAMP)
@@ -42,7 +44,7 @@ unit: $(STAMP) servers
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(STAMP) servers
 	$(PY) -m bench
 
 # The reliability tests of `make test`, with 10x the sizes (same code).

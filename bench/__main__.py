@@ -13,6 +13,7 @@ MODULES = (
     "bench.bench_reliability",
     "bench.bench_scrape",
     "bench.bench_history",
+    "bench.bench_fleet",
 )
 
 

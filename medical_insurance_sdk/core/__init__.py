@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         mark_process_dead,
         multiprocess_registry,
     )
+    from medical_insurance_sdk.core.history.prometheus_source import PrometheusSource
     from medical_insurance_sdk.core.history.reader import HistorySource
     from medical_insurance_sdk.core.history.source import MemorySource, RollupSource, SourceError
     from medical_insurance_sdk.core.metrics_collector import (
@@ -65,6 +66,7 @@ __all__ = [
     "PerformanceMetric",
     "PerformanceThreshold",
     "PerformanceTrend",
+    "PrometheusSource",
     "RollupFrame",
     "RollupSource",
     "SourceError",
@@ -95,6 +97,7 @@ _LAZY: dict[str, str] = {
     "PerformanceMetric": "medical_insurance_sdk.core.collection.custom_metrics",
     "PerformanceThreshold": "medical_insurance_sdk.core.performance_analyzer",
     "PerformanceTrend": "medical_insurance_sdk.core.performance_analyzer",
+    "PrometheusSource": "medical_insurance_sdk.core.history.prometheus_source",
     "RollupFrame": "medical_insurance_sdk.core.collection.rollups",
     "RollupSource": "medical_insurance_sdk.core.history.source",
     "SourceError": "medical_insurance_sdk.core.history.source",

@@ -95,7 +95,7 @@ def _stub(directory: Path, name: str, script: str) -> None:
 
 
 def test_make_servers_needs_root_only_when_a_server_is_missing(tmp_path: Path):
-    """`make servers` (run by `make unit`) passes as non-root when all three are installed."""
+    """`make servers` (run by `make unit`) passes as non-root when all four are installed."""
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
@@ -104,7 +104,7 @@ def test_make_servers_needs_root_only_when_a_server_is_missing(tmp_path: Path):
     calls = tmp_path / "apt-get-calls"
     _stub(bin_dir, "id", "echo 1000")  # not root
     _stub(bin_dir, "apt-get", f'echo "$@" >> "{calls}"')
-    for name in ("prometheus", "promtool", "prometheus-pushgateway"):
+    for name in ("prometheus", "promtool", "prometheus-pushgateway", "victoria-metrics"):
         _stub(bin_dir, name, "exit 0")
 
     def servers() -> subprocess.CompletedProcess[str]:
@@ -125,4 +125,12 @@ def test_make_servers_needs_root_only_when_a_server_is_missing(tmp_path: Path):
     assert missing.returncode != 0
     assert "promtool" in missing.stdout
     assert "run as root" in missing.stderr
+    _stub(bin_dir, "promtool", "exit 0")
+    (bin_dir / "victoria-metrics").unlink()
+    missing = servers()
+    assert missing.returncode != 0
+    assert "missing: victoria-metrics" in missing.stdout
+    assert "apt-get install -y prometheus prometheus-pushgateway victoria-metrics" in (
+        missing.stderr
+    )
     assert not calls.exists()

@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 ENV_PREFIX = "MISDK_"
 
 #: Histogram buckets (seconds) for the platform: 10 ms sign-in to 60 s catalog downloads.
+#: 2, 3, 5 and 30 s are the default p95 thresholds of the interface classes
+#: (``core/analysis/thresholds.py``): a p95 read from Prometheus is then over or under
+#: its threshold exactly (``core/history/prometheus_source.py`` states the error).
 DEFAULT_DURATION_BUCKETS: tuple[float, ...] = (
     0.01,
     0.025,
@@ -54,7 +57,9 @@ DEFAULT_DURATION_BUCKETS: tuple[float, ...] = (
     0.25,
     0.5,
     1.0,
+    2.0,
     2.5,
+    3.0,
     5.0,
     10.0,
     20.0,

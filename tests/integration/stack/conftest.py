@@ -1,4 +1,4 @@
-"""Fixtures: real Prometheus / Pushgateway servers, and a helper to scrape the SDK."""
+"""Fixtures: real Prometheus (server or agent), Pushgateway and VictoriaMetrics servers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from servers import Prometheus, Pushgateway
+from servers import Prometheus, Pushgateway, VictoriaMetrics
 
 
 @pytest.fixture
@@ -18,8 +18,17 @@ def pushgateway(tmp_path: Path) -> Iterator[Pushgateway]:
 
 
 @pytest.fixture
+def victoria_metrics(tmp_path: Path) -> Iterator[VictoriaMetrics]:
+    """A running single-node VictoriaMetrics (no search latency offset, no cache)."""
+    vm = VictoriaMetrics(tmp_path / "victoria-metrics").start()
+    yield vm
+    vm.stop()
+
+
+@pytest.fixture
 def start_prometheus(tmp_path: Path) -> Iterator[Callable[..., Prometheus]]:
-    """Start Prometheus servers with the given targets/rules; all are stopped afterwards."""
+    """Start Prometheus servers (``agent=True``: agent mode) with the given targets/rules;
+    all are stopped afterwards."""
     started: list[Prometheus] = []
 
     def start(targets: dict[str, list[str]], **kwargs: object) -> Prometheus:

@@ -9,16 +9,13 @@ multiplied by 10 under `make stress` (MISDK_STRESS=1).
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from fleet import simulator_process
 from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port
 from suite_constants import SCALE
@@ -33,47 +30,6 @@ THREADS, THREAD_CALLS = 16, 40 * SCALE
 TASKS, TASK_CALLS = 200, 5 * SCALE
 PERSON = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": SAMPLE_CERTNO}}
 MIX = ("1101", "1201", "1901", "5201", "3201")
-
-
-@contextmanager
-def simulator_process() -> Iterator[tuple[str, str]]:
-    """`misdk simulate` in its own process (no GIL shared with the load); base and admin URL."""
-    port, admin = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "medical_insurance_sdk.cli",
-            "simulate",
-            "--port",
-            str(port),
-            "--admin-port",
-            str(admin),
-            "--seed",
-            "5",
-            "--latency-scale",
-            "0",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    admin_url = f"http://127.0.0.1:{admin}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{admin_url}/admin/stats", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            assert time.monotonic() < deadline, "simulator did not start"
-            time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}", admin_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stderr is not None:
-            proc.stderr.close()
 
 
 def _exposed_calls(text: str) -> dict[str, float]:
