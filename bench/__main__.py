@@ -12,6 +12,7 @@ MODULES = (
     "bench.bench_incidents",
     "bench.bench_reliability",
     "bench.bench_scrape",
+    "bench.bench_anomaly",
 )
 
 
