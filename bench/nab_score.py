@@ -176,8 +176,8 @@ def _sweep(
     all_value: list[np.ndarray] = []
     all_row: list[np.ndarray] = []
     n_windows = 0
-    for scores, windows in files:
-        scores = np.asarray(scores, dtype=np.float64)
+    for file_scores, windows in files:
+        scores = np.asarray(file_scores, dtype=np.float64)
         window_of, value = _row_weights(scores.size, windows, profile)
         start = probationary_rows(scores.size)
         all_scores.append(scores[start:])

@@ -146,7 +146,5 @@ def _validated(timestamps: object, values: object) -> tuple[np.ndarray, np.ndarr
     back = np.flatnonzero(np.diff(ts) < 0)
     if back.size:
         i = int(back[0]) + 1
-        raise ValueError(
-            f"timestamps must not decrease: index {i} ({ts[i]}) is before {ts[i - 1]}"
-        )
+        raise ValueError(f"timestamps must not decrease: index {i} ({ts[i]}) is before {ts[i - 1]}")
     return ts, x

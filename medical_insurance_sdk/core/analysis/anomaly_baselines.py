@@ -7,6 +7,8 @@ up to ``i`` (:func:`ewma`), never later ones.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -124,7 +126,7 @@ def ewma(x: np.ndarray, alpha: float) -> np.ndarray:
     mean = 0.0
     keep = 1.0 - alpha
     for i, value in enumerate(x.tolist()):
-        if value == value:  # not NaN
+        if not math.isnan(value):
             mean = alpha * value + keep * mean
             out[i] = mean
     return out

@@ -46,7 +46,7 @@ def tail_surprise(
     past: list[float] = []
     order: deque[float] = deque()
     for i, value in enumerate(stream.tolist()):
-        if value != value:  # NaN
+        if math.isnan(value):
             continue
         m = len(past)
         if m >= min_history:
@@ -71,7 +71,9 @@ def news(surprise: np.ndarray, memory: int) -> np.ndarray:
     The surprises are non-negative; before ``memory`` points the missing ones count as 0.
     """
     if memory < 1 or surprise.size == 0:
-        return np.maximum(surprise, 0.0)
+        out: np.ndarray = np.clip(surprise, 0.0, None)
+        return out
     padded = np.concatenate([np.zeros(memory), surprise[:-1]])
     recent = sliding_window_view(padded, memory).max(axis=1)
-    return np.maximum(surprise - recent, 0.0)
+    fresh: np.ndarray = np.clip(surprise - recent, 0.0, None)
+    return fresh
