@@ -15,12 +15,15 @@ scores) and deterministically. How it is made:
    probability from the empirical distribution and a peaks-over-threshold exponential tail,
    as ``-log10 p``. This calibrates every stream, in any unit, to one scale, and learns what is
    usual for this series (recurring spikes, noisy transitions) instead of assuming normality.
+   The tail's decay is shrunk towards a prior (three peaks five standard deviations beyond
+   the threshold), so a series with little history is not over-confident about its first
+   large values.
 3. **News**: the largest surprise of the point, minus the largest of the previous ``memory``
    points (at least 0): a step or a burst scores on its first points, not for as long as it
    lasts.
 4. **Score** ``1 - 2^(-s / half_surprise)``: 0.5 where the news ``s`` is ``half_surprise``
-   (0.4 decades, about where the best NAB threshold falls), approaching 1 for events far beyond
-   anything in the series' past.
+   (0.4 decades; the best NAB threshold falls at about 0.5), approaching 1 for events far
+   beyond anything in the series' past.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ _EWMA_CLIP = 10.0
 #: Earlier days compared for the daily profile, and how many must exist before it is used.
 _SEASON_CYCLES = 7
 _SEASON_MIN_CYCLES = 3
+#: Points a level and spread need before a deviation from them is measured.
+_MIN_POINTS = 10
 #: Points of its own history a stream needs before any of its points is surprising.
 _MIN_HISTORY = 30
 #: Past points a stream's tail is estimated from (bounds the cost of long series).
@@ -99,7 +104,7 @@ class AnomalyDetector:
 
     def _surprise(self, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The largest ``-log10`` tail probability of each point over the deviation streams."""
-        level, scale = trailing_level_scale(values, self.window)
+        level, scale = trailing_level_scale(values, self.window, _MIN_POINTS)
         z = (values - level) / scale
         streams = [z]
         clipped = np.clip(z, -_EWMA_CLIP, _EWMA_CLIP)
@@ -108,7 +113,7 @@ class AnomalyDetector:
             timestamps, values, _DAY_S, _SEASON_CYCLES, _SEASON_MIN_CYCLES
         )
         residual = values - expected
-        _, residual_scale = trailing_level_scale(residual, self.window)
+        _, residual_scale = trailing_level_scale(residual, self.window, _MIN_POINTS)
         streams.append(residual / residual_scale)
         best = np.zeros(values.size)
         for stream in streams:

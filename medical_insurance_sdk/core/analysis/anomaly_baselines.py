@@ -65,26 +65,30 @@ def _median_mad_meanad(x: np.ndarray, window: int) -> tuple[np.ndarray, ...]:
     return med, mad, mean_ad
 
 
-def trailing_level_scale(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def trailing_level_scale(
+    x: np.ndarray, window: int, min_points: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Robust level (median) and spread of the last ``window`` non-NaN points before each point.
 
     The spread is 1.4826 x MAD (the standard deviation for normal data); where more than half
     the window is one value (MAD 0: counts, idle servers) it falls back to 1.2533 x the mean
     absolute deviation, and to a relative 1e-9 of the level when the window is constant. NaN
-    before the second valid point and wherever ``x`` is NaN.
+    until ``min_points`` valid points precede (the spread of two or three points means little:
+    a deviation measured against it would be huge and distort every later tail estimate) and
+    wherever ``x`` is NaN.
     """
     n = x.size
     level = np.full(n, np.nan)
     scale = np.full(n, np.nan)
     valid = np.flatnonzero(~np.isnan(x))
-    if valid.size < 2:
+    if valid.size <= max(min_points, 1):
         return level, scale
     med, mad, mean_ad = _median_mad_meanad(x[valid], window)
     spread = _MAD_TO_SIGMA * mad
     spread = np.where(spread > 0, spread, _MEAN_AD_TO_SIGMA * mean_ad)
     spread = np.maximum(spread, 1e-9 * np.maximum(1.0, np.abs(med)))
-    level[valid] = med
-    scale[valid] = spread
+    level[valid[min_points:]] = med[min_points:]
+    scale[valid[min_points:]] = spread[min_points:]
     return level, scale
 
 

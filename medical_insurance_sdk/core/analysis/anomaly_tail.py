@@ -33,6 +33,8 @@ def tail_surprise(
     max_history: int,
     min_peaks: int = 5,
     min_decay: float = 0.5,
+    prior_decay: float = 5.0,
+    prior_peaks: float = 3.0,
 ) -> np.ndarray:
     """``-log10 P(past >= value)`` of each point against the up to ``max_history`` before it.
 
@@ -55,7 +57,8 @@ def tail_surprise(
             if value <= u:
                 p = (m - bisect.bisect_left(past, value) + 1) / (m + 1)
             else:
-                beta = max(math.fsum(past[m - k :]) / k - u, min_decay)
+                excess = math.fsum(past[m - k :]) - k * u + prior_peaks * prior_decay
+                beta = max(excess / (k + prior_peaks), min_decay)
                 p = k / (m + 1) * math.exp(-(value - u) / beta)
             out[i] = -math.log10(max(p, 1e-300))
         bisect.insort(past, value)
