@@ -52,7 +52,8 @@ def nab_rows() -> list[dict[str, Any]]:
     root = find_nab()
     name = "NAB standard score (shared part)"
     if root is None:
-        print(f"(skipped {name}: data not found at ../shared/nab; set NAB_DATA_DIR)")
+        where = os.environ.get("NAB_DATA_DIR") or str(ROOT.parent / "shared" / "nab")
+        print(f"(skipped {name}: data not found at {where}; set NAB_DATA_DIR)")
         return []
     files = load_corpus(root)
     result = score_detector(files, _detect)
