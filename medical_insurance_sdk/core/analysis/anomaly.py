@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.anomaly_baselines import (
     ewma,
@@ -89,7 +90,7 @@ class AnomalyDetector:
         if not self.half_surprise > 0.0:
             raise ValueError(f"half_surprise must be > 0, got {self.half_surprise}")
 
-    def score(self, timestamps: object, values: object) -> np.ndarray:
+    def score(self, timestamps: npt.ArrayLike, values: npt.ArrayLike) -> np.ndarray:
         """Scores in [0, 1], one per point, of ``values`` sampled at ``timestamps`` (epoch s).
 
         Raises:
@@ -129,7 +130,7 @@ class AnomalyDetector:
         return best
 
 
-def _validated(timestamps: object, values: object) -> tuple[np.ndarray, np.ndarray]:
+def _validated(timestamps: npt.ArrayLike, values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Both inputs as float64 arrays, or a ValueError naming what is wrong."""
     try:
         ts = np.asarray(timestamps, dtype=np.float64)
