@@ -14,6 +14,7 @@ MODULES = (
     "bench.bench_scrape",
     "bench.bench_history",
     "bench.bench_fleet",
+    "bench.bench_anomaly",
 )
 
 

@@ -5,7 +5,8 @@ Besides those: :func:`batch_job` (a batch run pushed to a Pushgateway),
 :class:`Clock` and :class:`ManualClock` (the ``clock=`` of :class:`MetricsCollector`), and
 the ``/metrics`` server and multiprocess helpers (:func:`start_metrics_server`,
 :class:`MetricsServer`, :func:`multiprocess_registry`, :func:`mark_process_dead`). Those
-last four need prometheus_client (the ``[prometheus]`` extra).
+last four need prometheus_client (the ``[prometheus]`` extra). :class:`AnomalyDetector` gives
+causal anomaly scores in [0, 1] of any series.
 
 Every name is imported on first use (PEP 562 ``__getattr__``): importing a light submodule
 (``collection.tracking``, for the client) loads this package first, and must load neither numpy,
@@ -20,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from medical_insurance_sdk.core.analysis.anomaly import AnomalyDetector
     from medical_insurance_sdk.core.batch import batch_job
     from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
     from medical_insurance_sdk.core.collection.records import APICallMetric
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APICallMetric",
+    "AnomalyDetector",
     "CallSnapshot",
     "CallTracker",
     "Clock",
@@ -83,6 +86,7 @@ __all__ = [
 #: Every exported name, by the module defining it (imported on first access).
 _LAZY: dict[str, str] = {
     "APICallMetric": "medical_insurance_sdk.core.collection.records",
+    "AnomalyDetector": "medical_insurance_sdk.core.analysis.anomaly",
     "CallSnapshot": "medical_insurance_sdk.core.collection.store",
     "CallTracker": "medical_insurance_sdk.core.collection.tracking",
     "Clock": "medical_insurance_sdk.core.runtime.clock",

@@ -10,10 +10,13 @@
 * :mod:`.api_analysis` and :mod:`.overview`: the typed results;
 * :mod:`.rollup_overview` (with :mod:`.rollup_totals`, :mod:`.rollup_stats`,
   :mod:`.rollup_series`): the same results from rollups (history, the fleet);
+* :mod:`.anomaly` (with :mod:`.anomaly_baselines`, :mod:`.anomaly_tail`): causal anomaly
+  scores of any series;
 * :mod:`.reports`: the JSON, CSV and HTML reports, and writing them to files.
 """
 
 from medical_insurance_sdk.core.analysis.alerts import AlertManager, PerformanceAlert
+from medical_insurance_sdk.core.analysis.anomaly import AnomalyDetector
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.incidents import Incident
@@ -25,6 +28,7 @@ from medical_insurance_sdk.core.analysis.trend import Trend
 __all__ = [
     "AlertManager",
     "AlertPolicy",
+    "AnomalyDetector",
     "ApiAnalysis",
     "Incident",
     "PerformanceAlert",

@@ -1,0 +1,146 @@
+"""AnomalyDetector: scores in [0, 1], causal, deterministic, on synthetic series."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medical_insurance_sdk.core import AnomalyDetector
+
+T0 = 1_700_000_000.0
+HIGH = 0.9  # a clear alarm
+
+
+def _noise(n: int = 800, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Minute samples of steady noise around 100 (sd 5)."""
+    rng = np.random.default_rng(seed)
+    return T0 + 60.0 * np.arange(n), rng.normal(100.0, 5.0, n)
+
+
+def _daily(days: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Five-minute samples of a daily sine (50 +- 20) with noise (sd 2)."""
+    rng = np.random.default_rng(seed)
+    ts = T0 + 300.0 * np.arange(288 * days)
+    return ts, 50 + 20 * np.sin(2 * np.pi * ts / 86_400.0) + rng.normal(0, 2, ts.size)
+
+
+def test_scores_lie_in_unit_interval_one_per_point():
+    """One float score per point, all in [0, 1]."""
+    ts, x = _noise()
+    scores = AnomalyDetector().score(ts, x)
+    assert scores.shape == x.shape
+    assert scores.dtype == np.float64
+    assert float(scores.min()) >= 0.0
+    assert float(scores.max()) <= 1.0
+
+
+def test_steady_noise_raises_no_alarm():
+    """800 points of steady noise: no score reaches 0.9."""
+    ts, x = _noise()
+    assert float(AnomalyDetector().score(ts, x).max()) < HIGH
+
+
+def test_step_times_five_scores_high_within_a_few_points():
+    """Values x5 from point 600: a score >= 0.9 among points 600-602, not again after 610."""
+    ts, x = _noise()
+    x[600:] *= 5
+    scores = AnomalyDetector().score(ts, x)
+    assert float(scores[600:603].max()) >= HIGH
+    assert float(scores[:600].max()) < HIGH
+    assert float(scores[610:].max()) < HIGH
+
+
+def test_step_down_scores_high():
+    """Values down to a fifth from point 600: a score >= 0.9 within three points."""
+    ts, x = _noise()
+    x[600:] *= 0.2
+    assert float(AnomalyDetector().score(ts, x)[600:603].max()) >= HIGH
+
+
+def test_single_spike_scores_high_and_alone():
+    """One point 12 sd above: scored >= 0.9; its neighbours are not."""
+    ts, x = _noise()
+    x[500] += 60.0
+    scores = AnomalyDetector().score(ts, x)
+    assert scores[500] >= HIGH
+    assert float(np.delete(scores, 500).max()) < HIGH
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_daily_pattern_repeats_raise_no_alarm(seed):
+    """Eight days of a noisy daily pattern: no score reaches 0.9 after the first day."""
+    ts, x = _daily(seed=seed)
+    assert float(AnomalyDetector().score(ts, x)[288:].max()) < HIGH
+
+
+def test_broken_daily_pattern_scores_high():
+    """Half an hour in antiphase on day seven (values within the usual range): >= 0.9."""
+    ts, x = _daily()
+    part = slice(288 * 6 + 100, 288 * 6 + 130)
+    x[part] = 50 + 20 * np.sin(2 * np.pi * ts[part] / 86_400.0 + np.pi)
+    assert float(AnomalyDetector().score(ts, x)[part].max()) >= HIGH
+
+
+def test_irregular_and_repeated_timestamps_are_accepted():
+    """Irregular spacing with repeated timestamps: scores, and the spike is still found."""
+    rng = np.random.default_rng(3)
+    ts = T0 + np.cumsum(rng.choice([0.0, 30.0, 60.0, 300.0], 700))
+    x = rng.normal(10.0, 1.0, ts.size)
+    x[650] = 30.0
+    scores = AnomalyDetector().score(ts, x)
+    assert scores[650] >= HIGH
+
+
+def test_score_is_causal_prefixes_score_the_same():
+    """The score at i uses points <= i only: scoring any prefix gives the same scores."""
+    ts, x = _daily(days=4, seed=5)
+    x[900:] += 15.0
+    full = AnomalyDetector().score(ts, x)
+    for end in (1, 2, 40, 500, 901, 1000):
+        np.testing.assert_array_equal(AnomalyDetector().score(ts[:end], x[:end]), full[:end])
+
+
+def test_score_is_deterministic():
+    """The same inputs give bit-identical scores."""
+    ts, x = _daily(days=3, seed=9)
+    np.testing.assert_array_equal(AnomalyDetector().score(ts, x), AnomalyDetector().score(ts, x))
+
+
+def test_empty_and_short_series():
+    """An empty series gives an empty array; a few points score 0 (nothing to compare yet)."""
+    assert AnomalyDetector().score([], []).shape == (0,)
+    np.testing.assert_array_equal(AnomalyDetector().score([1.0, 2.0, 3.0], [5, 9, 1]), [0, 0, 0])
+
+
+@pytest.mark.parametrize(
+    ("timestamps", "values", "message"),
+    [
+        ([1.0, 2.0, 3.0], [1.0, 2.0], "differ in length: 3 != 2"),
+        ([1.0, float("nan"), 3.0], [1.0, 2.0, 3.0], "timestamps must be finite.*index 1"),
+        ([1.0, 2.0, float("inf")], [1.0, 2.0, 3.0], "timestamps must be finite.*index 2"),
+        ([1.0, 2.0, 3.0], [1.0, float("nan"), 3.0], "values must be finite.*index 1"),
+        ([1.0, 3.0, 2.0], [1.0, 2.0, 3.0], "must not decrease: index 2"),
+        ([[1.0, 2.0]], [[1.0, 2.0]], "one-dimensional"),
+        (["a", "b"], [1.0, 2.0], "must be numbers"),
+    ],
+)
+def test_invalid_input_raises_value_error_naming_the_problem(timestamps, values, message):
+    """Mismatched lengths, NaN or infinite entries, decreasing times, wrong shapes or types."""
+    with pytest.raises(ValueError, match=message):
+        AnomalyDetector().score(timestamps, values)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"window": 1}, "window"),
+        ({"ewma_alphas": (0.0,)}, "ewma_alphas"),
+        ({"tail_fraction": 1.5}, "tail_fraction"),
+        ({"memory": -1}, "memory"),
+        ({"half_surprise": 0.0}, "half_surprise"),
+    ],
+)
+def test_invalid_parameters_raise_value_error(kwargs, message):
+    """Each out-of-range parameter is named in the error."""
+    with pytest.raises(ValueError, match=message):
+        AnomalyDetector(**kwargs)
