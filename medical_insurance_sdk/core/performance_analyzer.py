@@ -82,7 +82,7 @@ from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
 from medical_insurance_sdk.core.analysis.trend import Trend
-from medical_insurance_sdk.core.collection.rollups import RollupFrame, frame_from_calls
+from medical_insurance_sdk.core.collection.rollups import RollupFrame
 from medical_insurance_sdk.core.collection.store import CallSnapshot
 from medical_insurance_sdk.core.history.source import RollupSource, SourceError
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
@@ -235,21 +235,8 @@ class PerformanceAnalyzer:
             stored = source.rollups(since, now, fine=True)
             if stored is not None:
                 return now, stored
-        snap = source.store.snapshot(since=now - minutes * 60.0, until=now, columns=_ROLLUP_COLUMNS)
-        frame = frame_from_calls(
-            timestamp=snap.timestamp,
-            duration=snap.duration,
-            api=snap.api,
-            org=snap.org,
-            error=snap.error,
-            success=snap.success,
-            request_size=snap.request_size,
-            response_size=snap.response_size,
-            api_codes=snap.api_codes,
-            org_codes=snap.org_codes,
-            error_codes=snap.error_codes,
-        )
-        return now, frame
+        snap = source.store.snapshot(since=since, until=now, columns=_ROLLUP_COLUMNS)
+        return now, RollupFrame.from_snapshot(snap)
 
     def _rollup_window(
         self, kind: str, minutes: float, api_code: str | None
