@@ -1,18 +1,21 @@
 """Rollup rows <-> the history file's ``rollups`` rows (histograms and error codes as BLOBs).
 
-A row's histogram is two BLOBs: the non-empty buckets' indices (little-endian ``int16``)
+A row's call count is an integer column (``misdk history`` sums it in SQL); its other
+figures are one fixed 88-byte BLOB, ``stats`` (:data:`STATS`: seven little-endian
+``int64`` counts and four ``float64`` latency figures, NaN for an unknown extreme), so a
+query fetches nine columns and decodes the figures of every row with one
+``numpy.frombuffer``. A row's histogram is two BLOBs: the non-empty buckets' indices
+(little-endian ``int16``)
 and their counts; its error codes likewise (``int32`` ids of the ``error_codes`` table,
 then counts). Each row's counts take the narrowest of ``uint8``, ``uint16``, ``uint32``
 and ``int64`` that holds its largest count (the width is the BLOB's length over the
 number of entries), so a minute row of a few dozen calls spends 3 bytes per non-empty
-bucket. NaN latency extremes (a row of outcome-unknown
-calls only) are stored as NULL. Decoding a whole query result is a handful of numpy
+bucket. Decoding a whole query result is a handful of numpy
 operations over the joined BLOBs, not a loop over buckets.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,40 +25,35 @@ import numpy.typing as npt
 from medical_insurance_sdk.core.collection.latency_buckets import BOUNDS
 from medical_insurance_sdk.core.collection.rollups import RollupFrame
 
-__all__ = ["COLUMNS", "decode_rows", "encode_rows"]
+__all__ = ["COLUMNS", "STATS", "decode_rows", "encode_rows"]
 
 #: The ``rollups`` columns in the order rows are written and read.
 COLUMNS = (
-    "res",
     "start",
     "series",
     "writer",
     "calls",
-    "successes",
-    "business_errors",
-    "system_errors",
-    "unknown_outcomes",
-    "latency_sum",
-    "latency_sumsq",
-    "latency_min",
-    "latency_max",
-    "max_concurrency",
-    "request_bytes",
-    "response_bytes",
+    "stats",
     "hist_index",
     "hist_count",
     "err_index",
     "err_count",
 )
-_INT_COLUMNS = (
-    "calls",
-    "successes",
-    "business_errors",
-    "system_errors",
-    "unknown_outcomes",
-    "max_concurrency",
-    "request_bytes",
-    "response_bytes",
+#: The layout of the ``stats`` BLOB: one row's figures other than its calls.
+STATS = np.dtype(
+    [
+        ("successes", "<i8"),
+        ("business_errors", "<i8"),
+        ("system_errors", "<i8"),
+        ("unknown_outcomes", "<i8"),
+        ("max_concurrency", "<i8"),
+        ("request_bytes", "<i8"),
+        ("response_bytes", "<i8"),
+        ("latency_sum", "<f8"),
+        ("latency_sumsq", "<f8"),
+        ("latency_min", "<f8"),
+        ("latency_max", "<f8"),
+    ]
 )
 _HIST_INDEX = np.dtype("<i2")
 _ERR_INDEX = np.dtype("<i4")
@@ -104,7 +102,6 @@ def _counts(blobs: Sequence[bytes], offsets: npt.NDArray[np.int64]) -> npt.NDArr
 
 def encode_rows(
     frame: RollupFrame,
-    res: int,
     writer: int,
     series_ids: npt.NDArray[np.int64],
     code_ids: npt.NDArray[np.int64],
@@ -122,20 +119,19 @@ def encode_rows(
     )
     err_count = frame.err_count
     ho, eo = frame.hist_offsets.tolist(), frame.err_offsets.tolist()
-    columns = [getattr(frame, name).tolist() for name in _INT_COLUMNS]
+    stats = np.zeros(len(frame), dtype=STATS)
+    for name in STATS.names or ():
+        stats[name] = getattr(frame, name)
+    packed = stats.view(np.uint8).reshape(len(frame), STATS.itemsize)
+    calls = frame.calls.tolist()
     starts = frame.start.astype(np.int64).tolist()
-    sums, sumsq = frame.latency_sum.tolist(), frame.latency_sumsq.tolist()
-    lows = [None if math.isnan(v) else v for v in frame.latency_min.tolist()]
-    highs = [None if math.isnan(v) else v for v in frame.latency_max.tolist()]
     series = series_ids.tolist()
     rows = []
     for i in range(len(frame)):
         h0, h1, e0, e1 = ho[i], ho[i + 1], eo[i], eo[i + 1]
-        calls, ok, biz, sys_, unknown, conc, req, resp = (column[i] for column in columns)
         rows.append(
             (
-                res, starts[i], series[i], writer, calls, ok, biz, sys_, unknown,
-                sums[i], sumsq[i], lows[i], highs[i], conc, req, resp,
+                starts[i], series[i], writer, calls[i], packed[i].tobytes(),
                 hist_index[h0:h1].tobytes(), hist_count[h0:h1].astype(hist_widths[i]).tobytes(),
                 err_index[e0:e1].tobytes(), err_count[e0:e1].astype(err_widths[i]).tobytes(),
             )
@@ -152,44 +148,41 @@ def _csr(
     return values, offsets
 
 
-def _nullable(values: Sequence[float | None]) -> npt.NDArray[np.float64]:
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
 def decode_rows(
     rows: Sequence[Sequence[Any]],
+    res: int,
     series: Mapping[int, tuple[str, str]],
     codes: Mapping[int, str],
 ) -> RollupFrame:
-    """A frame of rows read in :data:`COLUMNS` order (one resolution per call)."""
+    """A frame of rows of resolution ``res`` (seconds) read in :data:`COLUMNS` order."""
     if not rows:
         return RollupFrame.empty()
-    cols = list(zip(*rows, strict=True))
-    res = int(cols[0][0])
     n = len(rows)
-    series_ids = np.fromiter(cols[2], dtype=np.int64, count=n)
+    start, series_col, _, calls_col, stats_col, h_index, h_count, e_index, e_count = zip(
+        *rows, strict=True
+    )
+    series_ids = np.fromiter(series_col, dtype=np.int64, count=n)
     used, row_series = np.unique(series_ids, return_inverse=True)
     pairs = [series[int(s)] for s in used]
     api_codes = tuple(dict.fromkeys(p[0] for p in pairs))
     org_codes = tuple(dict.fromkeys(p[1] for p in pairs))
     api_of = np.array([api_codes.index(p[0]) for p in pairs], dtype=np.int32)
     org_of = np.array([org_codes.index(p[1]) for p in pairs], dtype=np.int32)
-    hist_bucket, hist_offsets = _csr(cols[16], _HIST_INDEX)
-    hist_count = _counts(cols[17], hist_offsets)
-    err_ids, err_offsets = _csr(cols[18], _ERR_INDEX)
-    err_count = _counts(cols[19], err_offsets)
+    hist_bucket, hist_offsets = _csr(h_index, _HIST_INDEX)
+    hist_count = _counts(h_count, hist_offsets)
+    err_ids, err_offsets = _csr(e_index, _ERR_INDEX)
+    err_count = _counts(e_count, err_offsets)
     used_codes, err_code = np.unique(err_ids, return_inverse=True)
-    ints = [np.fromiter(cols[COLUMNS.index(c)], dtype=np.int64, count=n) for c in _INT_COLUMNS]
-    calls, ok, biz, system, unknown, conc, req, resp = ints
+    stats = np.frombuffer(b"".join(stats_col), dtype=STATS)
+    if stats.size != n:
+        raise ValueError("history row: stats BLOB is not one record of its layout")
+    figures = {name: stats[name].copy() for name in STATS.names or ()}
     return RollupFrame(
-        start=np.fromiter(cols[1], dtype=np.float64, count=n),
+        start=np.fromiter(start, dtype=np.float64, count=n),
         step=np.full(n, float(res)),
         api=api_of[row_series.reshape(-1)],
         org=org_of[row_series.reshape(-1)],
-        latency_sum=np.fromiter(cols[9], dtype=np.float64, count=n),
-        latency_sumsq=np.fromiter(cols[10], dtype=np.float64, count=n),
-        latency_min=_nullable(cols[11]),
-        latency_max=_nullable(cols[12]),
+        calls=np.fromiter(calls_col, dtype=np.int64, count=n),
         hist_offsets=hist_offsets,
         hist_bucket=hist_bucket.astype(np.int32),
         hist_count=hist_count.astype(np.int64),
@@ -199,12 +192,5 @@ def decode_rows(
         api_codes=api_codes,
         org_codes=org_codes,
         error_codes=tuple(codes[int(c)] for c in used_codes),
-        calls=calls,
-        successes=ok,
-        business_errors=biz,
-        system_errors=system,
-        unknown_outcomes=unknown,
-        max_concurrency=conc,
-        request_bytes=req,
-        response_bytes=resp,
+        **figures,
     )

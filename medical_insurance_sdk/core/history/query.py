@@ -113,5 +113,5 @@ def _read(
     for res, a, b in _plan(since, until, minute_floor, fine):
         select = _SELECT.format(columns=", ".join(COLUMNS), table=table(res))
         rows = conn.execute(select + where, (a, b, *extra)).fetchall()
-        frames.append(decode_rows(rows, series, codes))
+        frames.append(decode_rows(rows, res, series, codes))
     return RollupFrame.concat(frames).merge()

@@ -8,20 +8,20 @@ One SQLite file (WAL journal, ``auto_vacuum=INCREMENTAL``) holds:
 * ``writers(id, pid, host, started, last_write)``: one row per process that wrote;
 * ``series(id, api_code, org_code)`` and ``error_codes(id, code)``: string tables;
 * ``rollups_60`` and ``rollups_3600`` (minute and hour rows): one row per (interval
-  start, series, writer), every
-  :class:`~medical_insurance_sdk.core.collection.rollups.RollupFrame` column, the
-  histogram and error codes as BLOBs (see :mod:`.codec`). ``WITHOUT ROWID``: the primary
-  key is the table, so rows cost no second index. Two tables, so that the minutes
-  written each run are appended at the end of their B-tree (full pages) instead of
-  being inserted before the hour rows (half-full pages after each split).
+  start, series, writer): the calls, the other
+  :class:`~medical_insurance_sdk.core.collection.rollups.RollupFrame` figures packed in
+  one BLOB, the histogram and error codes as BLOBs (see :mod:`.codec`). ``WITHOUT
+  ROWID``: the primary key is the table, so rows cost no second index. Two tables, so
+  that the minutes written each run are appended at the end of their B-tree (full pages)
+  instead of being inserted before the hour rows (half-full pages after each split).
 
-Size, measured (``bench/bench_history.py``, one simulated hour, file pages in use): a
-minute row is about 85 B plus 3 B per non-empty latency bucket — 200 B at 37.5 calls a
-minute (500 calls/s over 40 APIs × 20 orgs), 87 B at 2 calls a minute. One series-day at
-minute resolution (1440 minute rows and 24 hour rows) takes **≈ 310 kB at 37.5 calls a
-minute, ≈ 125 kB at 2 calls a minute**; minutes without calls take nothing. With the
-default retention (14 days of minutes, 400 days of hours) the 800 series of a 500 calls/s
-gateway hold ≈ 3.5 GB of minutes and ≈ 6 GB of hours (800 B a busy hour row).
+Size, measured (``bench/bench_history.py``, one simulated hour, file pages in use): one
+series-day at minute resolution (1440 minute rows and 24 hour rows) takes **≈ 375 kB at
+37.5 calls a minute** (500 calls/s over 40 APIs × 20 orgs); minutes without calls take
+nothing. A row's fixed part is its key, its calls and the 88-byte packed figures; each
+non-empty latency bucket adds 3 B. With the default retention (14 days of minutes, 400
+days of hours) the 800 series of a 500 calls/s gateway hold ≈ 4.2 GB of minutes and
+≈ 6.5 GB of hours.
 """
 
 from __future__ import annotations
@@ -60,13 +60,9 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS error_codes (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE)",
     *(
         f"CREATE TABLE IF NOT EXISTS rollups_{res} ("
-        " res INTEGER NOT NULL, start INTEGER NOT NULL, series INTEGER NOT NULL,"
-        " writer INTEGER NOT NULL,"
-        " calls INTEGER NOT NULL, successes INTEGER NOT NULL, business_errors INTEGER NOT NULL,"
-        " system_errors INTEGER NOT NULL, unknown_outcomes INTEGER NOT NULL,"
-        " latency_sum REAL NOT NULL, latency_sumsq REAL NOT NULL, latency_min REAL,"
-        " latency_max REAL, max_concurrency INTEGER NOT NULL, request_bytes INTEGER NOT NULL,"
-        " response_bytes INTEGER NOT NULL, hist_index BLOB NOT NULL, hist_count BLOB NOT NULL,"
+        " start INTEGER NOT NULL, series INTEGER NOT NULL, writer INTEGER NOT NULL,"
+        " calls INTEGER NOT NULL, stats BLOB NOT NULL,"
+        " hist_index BLOB NOT NULL, hist_count BLOB NOT NULL,"
         " err_index BLOB NOT NULL, err_count BLOB NOT NULL,"
         " PRIMARY KEY (start, series, writer)) WITHOUT ROWID"
         for res in (MINUTE_RES, HOUR_RES)

@@ -216,11 +216,11 @@ class HistoryWriter:
             if row is not None:
                 found.append(row)
         if found:  # a late batch: add to the rows already written, never overwrite them
-            old = decode_rows(found, self._series_names, self._code_names)
+            old = decode_rows(found, res, self._series_names, self._code_names)
             frame = RollupFrame.concat([old, frame]).merge()
             series, codes = self._ids(conn, frame)
-        rows = encode_rows(frame, res, self._writer or 0, series, codes)
-        rows.sort(key=lambda row: (row[1], row[2]))  # key order: appended at the B-tree's end
+        rows = encode_rows(frame, self._writer or 0, series, codes)
+        rows.sort(key=lambda row: (row[0], row[1]))  # key order: appended at the B-tree's end
         conn.executemany(_INSERT[res], rows)
         return len(rows)
 
