@@ -21,7 +21,6 @@ from medical_insurance_sdk.core.analysis import AlertPolicy
 from medical_insurance_sdk.core.analysis.rollup_stats import count_at_most
 from medical_insurance_sdk.core.analysis.rollup_totals import group_totals
 from medical_insurance_sdk.core.collection.latency_buckets import RELATIVE_ERROR
-from medical_insurance_sdk.core.collection.rollup_builder import RollupBuilder
 from medical_insurance_sdk.core.collection.rollups import HOUR, RollupFrame, frame_from_calls
 from medical_insurance_sdk.core.collection.store import CallSnapshot
 from medical_insurance_sdk.core.history import MemorySource, SourceError
@@ -295,27 +294,14 @@ def test_hour_rollups_give_the_same_counts() -> None:
     collector.shutdown()
 
 
-class _HistoryCollector(MetricsCollector):
-    """A collector keeping minute rollups of every fold (what history=on provides)."""
-
-    def __init__(self, config: MetricConfig, clock: ManualClock) -> None:
-        super().__init__(config, clock=clock)
-        self.builder = RollupBuilder()
-        self.store.add_listener(self.builder)
-
-    def rollups(
-        self, since: float, until: float, *, api_code: str | None = None
-    ) -> RollupFrame | None:
-        frame = self.builder.peek().window(since, until)
-        return frame if api_code is None else frame.for_api(api_code)
-
-
-def test_windows_beyond_the_ring_are_exact_with_history() -> None:
+def test_windows_beyond_the_ring_are_exact_with_history(tmp_path) -> None:
     """With history, a 1-hour window counts every call even after the ring evicted most."""
     config = MetricConfig(
         prometheus_enabled=False, background=False, max_memory_metrics=500, fold_batch_size=64
     )
-    with_history = _HistoryCollector(config, ManualClock(T))
+    with_history = MetricsCollector(
+        replace(config, history_path=str(tmp_path / "history.sqlite")), clock=ManualClock(T)
+    )
     without = MetricsCollector(config, clock=ManualClock(T))
     for collector in (with_history, without):
         _record(collector, 3000)
@@ -341,14 +327,21 @@ def test_windows_beyond_the_ring_are_exact_with_history() -> None:
     result = analyzer.analyze_api_performance("2207", 60)
     assert result["basic_stats"]["total_calls"] == reference["api_breakdown"]["2207"]["count"]
     assert analyzer.overview(60).total_calls == 3000
+    with_history.run_housekeeping()  # written to the file: the same figures from there
+    assert with_history.get_api_statistics(60)["total_calls"] == 3000
     for collector in (with_history, without, exact):
         collector.shutdown()
 
 
-def test_the_ring_is_used_while_it_covers_the_window() -> None:
+def test_the_ring_is_used_while_it_covers_the_window(tmp_path) -> None:
     """A window the ring still holds whole is analysed from exact records."""
-    collector = _HistoryCollector(
-        MetricConfig(prometheus_enabled=False, background=False), ManualClock(T)
+    collector = MetricsCollector(
+        MetricConfig(
+            prometheus_enabled=False,
+            background=False,
+            history_path=str(tmp_path / "history.sqlite"),
+        ),
+        clock=ManualClock(T),
     )
     _record(collector, 1000)
     assert collector.store.covers(T - 3600.0)
