@@ -22,14 +22,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from medical_insurance_sdk import logging_setup as _logs
 from medical_insurance_sdk._version import __version__
-from medical_insurance_sdk.logging_setup import (
-    LOG_FORMATS,
-    TEXT_FORMAT,
-    configure_logging,
-    env_log_format,
-    env_log_level,
-)
 
 __all__ = ["LOG_LEVELS", "build_parser", "main"]
 
@@ -51,9 +45,9 @@ def _log_level(value: str) -> str:
 def _log_format(value: str) -> str:
     """``text`` or ``json``, any case; argparse reports another value (exit code 2)."""
     name = value.lower()
-    if name not in LOG_FORMATS:
+    if name not in _logs.LOG_FORMATS:
         raise argparse.ArgumentTypeError(
-            f"无效的日志格式 {value!r}（可选 {', '.join(LOG_FORMATS)}）"
+            f"无效的日志格式 {value!r}（可选 {', '.join(_logs.LOG_FORMATS)}）"
         )
     return name
 
@@ -64,11 +58,11 @@ def _env_defaults() -> tuple[str, str]:
     A bad value falls back here; :func:`main` reports it (exit code 2).
     """
     try:
-        level = env_log_level() or "WARNING"
+        level = _logs.env_log_level() or "WARNING"
     except ValueError:
         level = "WARNING"
     try:
-        log_format = env_log_format() or "text"
+        log_format = _logs.env_log_format() or "text"
     except ValueError:
         log_format = "text"
     return level, log_format
@@ -88,7 +82,7 @@ def _log_options(
         "--log-format",
         type=_log_format,
         default=format_default,
-        metavar="{" + ",".join(LOG_FORMATS) + "}",
+        metavar="{" + ",".join(_logs.LOG_FORMATS) + "}",
         help="日志格式：text 或 json，每行一个脱敏的 JSON 对象 (默认 MISDK_LOG_FORMAT 或 text)",
     )
 
@@ -133,15 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version (0) or a usage error (2, printed)
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     try:  # fail closed: a bad MISDK_LOG_LEVEL / MISDK_LOG_FORMAT is an error, not ignored
-        env_log_level()
-        env_log_format()
+        _logs.env_log_level()
+        _logs.env_log_format()
     except ValueError as exc:
         print(f"misdk: {exc}", file=sys.stderr)
         return 2
     if args.log_format == "json":
-        configure_logging(json=True, level=args.log_level, logger="")  # every library's lines
+        _logs.configure_logging(json=True, level=args.log_level, logger="")  # every library's lines
     else:
-        logging.basicConfig(level=getattr(logging, args.log_level), format=TEXT_FORMAT)
+        logging.basicConfig(level=getattr(logging, args.log_level), format=_logs.TEXT_FORMAT)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
