@@ -210,8 +210,9 @@ def configure_logging(
 
     ``json`` and ``level`` left ``None`` come from ``MISDK_LOG_FORMAT`` (default text) and
     ``MISDK_LOG_LEVEL`` (default INFO). ``stream`` defaults to ``sys.stderr``; ``logger``
-    ``""`` configures the root logger (every library's records). Idempotent: a second
-    call replaces the handler of the first, never adds one. Returns the handler.
+    ``""`` configures the root logger (every library's records; configure one of the two,
+    as the SDK's records also propagate to the root). Idempotent: a second call on the
+    same logger replaces the handler of the first, never adds one. Returns the handler.
     """
     if json is None:
         as_json = env_log_format(environ) == "json"

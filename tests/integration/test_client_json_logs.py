@@ -20,7 +20,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from pii_shapes import Secret, embedded
 
 from medical_insurance_sdk import configure_logging
-from medical_insurance_sdk.client import MedicalInsuranceClient, RetryPolicy
+from medical_insurance_sdk.client import (
+    AsyncMedicalInsuranceClient,
+    MedicalInsuranceClient,
+    RetryPolicy,
+)
 from medical_insurance_sdk.core import MetricConfig, MetricsCollector
 from medical_insurance_sdk.exceptions import BusinessError, HTTPStatusError, ValidationError
 from medical_insurance_sdk.simulator import SimulatorConfig
@@ -170,6 +174,22 @@ def test_every_client_log_line_carries_the_call_fields(
     assert lines[7]["attempt"] == 0  # a validation failure: nothing went out
     assert lines[8]["api_code"] == lines[9]["api_code"] == "2601"
     assert lines[8]["trace_id"] == lines[9]["trace_id"]
+
+
+async def test_the_async_client_s_lines_carry_the_same_fields(
+    aclient: AsyncMedicalInsuranceClient, sim: RunningSimulator, logs: JsonLines
+) -> None:
+    """The async client logs through the same code: retries and failure, every field."""
+    sim.set_faults({"1101": {"http_5xx_rate": 1.0}})
+    with pytest.raises(HTTPStatusError) as failed:
+        await aclient.call("1101", person(), use_cache=False)
+    lines = logs.client_lines()
+    assert [line["level"] for line in lines] == ["INFO", "INFO", "WARNING"]
+    assert [line["attempt"] for line in lines] == [1, 2, 3]
+    for line in lines:
+        assert [name for name in CALL_FIELDS if name not in line] == []
+        assert (line["trace_id"], line["msgid"]) == (failed.value.trace_id, failed.value.msgid)
+        assert line["error_code"] == "HTTP_STATUS"
 
 
 def test_a_json_line_joins_the_active_otel_span(
