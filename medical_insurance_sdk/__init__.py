@@ -6,6 +6,8 @@ The clients and the whole exception hierarchy (every class of
 :mod:`medical_insurance_sdk.client` (the client's parts: auth, retries, cache, catalog),
 :mod:`medical_insurance_sdk.simulator` (the local platform simulator) and
 :mod:`medical_insurance_sdk.rules` (Prometheus rules and the Grafana dashboard).
+:func:`configure_logging` (opt-in text or JSON log lines, masked) comes from
+:mod:`medical_insurance_sdk.logging_setup`.
 """
 
 import logging
@@ -38,6 +40,7 @@ from medical_insurance_sdk.exceptions import (
     SessionError,
     ValidationError,
 )
+from medical_insurance_sdk.logging_setup import configure_logging
 
 # A library logs, the application decides where: without this, a warning from the SDK
 # would reach stderr through logging.lastResort in an application without logging set up.
@@ -66,6 +69,7 @@ __all__ = [
     "SessionError",
     "ValidationError",
     "__version__",
+    "configure_logging",
     "display_name",
     "get_interface",
 ]

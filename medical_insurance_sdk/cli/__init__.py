@@ -4,8 +4,11 @@ Each subcommand module exposes ``register(subparsers)``, which adds its parser a
 ``func`` (taking the parsed namespace, returning an exit code). The CLI is the only place
 in the package that prints.
 
-``--log-level`` (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case) is accepted before or
-after the subcommand (``misdk --log-level INFO demo`` or ``misdk demo --log-level INFO``);
+``--log-level`` (DEBUG, INFO, WARNING, ERROR, CRITICAL; any case) and ``--log-format``
+(``text``, the default, or ``json``: one masked JSON object per line, see
+:mod:`medical_insurance_sdk.logging_setup`) are accepted before or after the subcommand
+(``misdk --log-level INFO demo`` or ``misdk demo --log-level INFO``); when not given they
+come from ``MISDK_LOG_LEVEL`` and ``MISDK_LOG_FORMAT``, then WARNING and text.
 ``--version`` prints the version. ``python -m medical_insurance_sdk`` is ``misdk``.
 Exit codes: 0 success, 1 a runtime failure, 2 bad arguments or input, 130 interrupted.
 """
@@ -19,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from medical_insurance_sdk import logging_setup as _logs
 from medical_insurance_sdk._version import __version__
 
 __all__ = ["LOG_LEVELS", "build_parser", "main"]
@@ -46,18 +50,53 @@ def _log_level(value: str) -> str:
     return level
 
 
-def _log_level_option(parser: argparse.ArgumentParser, default: Any) -> None:
+def _log_format(value: str) -> str:
+    """``text`` or ``json``, any case; argparse reports another value (exit code 2)."""
+    name = value.lower()
+    if name not in _logs.LOG_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"无效的日志格式 {value!r}（可选 {', '.join(_logs.LOG_FORMATS)}）"
+        )
+    return name
+
+
+def _env_defaults() -> tuple[str, str]:
+    """The defaults of ``--log-level``/``--log-format``: the environment's, else WARNING, text.
+
+    A bad value falls back here; :func:`main` reports it (exit code 2).
+    """
+    try:
+        level = _logs.env_log_level() or "WARNING"
+    except ValueError:
+        level = "WARNING"
+    try:
+        log_format = _logs.env_log_format() or "text"
+    except ValueError:
+        log_format = "text"
+    return level, log_format
+
+
+def _log_options(
+    parser: argparse.ArgumentParser, default: Any, format_default: Any = argparse.SUPPRESS
+) -> None:
     parser.add_argument(
         "--log-level",
         type=_log_level,
         default=default,
         metavar="{" + ",".join(LOG_LEVELS) + "}",
-        help="日志级别 (默认 WARNING)",
+        help="日志级别 (默认 MISDK_LOG_LEVEL 或 WARNING)",
+    )
+    parser.add_argument(
+        "--log-format",
+        type=_log_format,
+        default=format_default,
+        metavar="{" + ",".join(_logs.LOG_FORMATS) + "}",
+        help="日志格式：text 或 json，每行一个脱敏的 JSON 对象 (默认 MISDK_LOG_FORMAT 或 text)",
     )
 
 
 class _SubParsers:
-    """Wraps ``add_subparsers()`` so that every subcommand also takes ``--log-level``."""
+    """Wraps ``add_subparsers()``: every subcommand also takes ``--log-level``/``--log-format``."""
 
     def __init__(self, actions: Any) -> None:
         self._actions = actions
@@ -65,7 +104,7 @@ class _SubParsers:
     def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = self._actions.add_parser(name, **kwargs)
         # SUPPRESS: the subcommand's option only overrides the top-level one when given
-        _log_level_option(parser, argparse.SUPPRESS)
+        _log_options(parser, argparse.SUPPRESS)
         return parser
 
 
@@ -76,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="医保 SDK 命令行工具：演示、模拟平台、报告、告警规则 (misdk)",
     )
     parser.add_argument("--version", action="version", version=f"misdk {__version__}")
-    _log_level_option(parser, "WARNING")
+    _log_options(parser, *_env_defaults())
     sub = _SubParsers(parser.add_subparsers(dest="command", metavar="COMMAND"))
     for name in _COMMANDS:
         module = importlib.import_module(f"{__name__}.{name}")
@@ -95,10 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) or a usage error (2, printed)
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
-    logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:  # fail closed: a bad MISDK_LOG_LEVEL / MISDK_LOG_FORMAT is an error, not ignored
+        _logs.env_log_level()
+        _logs.env_log_format()
+    except ValueError as exc:
+        print(f"misdk: {exc}", file=sys.stderr)
+        return 2
+    if args.log_format == "json":
+        _logs.configure_logging(json=True, level=args.log_level, logger="")  # every library's lines
+    else:
+        logging.basicConfig(level=getattr(logging, args.log_level), format=_logs.TEXT_FORMAT)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

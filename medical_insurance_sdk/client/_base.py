@@ -594,12 +594,22 @@ class ClientBase:
         return delay
 
     def _extra(self, state: CallState, error_code: str | None) -> dict[str, Any]:
+        """The fields of the call's log lines (``extra=``; logging_setup writes them as JSON).
+
+        Built only when a line is logged; ``duration_ms`` is the call's time so far (all
+        attempts), ``attempt`` the attempts made (0: none went out).
+        """
+        trace = state.trace
         return {
             "api_code": state.interface.code,
             "org_code": self.org_code,
             "msgid": state.msgid,
-            "trace_id": state.trace.trace_id,
+            "trace_id": trace.trace_id,
+            "span_id": trace.span_id,
+            "trace_flags": "01" if trace.sampled else "00",
             "error_code": error_code,
+            "duration_ms": (time.perf_counter() - state.started) * 1000,
+            "attempt": state.attempt,
         }
 
     def _succeed(self, state: CallState) -> None:

@@ -80,6 +80,7 @@ PRINTS = {
     "analysis['performance_score']['total_score']": "性能评分: ",
     'print("mdtrt_id:"': "mdtrt_id: MD",
     "exc.error_code, exc.infcode": "BIZ_MBS_HygeiaException -1",
+    'print(line["level"], line["api_code"]': "WARNING 1101 BIZ_MBS_HygeiaException 1",
 }
 
 

@@ -48,6 +48,7 @@ PACKAGES = sorted(
 #: Modules (not packages) whose ``__all__`` is part of the documented surface too.
 MODULES = [
     f"{PACKAGE}.exceptions",
+    f"{PACKAGE}.logging_setup",
     f"{PACKAGE}.simulator.testing",
     f"{PACKAGE}.redaction",
 ]
