@@ -31,13 +31,16 @@ runs on a :class:`ManualClock` moved to each call's start and end, so every time
 duration and window the collector and analyzer see is the same virtual time. About 59 000
 calls over 142 virtual minutes take about 5 s.
 
-``python -m bench.bench_detection`` prints the table; ``python -m bench`` includes the rows.
+``python -m bench.bench_detection`` prints the table (``--history``: with the collector's
+history on, which is off by default); ``python -m bench`` includes the rows.
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from bench.detection_score import (
@@ -227,17 +230,24 @@ def print_table(result: Score, run: Run, steady_min: float) -> None:
             print(f"{'':<48}collateral: {ep.label(s.incident.onset_s)}")
 
 
-def run(steady_min: float = 30.0, gap_min: float = 20.0, seed: int = 1) -> list[dict[str, Any]]:
-    """Run the timeline, print the table; rows ``{name, value, unit, budget, ok}``."""
+def run(
+    steady_min: float = 30.0, gap_min: float = 20.0, seed: int = 1, history: bool = False
+) -> list[dict[str, Any]]:
+    """Run the timeline, print the table; rows ``{name, value, unit, budget, ok}``.
+
+    ``history`` turns the collector's history on (a file in a temporary directory).
+    """
     incidents, end_s = timeline(steady_min, gap_min=gap_min)
-    result_run = simulate(ORGS, incidents, end_s, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "history.sqlite") if history else None
+        result_run = simulate(ORGS, incidents, end_s, seed, history_path=path)
     result = score(result_run.events, incidents, end_s, [o.code for o in ORGS])
     print_table(result, result_run, steady_min)
     return rows(result, steady_min)
 
 
 if __name__ == "__main__":
-    table = run()
+    table = run(history="--history" in sys.argv[1:])
     for r in table:
         mark = "yes" if r["ok"] else "NO"
         print(f"{r['name']:<58}{r['value']!s:>10}  {r['unit']:<2}{r['budget']:>8}  {mark}")

@@ -3,9 +3,13 @@
 A discrete-event loop: every call starts and ends at a virtual time, and the collector's
 :class:`ManualClock` is moved to that time before ``record_api_call_start`` /
 ``record_api_call_end``, so durations, timestamps, calls in flight and windows are all the
-same consistent virtual time; the analyzer's ``evaluate_alerts()`` runs every
-``evaluation interval`` of that time (what ``start_background_evaluation()`` does in real
-time). Latency and faults are the simulator's own draws (:class:`FaultPlan`, its default
+same consistent virtual time. The collector is configured with its defaults except what
+would touch the real world (no HTTP server, no psutil sample, no real-time thread): its
+``run_housekeeping()`` runs every ``collection_interval`` of virtual time, as its
+background thread would, and the analyzer's ``evaluate_alerts()`` every evaluation
+interval (``analyzer.evaluation_interval``, else ``collection_interval``: what
+``start_background_evaluation()`` uses), housekeeping first when both fall on the same
+instant. Latency and faults are the simulator's own draws (:class:`FaultPlan`, its default
 latency models, deterministic per seed), and each outcome is recorded as the client
 records it (:mod:`bench.detection_outcomes`).
 
@@ -141,7 +145,13 @@ def _scenario(rng: random.Random, serial: int) -> Scenario:
 class _World:
     """The institutions, the simulator's plan and the monitoring under test."""
 
-    def __init__(self, orgs: Sequence[Org], incidents: Sequence[Incident], seed: int) -> None:
+    def __init__(
+        self,
+        orgs: Sequence[Org],
+        incidents: Sequence[Incident],
+        seed: int,
+        history_path: str | None,
+    ) -> None:
         self.orgs = orgs
         self.incidents = incidents
         self.rng = random.Random(seed)
@@ -149,8 +159,13 @@ class _World:
         self.plan = FaultPlan(seed, self.config.latency, {}, self.config.latency_scale)
         self.model = OutcomeModel(self.config)
         self.clock = ManualClock(T0)
-        quiet = MetricConfig(prometheus_enabled=False, background=False)
-        self.collector = MetricsCollector(quiet, clock=self.clock)
+        config = MetricConfig(  # defaults, but no HTTP server, psutil or real-time thread
+            prometheus_enabled=False,
+            background=False,
+            system_metrics_enabled=False,
+            history_path=history_path,
+        )
+        self.collector = MetricsCollector(config, clock=self.clock)
         self.analyzer = PerformanceAnalyzer(self.collector)  # the README's defaults
         self.loop = _Loop(self.clock)
         self.events: list[AlertEvent] = []
@@ -241,6 +256,11 @@ class _World:
         self.plan.replace({})
         self.stopped.discard(incident.stopped_org or "")
 
+    def _housekeep(self, interval: float) -> None:
+        """What the collector's background thread does every ``collection_interval``."""
+        self.loop.at(self.loop.now + interval, partial(self._housekeep, interval))
+        self.collector.run_housekeeping()
+
     def _evaluate(self, interval: float) -> None:
         self.loop.at(self.loop.now + interval, partial(self._evaluate, interval))
         self.evaluations += 1
@@ -257,6 +277,8 @@ class _World:
         for incident in self.incidents:
             self.loop.at(incident.onset_s, partial(self._onset, incident))
             self.loop.at(incident.recovery_s, partial(self._recover, incident))
+        every = float(self.collector.config.collection_interval)
+        self.loop.at(every, partial(self._housekeep, every))  # first at the same instant
         self.loop.at(interval, partial(self._evaluate, interval))
         try:
             self.loop.run(end_s)
@@ -283,7 +305,14 @@ T0 = 1_796_261_400.0
 
 
 def simulate(
-    orgs: Sequence[Org], incidents: Sequence[Incident], end_s: float, seed: int = 1
+    orgs: Sequence[Org],
+    incidents: Sequence[Incident],
+    end_s: float,
+    seed: int = 1,
+    history_path: str | None = None,
 ) -> Run:
-    """Run the traffic and the incidents for ``end_s`` virtual seconds; alerts as events."""
-    return _World(orgs, incidents, seed).run(end_s)
+    """Run the traffic and the incidents for ``end_s`` virtual seconds; alerts as events.
+
+    ``history_path`` turns the collector's history on (off by default, as in the library).
+    """
+    return _World(orgs, incidents, seed, history_path).run(end_s)
