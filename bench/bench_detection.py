@@ -23,13 +23,18 @@ resolved at most 120 s after the recovery; no alert for the typo; no collateral 
 an API or institution the incident did not touch. Scoring: :mod:`bench.detection_score`.
 
 **Accelerated, with honest clocks**: the real client against the simulator's HTTP server
-would spend real minutes per simulated minute (its latencies are real sleeps), so the run
-is a virtual-time event loop (:mod:`bench.detection_sim`) over the simulator's own
-latency and fault draws (``FaultPlan``, seeded), its platform answers and the client's own
-error translation and classification (:mod:`bench.detection_outcomes`). The collector
-runs on a :class:`ManualClock` moved to each call's start and end, so every timestamp,
-duration and window the collector and analyzer see is the same virtual time. About 59 000
-calls over 142 virtual minutes take about 5 s.
+would spend real minutes per simulated minute (its latencies are real sleeps), and
+accelerating it is not honest: the client reads the collector's one monotonic clock at
+each call's start and end, so the overlapping calls of several hospitals cannot each see
+their own virtual latency. The run is therefore a virtual-time event loop
+(:mod:`bench.detection_sim`) over the simulator's own latency and fault draws
+(``FaultPlan``, seeded), its platform answers and the client's own error translation and
+classification (:mod:`bench.detection_outcomes`;
+``tests/integration/test_bench_detection_client.py`` checks that the real client against
+the simulator records each modelled fault the same way). The collector runs on a
+:class:`ManualClock` moved to each call's start and end, so every timestamp, duration and
+window the collector and analyzer see is the same virtual time. About 59 000 calls over
+142 virtual minutes take about 5 s.
 
 ``python -m bench.bench_detection`` prints the table (``--history``: with the collector's
 history on, which is off by default); ``python -m bench`` includes the rows.

@@ -62,9 +62,14 @@ class Outcome:
 class OutcomeModel:
     """Maps (api, latency, fault) to the client's record, with the simulator's platform."""
 
-    def __init__(self, config: SimulatorConfig, org_code: str = "H43010500001") -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        org_code: str = "H43010500001",
+        timeouts: Timeouts | None = None,
+    ) -> None:
         self.platform = Platform(config)
-        self.timeouts = Timeouts()
+        self.timeouts = timeouts if timeouts is not None else Timeouts()  # the client's default
         self.org_code = org_code
         self._msgids = 0
 
