@@ -91,6 +91,7 @@ def timeline(
             "name": "20% network errors on 2207",
             "apis": _S2207,
             "faults": {"2207": {**NETWORK_FAULTS, "hang_rate": 0.055}},
+            "side_apis": frozenset({"2601"}),  # the reversals of the unknown outcomes
         },
         {
             "name": "traffic stop at the busy hospital",
@@ -220,7 +221,8 @@ def print_table(result: Score, run: Run, steady_min: float) -> None:
         f"detection: {run.calls} calls over {run.end_s / 60:.0f} virtual minutes, "
         f"{run.evaluations} evaluations every {run.interval_s:g} s; 2207 steady "
         f"{_latency(run, '2207', 0, first.onset_s)}, x5 "
-        f"{_latency(run, '2207', first.onset_s, first.recovery_s)}"
+        f"{_latency(run, '2207', first.onset_s, first.recovery_s)}; 2207 at {BUSY}: "
+        f"{run.volume['2207', BUSY] / (run.end_s / 60):.1f}/min (incidents included)"
     )
     print(
         f"{'incident':<38}{'onset':>7}  {'detected <=60s':<16}{'resolved <=120s':<18}"

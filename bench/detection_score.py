@@ -14,7 +14,8 @@ incident from its onset to the next one's (the last to the end). Per incident:
   resolve's delay; None when one is still active at the segment's end or none fired);
 * **collateral**: an alert fired in the segment on an API the incident does not touch, or
   at an institution it does not touch (an alert without one of the timeline's
-  institutions on a touched API is neither a detection nor collateral);
+  institutions on a touched API, or on one of its ``side_apis``, is neither a detection
+  nor collateral);
 * for an incident that must not alert (``expect_alert=False``), every matching alert.
 
 Alerts fired during steady traffic are false alerts.
@@ -81,7 +82,10 @@ class Incident:
 
     ``faults`` are merged into the simulator's fault plan during ``[onset_s, recovery_s)``;
     ``stopped_org`` makes no call at all then; ``typo_org``'s next 1101 after the onset
-    carries a mistyped ID number. ``apis``/``orgs`` (None: any) are the touched series.
+    carries a mistyped ID number. ``apis``/``orgs`` (None: any) are the touched series;
+    ``side_apis`` are APIs whose traffic exists or changes only as a consequence (2601
+    reversals of unknown 2207 outcomes): an alert on them is neither a detection nor
+    collateral.
     """
 
     name: str
@@ -93,6 +97,7 @@ class Incident:
     stopped_org: str | None = None
     typo_org: str | None = None
     expect_alert: bool = True
+    side_apis: frozenset[str] = frozenset()
 
     def matches(self, episode: Episode) -> bool:
         """The alert is on a touched API (and touched org, when the incident names some)."""
@@ -101,6 +106,8 @@ class Incident:
 
     def collateral(self, episode: Episode, known_orgs: Collection[str]) -> bool:
         """The alert is on an API, or at an institution, that the incident does not touch."""
+        if episode.api_code in self.side_apis:
+            return False
         if self.apis is not None and episode.api_code not in self.apis:
             return True
         return (

@@ -78,6 +78,8 @@ class Run:
     starts: dict[str, list[float]]
     #: (api_code, error_code) -> failed calls; "outcome_unknown" counts unknown outcomes.
     errors: Counter[tuple[str, str]]
+    #: (api_code, org_code) -> calls.
+    volume: Counter[tuple[str, str]]
 
 
 class _Loop:
@@ -177,6 +179,7 @@ class _World:
         self.durations: dict[str, list[tuple[float, float]]] = {}
         self.starts: dict[str, list[float]] = {}
         self.errors: Counter[tuple[str, str]] = Counter()
+        self.volume: Counter[tuple[str, str]] = Counter()
         self.analyzer.on_alert(self._alerted)
 
     def _alerted(self, alert: PerformanceAlert) -> None:
@@ -225,6 +228,7 @@ class _World:
         else:
             outcome = self.model.outcome(api, latency, fault, faults, body)
         self.calls += 1
+        self.volume[api, org] += 1
         self.starts.setdefault(org, []).append(start)
         if outcome.ok:
             self.durations.setdefault(api, []).append((start, outcome.duration_s))
@@ -293,6 +297,7 @@ class _World:
             self.durations,
             self.starts,
             self.errors,
+            self.volume,
         )
 
 

@@ -123,6 +123,16 @@ def test_org_specific_incident_needs_the_org():
     assert [e.alert_id for e in s.collateral] == ["1"]
 
 
+def test_side_apis_are_neither_detection_nor_collateral():
+    """2601 reversals caused by the incident: an alert on them is not held against it."""
+    network = _incident(side_apis=frozenset({"2601"}))
+    events = [_ev(130, "1", api="2601"), _ev(140, "2", api="1901")]
+    (s,) = score(events, [network], 1e4, KNOWN).incidents
+    assert s.alerts == []
+    assert s.detect_s is None
+    assert [e.alert_id for e in s.collateral] == ["2"]
+
+
 def test_an_incident_that_must_not_alert_and_its_rows():
     """The typo: any matching alert is a miss; rows say so, one row per target."""
     typo = _incident(500.0, 500.0, apis=frozenset({"1101"}), orgs=frozenset({"C1"}))
