@@ -37,7 +37,8 @@ window the collector and analyzer see is the same virtual time. About 59 000 cal
 142 virtual minutes take about 5 s.
 
 ``python -m bench.bench_detection`` prints the table (``--history``: with the collector's
-history on, which is off by default); ``python -m bench`` includes the rows.
+history on, which is off by default; ``-v``: every alert with its fire and resolve times);
+``python -m bench`` includes the rows.
 """
 
 from __future__ import annotations
@@ -214,8 +215,12 @@ def _latency(run: Run, api: str, since: float, until: float) -> str:
     return f"p50 {statistics.median(ms):.0f} ms, p95 {q[18]:.0f} ms"
 
 
-def print_table(result: Score, run: Run, steady_min: float) -> None:
-    """The detection table, with what the run was (calls, evaluations, 2207 latency)."""
+def print_table(result: Score, run: Run, steady_min: float, verbose: bool = False) -> None:
+    """The detection table, with what the run was (calls, evaluations, 2207 latency).
+
+    ``verbose``: every alert of each incident, fired from the onset and resolved from the
+    recovery.
+    """
     first = result.incidents[0].incident
     print(
         f"detection: {run.calls} calls over {run.end_s / 60:.0f} virtual minutes, "
@@ -233,28 +238,36 @@ def print_table(result: Score, run: Run, steady_min: float) -> None:
     print(f"{'steady traffic':<38}{_clock(0):>7}  false alerts: {count}  {false}")
     for s in result.incidents:
         print(_line(s))
-        for ep in s.collateral[:4]:
-            print(f"{'':<48}collateral: {ep.label(s.incident.onset_s)}")
+        i = s.incident
+        for ep in s.alerts if verbose else []:
+            print(f"{'':<48}alert: {ep.label(i.onset_s, i.recovery_s)}")
+        for ep in s.collateral if verbose else s.collateral[:4]:
+            print(f"{'':<48}collateral: {ep.label(i.onset_s, i.recovery_s)}")
 
 
 def run(
-    steady_min: float = 30.0, gap_min: float = 20.0, seed: int = 1, history: bool = False
+    steady_min: float = 30.0,
+    gap_min: float = 20.0,
+    seed: int = 1,
+    history: bool = False,
+    verbose: bool = False,
 ) -> list[dict[str, Any]]:
     """Run the timeline, print the table; rows ``{name, value, unit, budget, ok}``.
 
-    ``history`` turns the collector's history on (a file in a temporary directory).
+    ``history`` turns the collector's history on (a file in a temporary directory);
+    ``verbose`` lists every alert.
     """
     incidents, end_s = timeline(steady_min, gap_min=gap_min)
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "history.sqlite") if history else None
         result_run = simulate(ORGS, incidents, end_s, seed, history_path=path)
     result = score(result_run.events, incidents, end_s, [o.code for o in ORGS])
-    print_table(result, result_run, steady_min)
+    print_table(result, result_run, steady_min, verbose)
     return rows(result, steady_min)
 
 
 if __name__ == "__main__":
-    table = run(history="--history" in sys.argv[1:])
+    table = run(history="--history" in sys.argv[1:], verbose="-v" in sys.argv[1:])
     for r in table:
         mark = "yes" if r["ok"] else "NO"
         print(f"{r['name']:<58}{r['value']!s:>10}  {r['unit']:<2}{r['budget']:>8}  {mark}")

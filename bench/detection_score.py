@@ -68,12 +68,18 @@ class Episode:
     fired_s: float
     resolved_s: float | None
 
-    def label(self, onset_s: float = 0.0) -> str:
-        """``2207/H43010500001 success_rate critical +30s`` (relative to ``onset_s``)."""
-        return (
+    def label(self, onset_s: float = 0.0, recovery_s: float | None = None) -> str:
+        """``2207/H43010500001 success_rate critical +30s`` (fired, relative to ``onset_s``);
+        with ``recovery_s``, `` resolved +90s`` after it (or `` open``)."""
+        text = (
             f"{self.api_code}/{self.org_code} {self.alert_type} {self.severity} "
             f"{self.fired_s - onset_s:+.0f}s"
         )
+        if recovery_s is None:
+            return text
+        if self.resolved_s is None:
+            return text + " open"
+        return text + f" resolved {self.resolved_s - recovery_s:+.0f}s"
 
 
 @dataclass(frozen=True)

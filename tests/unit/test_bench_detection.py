@@ -73,6 +73,8 @@ def test_detection_resolve_and_collateral_times():
     assert s.resolved
     assert [e.alert_id for e in s.alerts] == ["1", "2"]
     assert [e.alert_id for e in s.collateral] == ["3"]
+    assert s.alerts[0].label(100, 280) == "2207/H1 success_rate warning +30s resolved +70s"
+    assert s.collateral[0].label(100, 280) == "1101/H1 success_rate warning +50s open"
 
 
 def test_late_detection_and_slow_or_missing_resolve_are_misses():
