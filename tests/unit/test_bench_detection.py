@@ -159,6 +159,7 @@ def test_an_incident_that_must_not_alert_and_its_rows():
         (Fault.HANG, "TIMEOUT_READ", True, 30.0),  # 2207's read timeout, below 0.2 + 30 s
         (None, None, False, 0.2),
     ],
+    ids=["business", "http-503", "html-502", "reset", "hang", "none"],
 )
 def test_faults_become_the_client_records(fault, code, unknown, duration):
     """Each simulator fault on 2207 is recorded with the client's code and unknown rule."""
