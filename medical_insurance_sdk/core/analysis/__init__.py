@@ -5,6 +5,10 @@
 * :mod:`.thresholds`: per-API targets with per-class defaults;
 * :mod:`.scoring`: the documented 0-100 score and A-F grade;
 * :mod:`.alerts` and :mod:`.conditions`: alert lifecycle and conditions per (API, org);
+* :mod:`.evidence`, :mod:`.detection`: the statistical evidence behind ratio alerts, the
+  short window of the multi-window evaluation and the alerts against baselines;
+* :mod:`.baselines` (with :mod:`.baseline_book`): what is usual per API, org and hour
+  of the week;
 * :mod:`.incidents`: the alert conditions replayed over minute rollups, as a timeline;
 * :mod:`.recommendations` and :mod:`.texts`: data-derived advice, zh-CN or en;
 * :mod:`.api_analysis` and :mod:`.overview`: the typed results;
@@ -18,6 +22,7 @@
 from medical_insurance_sdk.core.analysis.alerts import AlertManager, PerformanceAlert
 from medical_insurance_sdk.core.analysis.anomaly import AnomalyDetector
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis
+from medical_insurance_sdk.core.analysis.baselines import Baseline
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
@@ -30,6 +35,7 @@ __all__ = [
     "AlertPolicy",
     "AnomalyDetector",
     "ApiAnalysis",
+    "Baseline",
     "Incident",
     "PerformanceAlert",
     "PerformanceScore",

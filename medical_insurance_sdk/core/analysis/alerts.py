@@ -47,7 +47,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ALERT_TYPES = ("response_time", "error_rate", "success_rate", "concurrency")
+ALERT_TYPES = (
+    "response_time",
+    "error_rate",
+    "success_rate",
+    "concurrency",
+    "latency_baseline",
+    "refusal_rate",
+    "traffic_drop",
+)
 
 
 def iso(epoch: float) -> str:

@@ -1,0 +1,314 @@
+"""Multi-window alerts and alerts against baselines (the short window's part).
+
+The long window's conditions (:func:`.conditions.judge`: static thresholds, ratios with
+evidence) are combined with the **short window** (``policy.short_window_minutes``,
+1.5 min by default) by :func:`combine`:
+
+* a condition that holds in the long window fires only while the short window is not
+  *clear*; a ratio also fires when its long figure is above the limit and the short
+  window's failures are evidence on their own (faster than waiting for the long
+  window's evidence);
+* an active alert resolves as soon as the short window is clear: at least
+  ``policy.min_short_calls`` calls and the figure back inside ``limit·(1 - hysteresis)``
+  (the long window still holding does not keep it: it would take the long window
+  to drain, 15 minutes, to resolve otherwise).
+
+:func:`baseline_observations` adds the alerts against each series' baseline
+(:mod:`.baselines`), from the short window alone:
+
+* ``latency_baseline``: p95 at least ``latency_factor`` (3) times the usual p95, at least
+  ``latency_z`` (4) robust standard deviations above it, with ``min_short_calls`` calls
+  of which ``min_failures`` are above ``latency_factor`` times the usual p95; critical
+  at twice the factor; clear below ``factor·(1 - hysteresis)`` times the usual p95;
+* ``refusal_rate``: business refusals above ``max(refusal_factor·usual, usual +
+  refusal_margin)`` with binomial evidence at ``confidence``; clear below that limit
+  times ``1 - hysteresis``;
+* ``traffic_drop``: fewer calls than ``drop_ratio`` (0.5) of the usual volume, below the
+  usual by ``latency_z`` spreads, and a one-sided Poisson test at ``drop_confidence``
+  (99.99 %); critical when there was no call at all; clear at ``1 - drop_ratio·…``:
+  back to 80 % of the usual volume. Observed for every series with a baseline, so an
+  org that stopped calling altogether is seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from medical_insurance_sdk.core.analysis.alerts import Observation
+from medical_insurance_sdk.core.analysis.baselines import Baseline, SeriesKey
+from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
+from medical_insurance_sdk.core.analysis.evidence import (
+    failures_needed,
+    has_evidence,
+    poisson_lower_tail,
+)
+from medical_insurance_sdk.core.analysis.texts import Lang, alert_message, baseline_message
+from medical_insurance_sdk.core.collection.latency_buckets import percentiles
+from medical_insurance_sdk.core.collection.rollups import RollupFrame
+
+__all__ = ["ShortWindow", "baseline_observations", "combine", "short_window"]
+
+#: A traffic-drop alert clears when the calls are back to this share of the usual.
+DROP_CLEAR = 0.8
+#: Series expecting fewer calls than this in the short window are not tested for drops.
+MIN_EXPECTED = 5.0
+
+
+@dataclass(frozen=True)
+class ShortWindow:
+    """Figures of every (API, org) series with calls in the short window."""
+
+    minutes: float
+    index: dict[tuple[str, str], int]
+    calls: npt.NDArray[np.float64]
+    system: npt.NDArray[np.float64]
+    refused: npt.NDArray[np.float64]
+    failed: npt.NDArray[np.float64]
+    p95: npt.NDArray[np.float64]
+    #: calls above a latency (seconds) per series: ``slow(limits)``
+    slow: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+
+
+def short_window(frame: RollupFrame, minutes: float) -> ShortWindow:
+    """The short window's figures from the rollups of its calls."""
+    n_org = max(len(frame.org_codes), 1)
+    pair = frame.api.astype(np.int64) * n_org + frame.org
+    keys, inverse = np.unique(pair, return_inverse=True)
+    group = inverse.reshape(-1).astype(np.int64)
+    n = int(keys.size)
+
+    def add(col: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.bincount(group, weights=col.astype(np.float64), minlength=n).astype(np.float64)
+
+    entry_row = np.repeat(np.arange(len(frame), dtype=np.int64), np.diff(frame.hist_offsets))
+    lower = np.concatenate(([0.0], frame.bounds[:-1]))
+
+    def slow(limits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        above = lower[frame.hist_bucket] >= limits[group[entry_row]]
+        return np.bincount(group[entry_row], weights=frame.hist_count * above, minlength=n).astype(
+            np.float64
+        )
+
+    index = {
+        (frame.api_codes[int(k) // n_org], frame.org_codes[int(k) % n_org]): i
+        for i, k in enumerate(keys.tolist())
+    }
+    calls = add(frame.calls)
+    return ShortWindow(
+        minutes=minutes,
+        index=index,
+        calls=calls,
+        system=add(frame.system_errors),
+        refused=add(frame.business_errors),
+        failed=calls - add(frame.successes),
+        p95=_p95(frame, group, n),
+        slow=slow,
+    )
+
+
+def _p95(frame: RollupFrame, group: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.float64]:
+    """The p95 (ms) per series, read as the incident replay reads it (same rollups)."""
+    totals = frame.totals(group, n)
+    p95: npt.NDArray[np.float64] = (
+        percentiles(
+            totals.histogram, frame.bounds, (95.0,), totals.latency_min, totals.latency_max
+        )[0]
+        * 1000.0
+    )
+    return p95
+
+
+def _short_figure(obs: Observation, s: ShortWindow, i: int) -> tuple[float, float]:
+    """The short window's figure of ``obs``'s type (larger is worse), and its failures."""
+    n = max(s.calls[i], 1.0)
+    if obs.alert_type == "response_time":
+        return float(s.p95[i]), 0.0
+    if obs.alert_type == "error_rate":
+        return float(s.system[i] / n), float(s.system[i])
+    return float(s.failed[i] / n), float(s.failed[i])  # success_rate: the failed share
+
+
+def combine(
+    observations: Iterable[Observation], s: ShortWindow, policy: AlertPolicy
+) -> list[Observation]:
+    """The long window's observations with the short window's say (see the module)."""
+    out: list[Observation] = []
+    h = policy.hysteresis
+    for obs in observations:
+        i = s.index.get((obs.api_code, obs.org_code))
+        if obs.alert_type == "concurrency" or i is None or s.calls[i] < policy.min_short_calls:
+            out.append(obs)  # the short window has too few calls to say anything
+            continue
+        ratio = obs.alert_type != "response_time"
+        success = obs.alert_type == "success_rate"
+        limit = 1.0 - obs.threshold if success else obs.threshold
+        figure, failures = _short_figure(obs, s, i)
+        if figure <= limit * (1.0 - h):
+            out.append(obs._replace(severity=None, cleared=True, message=""))
+            continue
+        short_holds = figure > limit and (
+            not ratio
+            or failures
+            >= failures_needed(int(s.calls[i]), limit, policy.confidence, policy.min_failures)
+        )
+        long_figure = 1.0 - obs.value if success else obs.value
+        if not short_holds:  # neither fires nor resolves
+            out.append(obs._replace(severity=None, cleared=False, message=""))
+        elif (
+            obs.severity is None and ratio and obs.calls >= policy.min_calls and long_figure > limit
+        ):
+            # the long figure is above the limit, the short window's failures are evidence
+            severity = "critical" if long_figure > 2.0 * limit else "warning"
+            text = alert_message(
+                obs.lang,
+                obs.alert_type,
+                obs.api_code,
+                obs.org_code,
+                obs.value,
+                obs.threshold,
+                obs.calls,
+            )
+            out.append(obs._replace(severity=severity, cleared=False, message=text))
+        else:
+            out.append(obs)
+    return out
+
+
+def _observation(
+    kind: str, key: tuple[str, str], calls: int, value: float, usual: float, level: int,
+    cleared: bool, lang: Lang,
+) -> Observation:  # fmt: skip
+    return Observation(
+        api_code=key[0],
+        org_code=key[1],
+        alert_type=kind,
+        calls=calls,
+        value=value,
+        threshold=usual,
+        severity=(None, "warning", "critical")[level],
+        cleared=cleared,
+        message=baseline_message(lang, kind, key[0], key[1], value, usual, calls) if level else "",
+        lang=lang,
+    )
+
+
+def baseline_observations(
+    s: ShortWindow,
+    baselines: dict[SeriesKey, Baseline],
+    present: Iterable[tuple[str, str]],
+    policy: AlertPolicy,
+    lang: Lang,
+    api_codes: frozenset[str] | None = None,
+    half: ShortWindow | None = None,
+) -> list[Observation]:
+    """``latency_baseline``, ``refusal_rate`` and ``traffic_drop`` observations.
+
+    ``present``: the series with calls in the long window (they get an observation of
+    each type, so that a quiet short window keeps, not resolves, their alerts);
+    ``api_codes``: only those APIs (None: all); ``half``: the latest part of the short
+    window, where a drop is also looked for (an org that stopped is seen sooner).
+    """
+    out: list[Observation] = []
+    h = policy.hysteresis
+    keys = [k for k in s.index if api_codes is None or k[0] in api_codes]
+    rows = np.array([s.index[k] for k in keys], dtype=np.int64)
+    base = [baselines.get(k) for k in keys]
+    usual_p95 = np.array([b.p95_ms if b is not None else np.nan for b in base])
+    limits_s = np.full(s.calls.size, np.inf)
+    limits_s[rows] = np.nan_to_num(usual_p95 * policy.latency_factor / 1000.0, nan=np.inf)
+    slow_all = s.slow(limits_s)
+    refusal_ok = has_evidence(
+        s.refused[rows],
+        s.calls[rows],
+        [_refusal_limit(b, policy) for b in base],
+        policy.confidence,
+        policy.min_failures,
+    )
+    seen: set[tuple[str, str]] = set()
+    for j, key in enumerate(keys):
+        b, i = base[j], int(rows[j])
+        if b is None:
+            continue
+        seen.add(key)
+        n = int(s.calls[i])
+        enough = n >= policy.min_short_calls
+        p95, usual = float(s.p95[i]), b.p95_ms
+        if usual > 0:
+            spread = 0.0 if np.isnan(b.p95_spread_ms) else b.p95_spread_ms
+            factor = p95 / usual
+            holds = (
+                enough
+                and factor >= policy.latency_factor
+                and p95 >= usual + policy.latency_z * spread
+                and slow_all[i] >= policy.min_failures
+            )
+            level = (2 if factor >= 2.0 * policy.latency_factor else 1) if holds else 0
+            clear = enough and factor < policy.latency_factor * (1.0 - h)
+            out.append(_observation("latency_baseline", key, n, p95, usual, level, clear, lang))
+        limit = _refusal_limit(b, policy)
+        ratio = float(s.refused[i]) / max(n, 1)
+        level = (2 if ratio > 2.0 * limit else 1) if bool(refusal_ok[j]) and ratio > limit else 0
+        clear = enough and ratio <= limit * (1.0 - h)
+        out.append(_observation("refusal_rate", key, n, ratio, b.refusal_ratio, level, clear, lang))
+    for key in present:
+        if key not in seen and (key[0], key[1]) in baselines:
+            for kind, usual in (
+                ("latency_baseline", baselines[key].p95_ms),
+                ("refusal_rate", baselines[key].refusal_ratio),
+            ):
+                out.append(_observation(kind, key, 0, 0.0, usual, 0, False, lang))
+    out.extend(_drops(s, half, baselines, policy, lang, api_codes))
+    return out
+
+
+def _refusal_limit(b: Baseline | None, policy: AlertPolicy) -> float:
+    if b is None:
+        return 1.0
+    usual = b.refusal_ratio
+    return min(max(policy.refusal_factor * usual, usual + policy.refusal_margin), 1.0)
+
+
+def _dropped(seen: int, expected: float, ratio: float, alpha: float) -> bool:
+    return seen <= ratio * expected and poisson_lower_tail(seen, expected) <= alpha
+
+
+def _drops(
+    s: ShortWindow,
+    half: ShortWindow | None,
+    baselines: dict[SeriesKey, Baseline],
+    policy: AlertPolicy,
+    lang: Lang,
+    api_codes: frozenset[str] | None,
+) -> list[Observation]:
+    out: list[Observation] = []
+    alpha = 1.0 - policy.drop_confidence
+    for (api, org), b in baselines.items():
+        if org is None or (api_codes is not None and api not in api_codes):
+            continue
+        expected = b.calls_per_minute * s.minutes
+        if expected < MIN_EXPECTED:
+            continue
+        i = s.index.get((api, org))
+        seen = 0 if i is None else int(s.calls[i])
+        rate = seen / s.minutes
+        holds = _dropped(seen, expected, policy.drop_ratio, alpha)
+        if not holds and half is not None:  # the latest part of the window alone
+            j = half.index.get((api, org))
+            holds = _dropped(
+                0 if j is None else int(half.calls[j]),
+                b.calls_per_minute * half.minutes,
+                policy.drop_ratio,
+                alpha,
+            )
+        level = (2 if seen == 0 else 1) if holds else 0
+        clear = seen >= DROP_CLEAR * expected
+        out.append(
+            _observation(
+                "traffic_drop", (api, org), seen, rate, b.calls_per_minute, level, clear, lang
+            )
+        )
+    return out
