@@ -140,10 +140,29 @@ def group_percentiles(frame: RollupFrame, group: _I8, n_groups: int, qs: tuple[f
     return out
 
 
-def _mad(values: _F8) -> float:
-    if not values.size:
-        return 0.0
-    return float(MAD_SCALE * np.median(np.abs(values - np.median(values))))
+def _grouped_median(values: _F8, group: _I8, n: int) -> _F8:
+    """Median of ``values`` per group ``0..n-1`` (NaN values and empty groups: NaN)."""
+    keep = ~np.isnan(values)
+    v, g = values[keep], group[keep]
+    out = np.full(n, np.nan)
+    if not v.size:
+        return out
+    order = np.lexsort((v, g))
+    v, g = v[order], g[order]
+    first = np.searchsorted(g, np.arange(n), side="left")
+    count = np.searchsorted(g, np.arange(n), side="right") - first
+    has = count > 0
+    lo = first + (count - 1) // 2
+    hi = first + count // 2
+    out[has] = (v[lo[has]] + v[hi[has]]) / 2.0
+    return out
+
+
+def _robust(values: _F8, group: _I8, n: int) -> tuple[_F8, _F8]:
+    """Median and scaled median absolute deviation of ``values`` per group."""
+    level = _grouped_median(values, group, n)
+    spread = MAD_SCALE * _grouped_median(np.abs(values - level[group]), group, n)
+    return level, spread
 
 
 @dataclass(frozen=True)
@@ -158,12 +177,8 @@ class _Samples:
     p50: _F8
     p95: _F8
 
-    def of(self, n_series: int) -> tuple[_I8, _I8]:
-        """``(first, last)`` sample index of every series id ``0..n_series-1``."""
-        ids = np.arange(n_series)
-        first = np.searchsorted(self.series, ids, side="left").astype(np.int64)
-        last = np.searchsorted(self.series, ids, side="right").astype(np.int64)
-        return first, last
+    def pick(self, keep: npt.NDArray[np.bool_]) -> _Samples:
+        return _Samples(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
 
 
 def _samples(frame: RollupFrame, series_of_row: _I8, period_of_row: _I8) -> _Samples:
@@ -187,57 +202,38 @@ def _samples(frame: RollupFrame, series_of_row: _I8, period_of_row: _I8) -> _Sam
     )
 
 
-def _figures(s: _Samples, rows: _I8, periods: int, minutes: float) -> dict[str, float]:
-    """Levels and spreads of the samples ``rows`` of one series.
+def _figures(s: _Samples, n: int, periods: _I8, minutes: float) -> dict[str, _F8]:
+    """Levels and spreads per series ``0..n-1`` of the samples ``s``.
 
-    ``periods`` (>= the samples) counts the periods the series could have called in: the
-    ones without a sample had no calls (they lower the volume); ``minutes`` per period.
+    ``periods[i]`` (>= series ``i``'s samples) counts the periods it could have called in:
+    those without a sample had no calls (they lower the volume); ``minutes`` per period.
     """
-    calls = s.calls[rows]
-    total = float(calls.sum())
-    full = rows[calls >= SAMPLE_CALLS]
-    out: dict[str, float] = {"calls": total}
+
+    def add(col: _F8) -> _F8:
+        return np.bincount(s.series, weights=col, minlength=n).astype(np.float64)
+
+    calls = add(s.calls)
+    full = s.calls >= SAMPLE_CALLS
+    out: dict[str, _F8] = {"calls": calls, "samples": add(np.ones(s.calls.size))}
     for name, col in (("p50", s.p50), ("p95", s.p95)):
-        picked = col[full]
-        if picked.size:
-            out[name], out[f"{name}_spread"] = float(np.median(picked)), _mad(picked)
-        else:  # the calls-weighted mean of thin samples (rough, spread unknown)
-            known = rows[~np.isnan(col[rows])]
-            w = s.calls[known]
-            level = float(np.average(col[known], weights=w)) if w.sum() > 0 else math.nan
-            out[name], out[f"{name}_spread"] = level, math.nan
+        level, spread = _robust(np.where(full, col, np.nan), s.series, n)
+        known = ~np.isnan(col)
+        weights = np.where(known, s.calls, 0.0)
+        thin = add(np.where(known, col, 0.0) * weights) / np.maximum(add(weights), 1e-300)
+        thin[add(weights) == 0] = np.nan
+        out[name] = np.where(np.isnan(level), thin, level)  # thin samples: a rough level
+        out[f"{name}_spread"] = spread
+    safe = np.maximum(calls, 1.0)
     for name, col in (("system", s.system), ("refused", s.refused)):
-        out[name] = float(col[rows].sum()) / total if total else 0.0
-        out[f"{name}_spread"] = _mad(col[full] / s.calls[full])
-    per_minute = np.concatenate((calls, np.zeros(max(periods - rows.size, 0)))) / minutes
-    out["cpm"] = float(per_minute.mean())
-    out["cpm_spread"] = _mad(per_minute)
+        out[name] = add(col) / safe
+        ratio = np.where(full, col / np.maximum(s.calls, 1.0), np.nan)
+        out[f"{name}_spread"] = np.nan_to_num(_robust(ratio, s.series, n)[1])
+    empty = np.maximum(periods - out["samples"].astype(np.int64), 0)
+    per_minute = np.concatenate((s.calls, np.zeros(int(empty.sum())))) / minutes
+    owner = np.concatenate((s.series, np.repeat(np.arange(n), empty)))
+    out["cpm"] = calls / (minutes * np.maximum(periods, 1))
+    out["cpm_spread"] = np.nan_to_num(_robust(per_minute, owner, n)[1])
     return out
-
-
-def _build(
-    key: SeriesKey, kind: str, how: int, days: int, f: dict[str, float], samples: int, now: float
-) -> Baseline:
-    return Baseline(
-        api_code=key[0],
-        org_code=key[1],
-        kind=kind,
-        hour_of_week=how,
-        days=days,
-        samples=samples,
-        calls=round(f["calls"]),
-        calls_per_minute=f["cpm"],
-        calls_per_minute_spread=f["cpm_spread"],
-        p50_ms=f["p50"],
-        p50_spread_ms=f["p50_spread"],
-        p95_ms=f["p95"],
-        p95_spread_ms=f["p95_spread"],
-        system_error_ratio=f["system"],
-        system_error_spread=f["system_spread"],
-        refusal_ratio=f["refused"],
-        refusal_spread=f["refused_spread"],
-        computed_at=now,
-    )
 
 
 def _series(frame: RollupFrame) -> tuple[list[SeriesKey], list[_I8]]:
@@ -254,6 +250,43 @@ def _series(frame: RollupFrame) -> tuple[list[SeriesKey], list[_I8]]:
     n_pairs = len(names)
     names += [(code, None) for code in frame.api_codes]
     return names, [inverse.reshape(-1).astype(np.int64), n_pairs + frame.api.astype(np.int64)]
+
+
+def _collect(
+    found: dict[SeriesKey, Baseline],
+    names: list[SeriesKey],
+    f: dict[str, _F8],
+    kinds: list[str],
+    days: _I8,
+    wanted: npt.NDArray[np.bool_],
+    how: int,
+    now: float,
+) -> None:
+    """Add a Baseline for every wanted series not found yet."""
+    for i in np.flatnonzero(wanted).tolist():
+        key = names[i]
+        if key in found:
+            continue
+        found[key] = Baseline(
+            api_code=key[0],
+            org_code=key[1],
+            kind=kinds[i],
+            hour_of_week=how,
+            days=int(days[i]),
+            samples=int(f["samples"][i]),
+            calls=round(float(f["calls"][i])),
+            calls_per_minute=float(f["cpm"][i]),
+            calls_per_minute_spread=float(f["cpm_spread"][i]),
+            p50_ms=float(f["p50"][i]),
+            p50_spread_ms=float(f["p50_spread"][i]),
+            p95_ms=float(f["p95"][i]),
+            p95_spread_ms=float(f["p95_spread"][i]),
+            system_error_ratio=float(f["system"][i]),
+            system_error_spread=float(f["system_spread"][i]),
+            refusal_ratio=float(f["refused"][i]),
+            refusal_spread=float(f["refused_spread"][i]),
+            computed_at=now,
+        )
 
 
 def learn_baselines(
@@ -279,36 +312,31 @@ def learn_baselines(
         old = history
     if len(old):
         names, groupings = _series(old)
+        n = len(names)
         day = np.floor((old.start + CST_OFFSET) / DAY).astype(np.int64)
         first_day = int(day.min())
         for series in groupings:
             s = _samples(old, series, day - first_day)
-            weekday_ok = (first_day + s.period + 3) % 7 == how // 24
-            for sid, (a, b) in enumerate(zip(*s.of(len(names)), strict=True)):
-                if b <= a:
-                    continue
-                mine = np.arange(a, b)
-                same = mine[weekday_ok[mine]]
-                kind, rows = (
-                    ("hour_of_week", same) if same.size >= MIN_WEEKS else ("hour_of_day", mine)
-                )
-                f = _figures(s, rows, int(rows.size), 60.0)
-                found[names[sid]] = _build(names[sid], kind, how, int(rows.size), f, rows.size, now)
+            same = (first_day + s.period + 3) % 7 == how // 24
+            weekly = np.bincount(s.series, weights=same, minlength=n) >= MIN_WEEKS
+            s = s.pick(same | ~weekly[s.series])  # the same weekday when there are enough
+            counts = np.bincount(s.series, minlength=n).astype(np.int64)
+            kinds = ["hour_of_week" if w else "hour_of_day" for w in weekly.tolist()]
+            f = _figures(s, n, counts, HOUR / MINUTE)
+            _collect(found, names, f, kinds, counts, counts > 0, how, now)
     part = recent.window(recent_since, recent_until)
     if len(part):
         names, groupings = _series(part)
-        block = np.floor((recent_until - 1e-9 - part.start) / RECENT_SAMPLE).astype(np.int64)
-        block_minutes = RECENT_SAMPLE / MINUTE
+        n = len(names)
+        # whole minutes before the end: 1 for the last minute's row, grouped by five
+        back = np.maximum(np.rint((recent_until - part.start) / MINUTE).astype(np.int64), 1)
+        block = (back - 1) // round(RECENT_SAMPLE / MINUTE)
         for series in groupings:
             s = _samples(part, series, block)
-            for sid, (a, b) in enumerate(zip(*s.of(len(names)), strict=True)):
-                key = names[sid]
-                if b <= a or key in found:
-                    continue
-                rows = np.arange(a, b)
-                span = int(s.period[rows].max()) + 1  # from the first block with calls
-                if span < MIN_RECENT_SAMPLES:
-                    continue
-                f = _figures(s, rows, span, block_minutes)
-                found[key] = _build(key, "recent", how, 0, f, span, now)
+            span = np.zeros(n, dtype=np.int64)  # from the first block with calls
+            np.maximum.at(span, s.series, s.period + 1)
+            f = _figures(s, n, span, RECENT_SAMPLE / MINUTE)
+            zero = np.zeros(n, dtype=np.int64)
+            wanted = span >= MIN_RECENT_SAMPLES
+            _collect(found, names, f, ["recent"] * n, zero, wanted, how, now)
     return found

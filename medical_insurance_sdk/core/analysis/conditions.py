@@ -64,8 +64,8 @@ class AlertPolicy:
     latency_factor: float = 2.5
     latency_z: float = 4.0
     refusal_factor: float = 3.0
-    refusal_margin: float = 0.05
-    drop_confidence: float = 0.9999
+    refusal_margin: float = 0.02
+    drop_confidence: float = 0.999999
     drop_ratio: float = 0.5
     baselines: bool = True
 

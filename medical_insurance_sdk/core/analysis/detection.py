@@ -1,33 +1,32 @@
 """Multi-window alerts and alerts against baselines (the short window's part).
 
-The long window's conditions (:func:`.conditions.judge`: static thresholds, ratios with
-evidence) are combined with the **short window** (``policy.short_window_minutes``,
-1.5 min by default) by :func:`combine`:
+docs/alerting.md states the rules with their defaults. The long window's conditions
+(:func:`.conditions.judge`: static thresholds, ratios with evidence) meet the **short
+window** (``policy.short_window_minutes``, 1 minute) in :func:`combine`. With at least
+``policy.min_short_calls`` calls there:
 
-* a condition that holds in the long window fires only while the short window is not
-  *clear*; a ratio also fires when its long figure is above the limit and the short
-  window's failures are evidence on their own (faster than waiting for the long
-  window's evidence);
-* an active alert resolves as soon as the short window is clear: at least
-  ``policy.min_short_calls`` calls and the figure back inside ``limit·(1 - hysteresis)``
-  (the long window still holding does not keep it: it would take the long window
-  to drain, 15 minutes, to resolve otherwise).
+* *clear* (the figure back inside ``limit·(1 - hysteresis)``): an active alert resolves
+  at once (the long window would take 15 minutes to drain) and nothing fires;
+* *holding* (above the limit; a ratio with evidence): the long window's condition fires,
+  a ratio also when its long figure is above the limit but only the short window has
+  the evidence yet;
+* in between: nothing fires, nothing resolves.
 
-:func:`baseline_observations` adds the alerts against each series' baseline
-(:mod:`.baselines`), from the short window alone:
+With fewer calls the long window decides alone. :func:`baseline_observations` adds the
+alerts against each series' baseline (:mod:`.baselines`), from the short window alone:
 
-* ``latency_baseline``: p95 at least ``latency_factor`` (3) times the usual p95, at least
-  ``latency_z`` (4) robust standard deviations above it, with ``min_short_calls`` calls
-  of which ``min_failures`` are above ``latency_factor`` times the usual p95; critical
-  at twice the factor; clear below ``factor·(1 - hysteresis)`` times the usual p95;
+* ``latency_baseline``: p95 at least ``latency_factor`` (2.5) times the usual p95, at
+  least ``latency_z`` (4) robust standard deviations above it, with ``min_short_calls``
+  calls of which ``min_failures`` are above ``latency_factor`` times the usual p95;
+  critical at twice the factor; clear below ``factor·(1 - hysteresis)`` times the usual;
 * ``refusal_rate``: business refusals above ``max(refusal_factor·usual, usual +
   refusal_margin)`` with binomial evidence at ``confidence``; clear below that limit
   times ``1 - hysteresis``;
-* ``traffic_drop``: fewer calls than ``drop_ratio`` (0.5) of the usual volume, below the
-  usual by ``latency_z`` spreads, and a one-sided Poisson test at ``drop_confidence``
-  (99.99 %); critical when there was no call at all; clear at ``1 - drop_ratio·…``:
-  back to 80 % of the usual volume. Observed for every series with a baseline, so an
-  org that stopped calling altogether is seen.
+* ``traffic_drop``: at most ``drop_ratio`` (half) of the usual calls and a one-sided
+  Poisson test at ``drop_confidence`` (1 - 10⁻⁶), in the short window or its latest
+  half; critical when there was no call at all; clear at 80 % of the usual volume.
+  Observed for every series with a baseline, so an org that stopped calling altogether
+  is seen.
 """
 
 from __future__ import annotations
