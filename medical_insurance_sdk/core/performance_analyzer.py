@@ -69,11 +69,7 @@ from medical_insurance_sdk.core.analysis.conditions import (
     observed_concurrency,
 )
 from medical_insurance_sdk.core.analysis.descriptive import latency_order
-from medical_insurance_sdk.core.analysis.detection import (
-    baseline_observations,
-    combine,
-    short_window,
-)
+from medical_insurance_sdk.core.analysis.detection import baseline_observations, combine
 from medical_insurance_sdk.core.analysis.incidents import Incident, find_incidents
 from medical_insurance_sdk.core.analysis.overview import (
     ANALYSIS_COLUMNS,
@@ -87,6 +83,7 @@ from medical_insurance_sdk.core.analysis.rollup_overview import (
     analyze_rollups,
     rollup_system_series,
 )
+from medical_insurance_sdk.core.analysis.short_window import short_window
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
@@ -364,13 +361,14 @@ class PerformanceAnalyzer:
             wanted = [frame.api_codes.index(a) for a in apis if a in frame.api_codes]
             frame = frame.select(np.isin(frame.api, wanted))
         short = short_window(frame, minutes)
-        out = combine(observations, short, policy)
+        active = frozenset((a.api_code, a.org_code, a.alert_type) for a in self.alerts.active())
+        out = combine(observations, short, policy, active)
         if policy.baselines:
             present = {(o.api_code, o.org_code) for o in observations}
             baselines = self._baselines.get(now)
-            half = short_window(half_frame, half_minutes)
+            half = short_window(half_frame, half_minutes, p95=False)  # volumes only
             out += baseline_observations(
-                short, baselines, present, policy, self.language, apis, half
+                short, baselines, present, policy, self.language, apis, half, active
             )
         return out
 

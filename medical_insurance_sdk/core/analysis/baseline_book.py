@@ -77,7 +77,8 @@ class BaselineBook:
                     self._refresh(now, how)
                 except Exception as exc:  # a source down must not stop the alerts
                     self._failed(exc)
-                self._at = now
+                self._at = now  # a failure is retried after refresh_seconds, not at once
+                self._how = how
             return self._found
 
     def baseline(self, now: float, api_code: str, org_code: str | None) -> Baseline | None:

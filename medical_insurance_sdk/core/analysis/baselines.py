@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from medical_insurance_sdk.core.analysis.robust_stats import group_percentiles, robust
 from medical_insurance_sdk.core.collection.rollups import HOUR, MINUTE, RollupFrame
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
     "SAMPLE_CALLS",
     "Baseline",
     "SeriesKey",
-    "group_percentiles",
     "hour_of_week",
     "learn_baselines",
 ]
@@ -62,8 +62,6 @@ MIN_RECENT_SAMPLES = 4
 SAMPLE_CALLS = 20
 #: Length of a recent sample, seconds.
 RECENT_SAMPLE = 300.0
-#: Scales a median absolute deviation to a standard deviation.
-MAD_SCALE = 1.4826
 BASELINE_KINDS = ("hour_of_week", "hour_of_day", "recent")
 
 SeriesKey = tuple[str, str | None]
@@ -106,63 +104,6 @@ class Baseline:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def group_percentiles(frame: RollupFrame, group: _I8, n_groups: int, qs: tuple[float, ...]) -> _F8:
-    """Percentiles (ms, shape ``(len(qs), n_groups)``) of the rows summed per group.
-
-    Read from the summed histogram at the geometric middle of the bucket holding the
-    rank (NaN for a group without calls); no dense histogram is built.
-    """
-    out = np.full((len(qs), n_groups), np.nan)
-    entry_row = np.repeat(np.arange(len(frame), dtype=np.int64), np.diff(frame.hist_offsets))
-    if not entry_row.size:
-        return out
-    key = group[entry_row] * len(frame.bounds) + frame.hist_bucket
-    cells, inverse = np.unique(key, return_inverse=True)
-    counts = np.bincount(inverse.reshape(-1), weights=frame.hist_count, minlength=cells.size)
-    cell_group = cells // len(frame.bounds)
-    cell_bucket = cells % len(frame.bounds)
-    cum = np.cumsum(counts)
-    first = np.searchsorted(cell_group, np.arange(n_groups), side="left")
-    last = np.searchsorted(cell_group, np.arange(n_groups), side="right")
-    has = last > first
-    before = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
-    total = np.where(has, cum[np.maximum(last - 1, 0)] - before, 0.0)
-    upper = frame.bounds
-    lower = np.concatenate(([upper[0] / 2.0], upper[:-1]))
-    middle = np.sqrt(lower * np.where(np.isfinite(upper), upper, lower))
-    for i, q in enumerate(qs):
-        rank = before + np.floor(np.maximum(total - 1.0, 0.0) * q / 100.0)
-        at = np.searchsorted(cum, rank, side="right")
-        at = np.minimum(at, cum.size - 1)
-        out[i, has] = middle[cell_bucket[at[has]]] * 1000.0
-    return out
-
-
-def _grouped_median(values: _F8, group: _I8, n: int) -> _F8:
-    """Median of ``values`` per group ``0..n-1`` (NaN values and empty groups: NaN)."""
-    keep = ~np.isnan(values)
-    v, g = values[keep], group[keep]
-    out = np.full(n, np.nan)
-    if not v.size:
-        return out
-    order = np.lexsort((v, g))
-    v, g = v[order], g[order]
-    first = np.searchsorted(g, np.arange(n), side="left")
-    count = np.searchsorted(g, np.arange(n), side="right") - first
-    has = count > 0
-    lo = first + (count - 1) // 2
-    hi = first + count // 2
-    out[has] = (v[lo[has]] + v[hi[has]]) / 2.0
-    return out
-
-
-def _robust(values: _F8, group: _I8, n: int) -> tuple[_F8, _F8]:
-    """Median and scaled median absolute deviation of ``values`` per group."""
-    level = _grouped_median(values, group, n)
-    spread = MAD_SCALE * _grouped_median(np.abs(values - level[group]), group, n)
-    return level, spread
 
 
 @dataclass(frozen=True)
@@ -216,7 +157,7 @@ def _figures(s: _Samples, n: int, periods: _I8, minutes: float) -> dict[str, _F8
     full = s.calls >= SAMPLE_CALLS
     out: dict[str, _F8] = {"calls": calls, "samples": add(np.ones(s.calls.size))}
     for name, col in (("p50", s.p50), ("p95", s.p95)):
-        level, spread = _robust(np.where(full, col, np.nan), s.series, n)
+        level, spread = robust(np.where(full, col, np.nan), s.series, n)
         known = ~np.isnan(col)
         weights = np.where(known, s.calls, 0.0)
         thin = add(np.where(known, col, 0.0) * weights) / np.maximum(add(weights), 1e-300)
@@ -227,12 +168,12 @@ def _figures(s: _Samples, n: int, periods: _I8, minutes: float) -> dict[str, _F8
     for name, col in (("system", s.system), ("refused", s.refused)):
         out[name] = add(col) / safe
         ratio = np.where(full, col / np.maximum(s.calls, 1.0), np.nan)
-        out[f"{name}_spread"] = np.nan_to_num(_robust(ratio, s.series, n)[1])
+        out[f"{name}_spread"] = np.nan_to_num(robust(ratio, s.series, n)[1])
     empty = np.maximum(periods - out["samples"].astype(np.int64), 0)
     per_minute = np.concatenate((s.calls, np.zeros(int(empty.sum())))) / minutes
     owner = np.concatenate((s.series, np.repeat(np.arange(n), empty)))
     out["cpm"] = calls / (minutes * np.maximum(periods, 1))
-    out["cpm_spread"] = np.nan_to_num(_robust(per_minute, owner, n)[1])
+    out["cpm_spread"] = np.nan_to_num(robust(per_minute, owner, n)[1])
     return out
 
 

@@ -31,11 +31,9 @@ alerts against each series' baseline (:mod:`.baselines`), from the short window 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import numpy as np
-import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.alerts import Observation
 from medical_insurance_sdk.core.analysis.baselines import Baseline, SeriesKey
@@ -45,80 +43,15 @@ from medical_insurance_sdk.core.analysis.evidence import (
     has_evidence,
     poisson_lower_tail,
 )
+from medical_insurance_sdk.core.analysis.short_window import ShortWindow
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message, baseline_message
-from medical_insurance_sdk.core.collection.latency_buckets import percentiles
-from medical_insurance_sdk.core.collection.rollups import RollupFrame
 
-__all__ = ["ShortWindow", "baseline_observations", "combine", "short_window"]
+__all__ = ["baseline_observations", "combine"]
 
 #: A traffic-drop alert clears when the calls are back to this share of the usual.
 DROP_CLEAR = 0.8
 #: Series expecting fewer calls than this in the short window are not tested for drops.
 MIN_EXPECTED = 5.0
-
-
-@dataclass(frozen=True)
-class ShortWindow:
-    """Figures of every (API, org) series with calls in the short window."""
-
-    minutes: float
-    index: dict[tuple[str, str], int]
-    calls: npt.NDArray[np.float64]
-    system: npt.NDArray[np.float64]
-    refused: npt.NDArray[np.float64]
-    failed: npt.NDArray[np.float64]
-    p95: npt.NDArray[np.float64]
-    #: calls above a latency (seconds) per series: ``slow(limits)``
-    slow: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
-
-
-def short_window(frame: RollupFrame, minutes: float) -> ShortWindow:
-    """The short window's figures from the rollups of its calls."""
-    n_org = max(len(frame.org_codes), 1)
-    pair = frame.api.astype(np.int64) * n_org + frame.org
-    keys, inverse = np.unique(pair, return_inverse=True)
-    group = inverse.reshape(-1).astype(np.int64)
-    n = int(keys.size)
-
-    def add(col: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        return np.bincount(group, weights=col.astype(np.float64), minlength=n).astype(np.float64)
-
-    entry_row = np.repeat(np.arange(len(frame), dtype=np.int64), np.diff(frame.hist_offsets))
-    lower = np.concatenate(([0.0], frame.bounds[:-1]))
-
-    def slow(limits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        above = lower[frame.hist_bucket] >= limits[group[entry_row]]
-        return np.bincount(group[entry_row], weights=frame.hist_count * above, minlength=n).astype(
-            np.float64
-        )
-
-    index = {
-        (frame.api_codes[int(k) // n_org], frame.org_codes[int(k) % n_org]): i
-        for i, k in enumerate(keys.tolist())
-    }
-    calls = add(frame.calls)
-    return ShortWindow(
-        minutes=minutes,
-        index=index,
-        calls=calls,
-        system=add(frame.system_errors),
-        refused=add(frame.business_errors),
-        failed=calls - add(frame.successes),
-        p95=_p95(frame, group, n),
-        slow=slow,
-    )
-
-
-def _p95(frame: RollupFrame, group: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.float64]:
-    """The p95 (ms) per series, read as the incident replay reads it (same rollups)."""
-    totals = frame.totals(group, n)
-    p95: npt.NDArray[np.float64] = (
-        percentiles(
-            totals.histogram, frame.bounds, (95.0,), totals.latency_min, totals.latency_max
-        )[0]
-        * 1000.0
-    )
-    return p95
 
 
 def _short_figure(obs: Observation, s: ShortWindow, i: int) -> tuple[float, float]:
@@ -132,12 +65,33 @@ def _short_figure(obs: Observation, s: ShortWindow, i: int) -> tuple[float, floa
 
 
 def combine(
-    observations: Iterable[Observation], s: ShortWindow, policy: AlertPolicy
+    observations: Iterable[Observation],
+    s: ShortWindow,
+    policy: AlertPolicy,
+    active: frozenset[tuple[str, str, str]] | None = None,
 ) -> list[Observation]:
-    """The long window's observations with the short window's say (see the module)."""
+    """The long window's observations with the short window's say (see the module).
+
+    ``active``: the (API, org, type) of the active alerts, when known: an observation of
+    another identity that does not hold can only fire from the short window's evidence,
+    and is passed on untouched otherwise (no resolve to decide).
+    """
     out: list[Observation] = []
     h = policy.hysteresis
     for obs in observations:
+        if (
+            active is not None
+            and obs.severity is None
+            and (
+                obs.alert_type in _NOT_FROM_SHORT
+                or obs.calls < policy.min_calls
+                or (obs.value >= obs.threshold if obs.alert_type == "success_rate"
+                    else obs.value <= obs.threshold)
+            )
+            and (obs.api_code, obs.org_code, obs.alert_type) not in active
+        ):  # fmt: skip
+            out.append(obs)
+            continue
         i = s.index.get((obs.api_code, obs.org_code))
         if obs.alert_type == "concurrency" or i is None or s.calls[i] < policy.min_short_calls:
             out.append(obs)  # the short window has too few calls to say anything
@@ -177,6 +131,10 @@ def combine(
     return out
 
 
+#: Types the short window alone never fires (their long condition must hold).
+_NOT_FROM_SHORT = frozenset({"response_time", "concurrency"})
+
+
 def _observation(
     kind: str, key: tuple[str, str], calls: int, value: float, usual: float, level: int,
     cleared: bool, lang: Lang,
@@ -203,13 +161,16 @@ def baseline_observations(
     lang: Lang,
     api_codes: frozenset[str] | None = None,
     half: ShortWindow | None = None,
+    active: frozenset[tuple[str, str, str]] | None = None,
 ) -> list[Observation]:
     """``latency_baseline``, ``refusal_rate`` and ``traffic_drop`` observations.
 
     ``present``: the series with calls in the long window (they get an observation of
     each type, so that a quiet short window keeps, not resolves, their alerts);
     ``api_codes``: only those APIs (None: all); ``half``: the latest part of the short
-    window, where a drop is also looked for (an org that stopped is seen sooner).
+    window, where a drop is also looked for (an org that stopped is seen sooner);
+    ``active``: the (API, org, type) of the active alerts, when known: a condition that
+    does not hold is observed only for those (nothing to fire, only a resolve to decide).
     """
     out: list[Observation] = []
     h = policy.hysteresis
@@ -247,20 +208,25 @@ def baseline_observations(
             )
             level = (2 if factor >= 2.0 * policy.latency_factor else 1) if holds else 0
             clear = enough and factor < policy.latency_factor * (1.0 - h)
-            out.append(_observation("latency_baseline", key, n, p95, usual, level, clear, lang))
+            if level or active is None or (*key, "latency_baseline") in active:
+                out.append(_observation("latency_baseline", key, n, p95, usual, level, clear, lang))
         limit = _refusal_limit(b, policy)
         ratio = float(s.refused[i]) / max(n, 1)
         level = (2 if ratio > 2.0 * limit else 1) if bool(refusal_ok[j]) and ratio > limit else 0
         clear = enough and ratio <= limit * (1.0 - h)
-        out.append(_observation("refusal_rate", key, n, ratio, b.refusal_ratio, level, clear, lang))
+        if level or active is None or (*key, "refusal_rate") in active:
+            out.append(
+                _observation("refusal_rate", key, n, ratio, b.refusal_ratio, level, clear, lang)
+            )
     for key in present:
         if key not in seen and (key[0], key[1]) in baselines:
             for kind, usual in (
                 ("latency_baseline", baselines[key].p95_ms),
                 ("refusal_rate", baselines[key].refusal_ratio),
             ):
-                out.append(_observation(kind, key, 0, 0.0, usual, 0, False, lang))
-    out.extend(_drops(s, half, baselines, policy, lang, api_codes))
+                if active is None or (*key, kind) in active:
+                    out.append(_observation(kind, key, 0, 0.0, usual, 0, False, lang))
+    out.extend(_drops(s, half, baselines, policy, lang, api_codes, active))
     return out
 
 
@@ -282,6 +248,7 @@ def _drops(
     policy: AlertPolicy,
     lang: Lang,
     api_codes: frozenset[str] | None,
+    active: frozenset[tuple[str, str, str]] | None,
 ) -> list[Observation]:
     out: list[Observation] = []
     alpha = 1.0 - policy.drop_confidence
@@ -304,6 +271,8 @@ def _drops(
                 alpha,
             )
         level = (2 if seen == 0 else 1) if holds else 0
+        if not level and active is not None and (api, org, "traffic_drop") not in active:
+            continue  # nothing to fire, nothing to resolve
         clear = seen >= DROP_CLEAR * expected
         out.append(
             _observation(

@@ -36,6 +36,8 @@ __all__ = [
 
 #: Up to this many calls the binomial tail is summed exactly.
 EXACT_UP_TO = 5000
+#: Up to this many counts to test, :func:`has_evidence` loops (cached) instead of sorting.
+_LOOP_UP_TO = 256
 
 
 @functools.lru_cache(maxsize=65536)
@@ -88,6 +90,11 @@ def has_evidence(
     out = np.zeros(shape, dtype=np.bool_)
     candidates = k >= min_failures
     if not candidates.any():
+        return out
+    if np.count_nonzero(candidates) <= _LOOP_UP_TO:  # a few: the cache answers
+        for i in np.flatnonzero(candidates.reshape(-1)).tolist():
+            need = failures_needed(int(n.flat[i]), float(p.flat[i]), confidence, min_failures)
+            out.flat[i] = k.flat[i] >= need
         return out
     pairs, inverse = np.unique(
         np.stack((n[candidates].astype(np.float64), p[candidates]), axis=1),

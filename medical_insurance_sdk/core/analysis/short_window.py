@@ -1,0 +1,83 @@
+"""The short window's figures per (API, org) series, from the rollups of its calls.
+
+The multi-window evaluation (:mod:`.detection`) reads them: calls, system errors,
+business refusals, failures, the p95 (read from the summed histogram with the exact
+minimum and maximum, as the incident replay reads it) and the calls above a latency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from medical_insurance_sdk.core.collection.latency_buckets import percentiles
+from medical_insurance_sdk.core.collection.rollups import RollupFrame
+
+__all__ = ["ShortWindow", "short_window"]
+
+
+@dataclass(frozen=True)
+class ShortWindow:
+    """Figures of every (API, org) series with calls in the short window."""
+
+    minutes: float
+    index: dict[tuple[str, str], int]
+    calls: npt.NDArray[np.float64]
+    system: npt.NDArray[np.float64]
+    refused: npt.NDArray[np.float64]
+    failed: npt.NDArray[np.float64]
+    p95: npt.NDArray[np.float64]
+    #: calls above a latency (seconds) per series: ``slow(limits)``
+    slow: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+
+
+def short_window(frame: RollupFrame, minutes: float, p95: bool = True) -> ShortWindow:
+    """The short window's figures from the rollups of its calls (``p95=False``: NaN)."""
+    n_org = max(len(frame.org_codes), 1)
+    pair = frame.api.astype(np.int64) * n_org + frame.org
+    keys, inverse = np.unique(pair, return_inverse=True)
+    group = inverse.reshape(-1).astype(np.int64)
+    n = int(keys.size)
+
+    def add(col: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.bincount(group, weights=col.astype(np.float64), minlength=n).astype(np.float64)
+
+    entry_row = np.repeat(np.arange(len(frame), dtype=np.int64), np.diff(frame.hist_offsets))
+    lower = np.concatenate(([0.0], frame.bounds[:-1]))
+
+    def slow(limits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        above = lower[frame.hist_bucket] >= limits[group[entry_row]]
+        return np.bincount(group[entry_row], weights=frame.hist_count * above, minlength=n).astype(
+            np.float64
+        )
+
+    index = {
+        (frame.api_codes[int(k) // n_org], frame.org_codes[int(k) % n_org]): i
+        for i, k in enumerate(keys.tolist())
+    }
+    calls = add(frame.calls)
+    return ShortWindow(
+        minutes=minutes,
+        index=index,
+        calls=calls,
+        system=add(frame.system_errors),
+        refused=add(frame.business_errors),
+        failed=calls - add(frame.successes),
+        p95=_p95(frame, group, n) if p95 else np.full(n, np.nan),
+        slow=slow,
+    )
+
+
+def _p95(frame: RollupFrame, group: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.float64]:
+    """The p95 (ms) per series, read as the incident replay reads it (same rollups)."""
+    totals = frame.totals(group, n)
+    p95: npt.NDArray[np.float64] = (
+        percentiles(
+            totals.histogram, frame.bounds, (95.0,), totals.latency_min, totals.latency_max
+        )[0]
+        * 1000.0
+    )
+    return p95
