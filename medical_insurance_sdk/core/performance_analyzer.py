@@ -49,6 +49,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,7 @@ from medical_insurance_sdk.core.analysis.overview import (
     SystemOverview,
     analyze_all,
 )
+from medical_insurance_sdk.core.analysis.recommendations import baseline_advice
 from medical_insurance_sdk.core.analysis.reports.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.reports.formats import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.result_cache import CacheInfo, ResultCache
@@ -423,8 +425,29 @@ class PerformanceAnalyzer:
         observed = self._detect(now, observations, frozenset((api_code,)), shorts)
         self.alerts.update(observed, (api_code,), now)
         active = [a for a in self.alerts.active() if a.api_code == api_code]
-        result: ApiAnalysis = analysis.with_alerts(active)
+        result: ApiAnalysis = self._advised([analysis], now)[0].with_alerts(active)
         return result
+
+    def _advised(self, analyses: list[ApiAnalysis], now: float) -> list[ApiAnalysis]:
+        """The analyses, with a recommendation where the p95 is far above its usual."""
+        if not self.alert_policy.baselines:
+            return analyses
+        baselines = self._baselines.get(now)
+        out = []
+        for analysis in analyses:
+            usual = baselines.get((analysis.api_code, None))
+            advice = baseline_advice(
+                analysis.api_code,
+                analysis.response_time_stats,
+                None if usual is None else usual.p95_ms,
+                self.language,
+            )
+            out.append(
+                analysis
+                if advice is None
+                else replace(analysis, recommendations=[advice, *analysis.recommendations])
+            )
+        return out
 
     def analyze_api_performance(
         self, api_code: str, time_range_minutes: float = 60
@@ -510,7 +533,7 @@ class PerformanceAnalyzer:
         return SystemOverview(
             time_range_minutes=minutes,
             timestamp=now,
-            apis=[a.with_alerts(by_api.get(a.api_code, [])) for a in analyses],
+            apis=[a.with_alerts(by_api.get(a.api_code, [])) for a in self._advised(analyses, now)],
             series=series,
             active_alerts=active,
         )
