@@ -85,6 +85,7 @@ from medical_insurance_sdk.core.analysis.rollup_overview import (
     analyze_rollups,
     rollup_system_series,
 )
+from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly, score_series
 from medical_insurance_sdk.core.analysis.short_window import short_window
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
@@ -348,6 +349,24 @@ class PerformanceAnalyzer:
             frame.window(half_since, now),
             (now - half_since) / MINUTE,
         )
+
+    def get_anomaly_scores(
+        self, api_code: str, org_code: str | None = None, time_range_minutes: float = 180
+    ) -> SeriesAnomaly:
+        """Anomaly scores of the last minutes of one series (calls, p95, failure ratio).
+
+        :class:`~medical_insurance_sdk.core.analysis.anomaly.AnomalyDetector` on the
+        series' minute rollups (see
+        :mod:`~medical_insurance_sdk.core.analysis.series_anomaly`); ``org_code`` None:
+        every org of the API together.
+        """
+        if not isinstance(api_code, str) or not api_code:
+            raise ValueError(f"api_code must be a non-empty str (got {api_code!r})")
+        if org_code is not None and (not isinstance(org_code, str) or not org_code):
+            raise ValueError(f"org_code must be None or a non-empty str (got {org_code!r})")
+        minutes = check_positive("time_range_minutes", time_range_minutes)
+        now, frame = self._incident_frame(minutes)
+        return score_series(frame, api_code, org_code, now - minutes * MINUTE, now)
 
     def _detect(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +163,17 @@ def test_alert_policy_rejects_bad_settings(field, value):
     """A bad AlertPolicy setting is a ValueError naming it."""
     with pytest.raises(ValueError, match=field):
         AlertPolicy(**{field: value})
+
+
+def test_the_documented_table_is_the_rule():
+    """docs/alerting.md's table of calls -> failures needed is what the rule computes."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "alerting.md"
+    rows = [
+        line.strip("|").split("|")
+        for line in doc.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip().isdigit()
+    ]
+    assert len(rows) >= 10
+    for cells in rows:
+        calls, *needed = (int(c) for c in cells)
+        assert needed == [failures_needed(calls, b, 0.99, 3) for b in (0.005, 0.01, 0.02, 0.05)]

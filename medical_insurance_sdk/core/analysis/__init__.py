@@ -15,7 +15,7 @@
 * :mod:`.rollup_overview` (with :mod:`.rollup_totals`, :mod:`.rollup_stats`,
   :mod:`.rollup_series`): the same results from rollups (history, the fleet);
 * :mod:`.anomaly` (with :mod:`.anomaly_baselines`, :mod:`.anomaly_tail`): causal anomaly
-  scores of any series;
+  scores of any series; :mod:`.series_anomaly` runs it on a series' minutes;
 * :mod:`.reports`: the JSON, CSV and HTML reports, and writing them to files.
 """
 
@@ -27,6 +27,7 @@ from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
 from medical_insurance_sdk.core.analysis.scoring import PerformanceScore
+from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.analysis.trend import Trend
 
@@ -40,6 +41,7 @@ __all__ = [
     "PerformanceAlert",
     "PerformanceScore",
     "PerformanceThreshold",
+    "SeriesAnomaly",
     "SystemOverview",
     "Trend",
 ]

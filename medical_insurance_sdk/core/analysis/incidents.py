@@ -17,6 +17,13 @@ step, default 60) in ``(since, until]``, the same figures
   no call of that API in the window. ``end`` is that evaluation's time; ``None`` when
   the incident is still open at the last evaluation of the window.
 
+As the live alerts (docs/alerting.md), a failure ratio opens only with evidence (the
+binomial rule of :mod:`.evidence`, in the long window, or in the short window while the
+long figure is above the limit), and the short window (``policy.short_window_minutes``
+rounded up to whole minutes) has its say when it holds ``min_short_calls`` calls: clear
+there closes, not holding there neither opens nor closes. The alerts against baselines
+(``latency_baseline``, ``refusal_rate``, ``traffic_drop``) are live only, not replayed.
+
 Figures from rollups: counts are exact (calls, successes, system errors, outcome-unknown
 calls), so the error and success rates are the live path's to the last bit. The p95 is
 compared with a limit from the window's summed histogram: the calls above the limit
