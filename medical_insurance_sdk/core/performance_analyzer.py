@@ -163,10 +163,14 @@ class PerformanceAnalyzer:
             )
         #: What the analyzer reads: a collector's ring (and history), or a source.
         self.source: MetricsCollector | RollupSource = source
-        self.evaluation_interval = (
-            None
-            if evaluation_interval is None
-            else check_positive("evaluation_interval", evaluation_interval)
+        #: Seconds between background evaluations: as given, else 15 s over a collector
+        #: (its ``collection_interval`` when shorter), 60 s over a source.
+        self.evaluation_interval: float = (
+            check_positive("evaluation_interval", evaluation_interval)
+            if evaluation_interval is not None
+            else min(source.config.collection_interval, DEFAULT_EVALUATION_INTERVAL)
+            if isinstance(source, MetricsCollector)
+            else DEFAULT_SOURCE_INTERVAL
         )
         self.language = check_lang(language)
         self.alert_policy = alert_policy if alert_policy is not None else AlertPolicy()
@@ -615,13 +619,6 @@ class PerformanceAnalyzer:
         if self._worker is not None and self._worker.alive:
             return
         every = interval if interval is not None else self.evaluation_interval
-        if every is None:
-            source = self.source
-            every = (
-                min(source.config.collection_interval, DEFAULT_EVALUATION_INTERVAL)
-                if isinstance(source, MetricsCollector)
-                else DEFAULT_SOURCE_INTERVAL
-            )
         self._worker = PeriodicWorker(
             "misdk-alerts",
             check_positive("interval", every),

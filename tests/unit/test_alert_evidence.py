@@ -63,7 +63,7 @@ def test_poisson_lower_tail_matches_the_direct_sum():
 
 def _clinic(collector: MetricsCollector, calls: int, refusals: int, start: float) -> None:
     for i in range(calls):
-        bad = i < refusals
+        bad = i >= calls - refusals  # the latest calls: the short window is not clean
         collector.record_api_call(
             "1101",
             "C1",
@@ -142,9 +142,16 @@ def test_a_clear_short_window_blocks_a_stale_long_window(mc):
     _busy(collector, NOW - 60, 60, 0)  # the last minute is clean
     analyzer = PerformanceAnalyzer(collector)
     assert analyzer.evaluate_alerts() == []
-    policy = AlertPolicy(short_window_minutes=0.1)  # too few calls there to say anything
-    fired = PerformanceAnalyzer(collector, alert_policy=policy).evaluate_alerts()
-    assert "error_rate" in {a.alert_type for a in fired}
+    policy = AlertPolicy(short_window_minutes=0.1)  # 6 clean calls: too few to resolve
+    assert PerformanceAnalyzer(collector, alert_policy=policy).evaluate_alerts() == []
+
+
+def test_a_quiet_short_window_leaves_it_to_the_long_window(mc):
+    """Errors 10 minutes ago and no call since: the long window's evidence fires."""
+    collector, _ = mc
+    _busy(collector, NOW - 600, 60, 5)
+    fired = PerformanceAnalyzer(collector).evaluate_alerts()
+    assert {a.alert_type for a in fired} == {"error_rate", "success_rate"}
 
 
 @pytest.mark.parametrize(

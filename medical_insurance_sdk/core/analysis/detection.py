@@ -17,7 +17,8 @@ alerts against each series' baseline (:mod:`.baselines`), from the short window 
 
 * ``latency_baseline``: p95 at least ``latency_factor`` (2.5) times the usual p95, at
   least ``latency_z`` (4) robust standard deviations above it, with ``min_short_calls``
-  calls of which ``min_failures`` are above ``latency_factor`` times the usual p95;
+  calls of which ``min_failures`` are above ``latency_factor`` times the usual p95, and
+  the median at least twice the usual median;
   critical at twice the factor; clear below ``factor·(1 - hysteresis)`` times the usual;
 * ``refusal_rate``: business refusals above ``max(refusal_factor·usual, usual +
   refusal_margin)`` with binomial evidence at ``confidence``; clear below that limit
@@ -50,6 +51,9 @@ __all__ = ["baseline_observations", "combine"]
 
 #: A traffic-drop alert clears when the calls are back to this share of the usual.
 DROP_CLEAR = 0.8
+#: A latency alert also needs the median this many times its usual: a few slow calls
+#: (a tail) move the p95 of a thin window, a slowdown moves the median too.
+MEDIAN_FACTOR = 2.0
 #: Series expecting fewer calls than this in the short window are not tested for drops.
 MIN_EXPECTED = 5.0
 
@@ -93,13 +97,19 @@ def combine(
             out.append(obs)
             continue
         i = s.index.get((obs.api_code, obs.org_code))
-        if obs.alert_type == "concurrency" or i is None or s.calls[i] < policy.min_short_calls:
-            out.append(obs)  # the short window has too few calls to say anything
+        if obs.alert_type == "concurrency" or i is None:
+            out.append(obs)  # no call in the short window: the long window decides
             continue
         ratio = obs.alert_type != "response_time"
         success = obs.alert_type == "success_rate"
         limit = 1.0 - obs.threshold if success else obs.threshold
         figure, failures = _short_figure(obs, s, i)
+        if s.calls[i] < policy.min_short_calls:
+            # too few calls to resolve anything, but clean ones block a fire: a long window
+            # still full of an incident that has ended does not fire late
+            clean = figure <= limit * (1.0 - h)
+            out.append(obs._replace(severity=None, message="") if clean else obs)
+            continue
         if figure <= limit * (1.0 - h):
             out.append(obs._replace(severity=None, cleared=True, message=""))
             continue
@@ -205,6 +215,7 @@ def baseline_observations(
                 and factor >= policy.latency_factor
                 and p95 >= usual + policy.latency_z * spread
                 and slow_all[i] >= policy.min_failures
+                and not float(s.p50[i]) < MEDIAN_FACTOR * b.p50_ms  # the bulk, not a tail
             )
             level = (2 if factor >= 2.0 * policy.latency_factor else 1) if holds else 0
             clear = enough and factor < policy.latency_factor * (1.0 - h)

@@ -335,16 +335,26 @@ def _latency(
 
 
 def _two_windows(
-    c: _Condition, long_level: _I8, enough: _B, short_enough: _B, short_clear: _B, holds: _B
+    c: _Condition,
+    long_level: _I8,
+    enough: _B,
+    short_enough: _B,
+    short_clear: _B,
+    holds: _B,
+    short_clean: _B,
 ) -> _Condition:
     """The long window's condition with the short window's say (detection.combine).
 
     With enough calls in the short window: clear there resolves, holding there lets the
     long window's level fire (its evidence may come from the short window), otherwise
-    nothing fires or resolves. Without, the long window decides alone.
+    nothing fires or resolves. With fewer, the long window decides, except that clean
+    calls in the short window block a fire.
     """
+    # few calls: a clean short window (with calls) only blocks a fire
     severity = np.where(
-        short_enough, np.where(holds & ~short_clear, long_level * enough, 0), c.severity
+        short_enough,
+        np.where(holds & ~short_clear, long_level * enough, 0),
+        c.severity * ~(short_clean & ~short_enough),
     )
     cleared = np.where(short_enough, short_clear, c.cleared)
     return _Condition(c.kind, severity.astype(np.int64), cleared, c.shown, c.measured, c.limit)
@@ -416,6 +426,7 @@ def _conditions(
             short_enough,
             short_enough & (share <= limit * (1.0 - h)),
             (share > limit) & evidence,
+            (short_calls > 0) & (share <= limit * (1.0 - h)),
         )
 
     above, lowest, highest = _latency(w, f, limits, calls, h)
@@ -442,6 +453,7 @@ def _conditions(
             short_enough,
             short_enough & ~short_above[1.0 - h],
             short_above[1.0],
+            (short_calls > 0) & ~short_above[1.0 - h],
         ),
         short_ratio(
             judged("error_rate", sys_rate, err, present, sys_rate, err, True),

@@ -1,7 +1,7 @@
 """The short window's figures per (API, org) series, from the rollups of its calls.
 
 The multi-window evaluation (:mod:`.detection`) reads them: calls, system errors,
-business refusals, failures, the p95 (read from the summed histogram with the exact
+business refusals, failures, the p50 and p95 (read from the summed histogram with the exact
 minimum and maximum, as the incident replay reads it) and the calls above a latency.
 """
 
@@ -30,12 +30,14 @@ class ShortWindow:
     refused: npt.NDArray[np.float64]
     failed: npt.NDArray[np.float64]
     p95: npt.NDArray[np.float64]
+    p50: npt.NDArray[np.float64]
     #: calls above a latency (seconds) per series: ``slow(limits)``
     slow: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
 
 
 def short_window(frame: RollupFrame, minutes: float, p95: bool = True) -> ShortWindow:
-    """The short window's figures from the rollups of its calls (``p95=False``: NaN)."""
+    """The short window's figures from the rollups of its calls (``p95=False``: no
+    percentiles, NaN)."""
     n_org = max(len(frame.org_codes), 1)
     pair = frame.api.astype(np.int64) * n_org + frame.org
     keys, inverse = np.unique(pair, return_inverse=True)
@@ -59,6 +61,7 @@ def short_window(frame: RollupFrame, minutes: float, p95: bool = True) -> ShortW
         for i, k in enumerate(keys.tolist())
     }
     calls = add(frame.calls)
+    p50s, p95s = _percentiles(frame, group, n) if p95 else (np.full(n, np.nan),) * 2
     return ShortWindow(
         minutes=minutes,
         index=index,
@@ -66,18 +69,18 @@ def short_window(frame: RollupFrame, minutes: float, p95: bool = True) -> ShortW
         system=add(frame.system_errors),
         refused=add(frame.business_errors),
         failed=calls - add(frame.successes),
-        p95=_p95(frame, group, n) if p95 else np.full(n, np.nan),
+        p95=p95s,
+        p50=p50s,
         slow=slow,
     )
 
 
-def _p95(frame: RollupFrame, group: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.float64]:
-    """The p95 (ms) per series, read as the incident replay reads it (same rollups)."""
+def _percentiles(
+    frame: RollupFrame, group: npt.NDArray[np.int64], n: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The p50 and p95 (ms) per series, read as the incident replay reads them."""
     totals = frame.totals(group, n)
-    p95: npt.NDArray[np.float64] = (
-        percentiles(
-            totals.histogram, frame.bounds, (95.0,), totals.latency_min, totals.latency_max
-        )[0]
-        * 1000.0
+    found = percentiles(
+        totals.histogram, frame.bounds, (50.0, 95.0), totals.latency_min, totals.latency_max
     )
-    return p95
+    return found[0] * 1000.0, found[1] * 1000.0
