@@ -10,10 +10,12 @@ import pytest
 from suite_constants import NOW
 
 from medical_insurance_sdk.core import (
+    MemorySource,
     MetricConfig,
     MetricsCollector,
     PerformanceAlert,
     PerformanceAnalyzer,
+    RollupFrame,
 )
 from medical_insurance_sdk.core.analysis import AlertPolicy
 from medical_insurance_sdk.core.analysis.evidence import (
@@ -184,3 +186,11 @@ def test_the_documented_table_is_the_rule():
     for cells in rows:
         calls, *needed = (int(c) for c in cells)
         assert needed == [failures_needed(calls, b, 0.99, 3) for b in (0.005, 0.01, 0.02, 0.05)]
+
+
+def test_evaluation_interval_defaults_to_a_quarter_of_a_minute(mc):
+    """Background evaluation every 15 s over a collector, 60 s over a source, or as given."""
+    collector, _ = mc
+    assert PerformanceAnalyzer(collector).evaluation_interval == 15.0
+    assert PerformanceAnalyzer(collector, evaluation_interval=5).evaluation_interval == 5
+    assert PerformanceAnalyzer(MemorySource(RollupFrame.empty())).evaluation_interval == 60.0
