@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.alerts import (
     AlertCallback,
@@ -68,6 +69,7 @@ from medical_insurance_sdk.core.analysis.conditions import (
     AlertPolicy,
     observe,
     observed_concurrency,
+    system_error_mask,
 )
 from medical_insurance_sdk.core.analysis.descriptive import latency_order
 from medical_insurance_sdk.core.analysis.detection import baseline_observations, combine
@@ -86,7 +88,12 @@ from medical_insurance_sdk.core.analysis.rollup_overview import (
     rollup_system_series,
 )
 from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly, score_series
-from medical_insurance_sdk.core.analysis.short_window import short_window
+from medical_insurance_sdk.core.analysis.short_window import (
+    RECENT_MINUTES,
+    RecentCounts,
+    recent_counts,
+    short_window,
+)
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
@@ -113,7 +120,7 @@ PerformanceTrend = Trend
 
 _Cached = tuple[Any, list[Observation]]
 #: The short window's rollups and minutes, and those of its latest half.
-_Short = tuple[RollupFrame, float, RollupFrame, float]
+_Short = tuple[RollupFrame, float, RollupFrame, float, RecentCounts]
 #: What minute rollups of the ring need.
 _ROLLUP_COLUMNS = ANALYSIS_COLUMNS | {"request_size", "response_size"}
 
@@ -324,34 +331,68 @@ class PerformanceAnalyzer:
         return self._baselines.baseline(self.source.now(), api_code, org_code)
 
     def _short_frames(self, now: float, frame: RollupFrame | None = None) -> _Short:
-        """The short window's rollups and its minutes, and those of its latest half.
+        """The short window's rollups and minutes, those of its latest half, and the
+        counts of the last :data:`RECENT_MINUTES` minutes.
 
         Over a collector: its ring's calls (exact); over a source: the rows of ``frame``
         (the window's rollups, read once) that start in the window, which then spans
         from the first such minute to ``now``.
         """
         minutes = self.alert_policy.short_window_minutes
+        recent_since = now - RECENT_MINUTES * MINUTE
         source = self.source
         if isinstance(source, MetricsCollector) or frame is None:
             if not isinstance(source, MetricsCollector):
                 raise ValueError("the short window of a source needs its rollups")
-            snap = source.store.snapshot(
-                since=now - minutes * MINUTE, until=now, columns=_ROLLUP_COLUMNS
+            calls = source.store.snapshot(
+                since=min(recent_since, now - minutes * MINUTE),
+                until=now,
+                columns=_ROLLUP_COLUMNS,
             )
+            snap = calls.select(calls.timestamp >= now - minutes * MINUTE)
             half = snap.select(snap.timestamp >= now - minutes * MINUTE / 2.0)
+            last = calls.select(calls.timestamp >= recent_since)
+            margin_ms = self._margins_ms(last.api_codes)
+            recent = recent_counts(
+                last.api_codes,
+                last.org_codes,
+                last.api.astype(np.int64),
+                last.org.astype(np.int64),
+                np.ones(len(last), dtype=np.int64),
+                system_error_mask(last).astype(np.int64),
+                (~last.success).astype(np.int64),
+                (last.duration_ms > margin_ms[last.api]).astype(np.int64),
+            )
             return (
                 RollupFrame.from_snapshot(snap),
                 minutes,
                 RollupFrame.from_snapshot(half),
                 minutes / 2.0,
+                recent,
             )
         since = math.floor((now - minutes * MINUTE) / MINUTE) * MINUTE
         half_since = math.floor((now - minutes * MINUTE / 2.0) / MINUTE) * MINUTE
+        rows = frame.window(math.floor(recent_since / MINUTE) * MINUTE, now)
+        entry_row = np.repeat(np.arange(len(rows)), np.diff(rows.hist_offsets))
+        lower = np.concatenate(([0.0], rows.bounds[:-1]))
+        margin_s = self._margins_ms(rows.api_codes)[rows.api[entry_row]] / 1000.0
+        slow = rows.hist_count * (lower[rows.hist_bucket] >= margin_s)
+        recent = recent_counts(
+            rows.api_codes,
+            rows.org_codes,
+            rows.api.astype(np.int64),
+            rows.org.astype(np.int64),
+            rows.calls,
+            rows.system_errors,
+            rows.calls - rows.successes,
+            np.bincount(entry_row, weights=slow, minlength=len(rows)).astype(np.int64),
+        )
         return (
             frame.window(since, now),
             (now - since) / MINUTE,
             frame.window(half_since, now),
             (now - half_since) / MINUTE,
+            recent,
         )
 
     def get_anomaly_scores(
@@ -372,6 +413,12 @@ class PerformanceAnalyzer:
         now, frame = self._incident_frame(minutes)
         return score_series(frame, api_code, org_code, now - minutes * MINUTE, now)
 
+    def _margins_ms(self, api_codes: tuple[str, ...]) -> npt.NDArray[np.float64]:
+        """Per API: its p95 limit times ``1 - hysteresis`` (ms), the clean side."""
+        keep = 1.0 - self.alert_policy.hysteresis
+        limits = [self.get_threshold(code).max_response_time_ms * keep for code in api_codes]
+        return np.array([*limits, np.inf], dtype=np.float64)
+
     def _detect(
         self,
         now: float,
@@ -381,13 +428,13 @@ class PerformanceAnalyzer:
     ) -> list[Observation]:
         """The long window's ``observations`` with the short window and baselines added."""
         policy = self.alert_policy
-        frame, minutes, half_frame, half_minutes = shorts
+        frame, minutes, half_frame, half_minutes, recent = shorts
         if apis is not None:
             wanted = [frame.api_codes.index(a) for a in apis if a in frame.api_codes]
             frame = frame.select(np.isin(frame.api, wanted))
         short = short_window(frame, minutes)
         active = frozenset((a.api_code, a.org_code, a.alert_type) for a in self.alerts.active())
-        out = combine(observations, short, policy, active)
+        out = combine(observations, short, policy, active, recent)
         if policy.baselines:
             present = {(o.api_code, o.org_code) for o in observations}
             baselines = self._baselines.get(now)

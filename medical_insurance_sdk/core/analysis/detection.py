@@ -12,8 +12,11 @@ window** (``policy.short_window_minutes``, 1 minute) in :func:`combine`. With at
   the evidence yet;
 * in between: nothing fires, nothing resolves.
 
-With fewer calls the long window decides alone. :func:`baseline_observations` adds the
-alerts against each series' baseline (:mod:`.baselines`), from the short window alone:
+With fewer calls the long window decides, except that clean calls in the short window or
+in the last 5 minutes block a fire (an incident that has ended does not fire late from a
+long window still full of it).
+:func:`baseline_observations` adds the alerts against each series' baseline
+(:mod:`.baselines`), from the short window alone:
 
 * ``latency_baseline``: p95 at least ``latency_factor`` (2.5) times the usual p95, at
   least ``latency_z`` (4) robust standard deviations above it, with ``min_short_calls``
@@ -44,7 +47,10 @@ from medical_insurance_sdk.core.analysis.evidence import (
     has_evidence,
     poisson_lower_tail,
 )
-from medical_insurance_sdk.core.analysis.short_window import ShortWindow
+from medical_insurance_sdk.core.analysis.short_window import (
+    RecentCounts,
+    ShortWindow,
+)
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message, baseline_message
 
 __all__ = ["baseline_observations", "combine"]
@@ -73,8 +79,13 @@ def combine(
     s: ShortWindow,
     policy: AlertPolicy,
     active: frozenset[tuple[str, str, str]] | None = None,
+    recent: RecentCounts | None = None,
 ) -> list[Observation]:
     """The long window's observations with the short window's say (see the module).
+
+    ``recent``: the counts of the last :data:`RECENT_MINUTES` minutes: when the short
+    window is thin, clean calls there (failure share or p95 inside the margin) block a
+    fire.
 
     ``active``: the (API, org, type) of the active alerts, when known: an observation of
     another identity that does not hold can only fire from the short window's evidence,
@@ -96,20 +107,28 @@ def combine(
         ):  # fmt: skip
             out.append(obs)
             continue
-        i = s.index.get((obs.api_code, obs.org_code))
-        if obs.alert_type == "concurrency" or i is None:
-            out.append(obs)  # no call in the short window: the long window decides
+        if obs.alert_type == "concurrency":
+            out.append(obs)
             continue
+        i = s.index.get((obs.api_code, obs.org_code))
         ratio = obs.alert_type != "response_time"
         success = obs.alert_type == "success_rate"
         limit = 1.0 - obs.threshold if success else obs.threshold
-        figure, failures = _short_figure(obs, s, i)
-        if s.calls[i] < policy.min_short_calls:
-            # too few calls to resolve anything, but clean ones block a fire: a long window
-            # still full of an incident that has ended does not fire late
-            clean = figure <= limit * (1.0 - h)
+        if i is None or s.calls[i] < policy.min_short_calls:
+            # too few calls to resolve anything, but clean recent ones block a fire: a
+            # long window still full of an incident that has ended does not fire late
+            key = (obs.api_code, obs.org_code)
+            if ratio:
+                counts = None if recent is None else recent.shares(key)
+                share = None if counts is None else counts[2 if success else 1]
+                clean = share is not None and share <= limit * (1.0 - h)
+            else:
+                clean = recent is not None and recent.p95_clean(key)
+            # clean calls in the short window block too (an incident just over)
+            clean = clean or (i is not None and _short_figure(obs, s, i)[0] <= limit * (1.0 - h))
             out.append(obs._replace(severity=None, message="") if clean else obs)
             continue
+        figure, failures = _short_figure(obs, s, i)
         if figure <= limit * (1.0 - h):
             out.append(obs._replace(severity=None, cleared=True, message=""))
             continue

@@ -21,7 +21,8 @@ As the live alerts (docs/alerting.md), a failure ratio opens only with evidence 
 binomial rule of :mod:`.evidence`, in the long window, or in the short window while the
 long figure is above the limit), and the short window (``policy.short_window_minutes``
 rounded up to whole minutes) has its say when it holds ``min_short_calls`` calls: clear
-there closes, not holding there neither opens nor closes. The alerts against baselines
+there closes, not holding there neither opens nor closes; with fewer calls, clean calls
+block an opening (those of the short window or of the last 5 minutes). The alerts against baselines
 (``latency_baseline``, ``refusal_rate``, ``traffic_drop``) are live only, not replayed.
 
 Figures from rollups: counts are exact (calls, successes, system errors, outcome-unknown
@@ -58,6 +59,7 @@ import numpy.typing as npt
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.evidence import has_evidence
+from medical_insurance_sdk.core.analysis.short_window import RECENT_MINUTES
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message, check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.collection.latency_buckets import percentiles
@@ -289,7 +291,9 @@ def find_incidents(
     w = _Window(part, base, nbins, width, hi)
     short = min(max(math.ceil(policy.short_window_minutes - 1e-9), 1), width)
     ws = w if short == width else _Window(part, base, nbins, short, hi)
-    return _replay(w, ws, part, times, thresholds, policy, language)
+    recent = min(RECENT_MINUTES, width)
+    wr = w if recent == width else _Window(part, base, nbins, recent, hi)
+    return _replay(w, (ws, wr), part, times, thresholds, policy, language)
 
 
 @dataclass(frozen=True)
@@ -362,7 +366,7 @@ def _two_windows(
 
 def _conditions(
     w: _Window,
-    ws: _Window,
+    short: tuple[_Window, _Window],
     f: RollupFrame,
     limits: list[PerformanceThreshold],
     policy: AlertPolicy,
@@ -406,11 +410,13 @@ def _conditions(
             at,
         )
 
+    ws, wr = short  # the short window, the recent one (its clean calls block a late fire)
     short_calls = ws.sums(f.calls)
+    recent_calls = wr.sums(f.calls)
     short_enough = short_calls >= policy.min_short_calls
     short_safe = np.maximum(short_calls, 1.0)
 
-    def short_ratio(c: _Condition, failures: _F8) -> _Condition:
+    def short_ratio(c: _Condition, failures: _F8, recent_failures: _F8) -> _Condition:
         if c.measured is None:  # never: the ratios carry their figure
             return c
         limit = 1.0 - c.limit if c.kind == "success_rate" else c.limit
@@ -426,7 +432,11 @@ def _conditions(
             short_enough,
             short_enough & (share <= limit * (1.0 - h)),
             (share > limit) & evidence,
-            (short_calls > 0) & (share <= limit * (1.0 - h)),
+            (
+                (recent_calls > 0)
+                & (recent_failures / np.maximum(recent_calls, 1.0) <= limit * (1.0 - h))
+            )
+            | ((short_calls > 0) & (share <= limit * (1.0 - h))),
         )
 
     above, lowest, highest = _latency(w, f, limits, calls, h)
@@ -436,6 +446,7 @@ def _conditions(
     min_ok = column([t.min_success_rate for t in limits])
     most = column([float(t.max_concurrent_calls) for t in limits])
     short_above = _latency(ws, f, limits, short_calls, h)[0]
+    recent_above = _latency(wr, f, limits, recent_calls, h)[0]
     response = _Condition(
         "response_time",
         rt_sev.astype(np.int64),
@@ -453,15 +464,18 @@ def _conditions(
             short_enough,
             short_enough & ~short_above[1.0 - h],
             short_above[1.0],
-            (short_calls > 0) & ~short_above[1.0 - h],
+            ((recent_calls > 0) & ~recent_above[1.0 - h])
+            | ((short_calls > 0) & ~short_above[1.0 - h]),
         ),
         short_ratio(
             judged("error_rate", sys_rate, err, present, sys_rate, err, True),
             ws.sums(f.system_errors),
+            wr.sums(f.system_errors),
         ),
         short_ratio(
             judged("success_rate", failed_share, 1.0 - min_ok, present, success, min_ok, True),
             short_calls - ws.sums(f.successes),
+            recent_calls - wr.sums(f.successes),
         ),
         judged("concurrency", conc, most, conc >= 0, conc, most),
     ]
@@ -470,7 +484,7 @@ def _conditions(
 
 def _replay(
     w: _Window,
-    ws: _Window,
+    ws: tuple[_Window, _Window],
     f: RollupFrame,
     times: _F8,
     thresholds: Callable[[str], PerformanceThreshold],

@@ -7,6 +7,7 @@ minimum and maximum, as the incident replay reads it) and the calls above a late
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +17,10 @@ import numpy.typing as npt
 from medical_insurance_sdk.core.collection.latency_buckets import percentiles
 from medical_insurance_sdk.core.collection.rollups import RollupFrame
 
-__all__ = ["ShortWindow", "short_window"]
+__all__ = ["RECENT_MINUTES", "RecentCounts", "ShortWindow", "recent_counts", "short_window"]
+
+#: The recent window (minutes) whose clean calls block a late fire of a thin series.
+RECENT_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,58 @@ def _percentiles(
         totals.histogram, frame.bounds, (50.0, 95.0), totals.latency_min, totals.latency_max
     )
     return found[0] * 1000.0, found[1] * 1000.0
+
+
+@dataclass(frozen=True)
+class RecentCounts:
+    """Calls, system errors and failures per (API, org) of the recent window."""
+
+    index: dict[tuple[str, str], int]
+    calls: npt.NDArray[np.float64]
+    system: npt.NDArray[np.float64]
+    failed: npt.NDArray[np.float64]
+    slow: npt.NDArray[np.float64]  # calls above the API's p95 limit times 1 - hysteresis
+
+    def p95_clean(self, key: tuple[str, str]) -> bool:
+        """The series has calls and its p95 is inside the margin (the 95th percentile's
+        upper order statistic is not among the slow calls)."""
+        i = self.index.get(key)
+        if i is None or self.calls[i] <= 0:
+            return False
+        n = int(self.calls[i])
+        upper = math.ceil(0.95 * (n - 1) - 1e-12)  # 0-based rank of the upper neighbour
+        return bool(self.slow[i] <= n - 1 - upper)
+
+    def shares(self, key: tuple[str, str]) -> tuple[float, float, float] | None:
+        """``(calls, system share, failed share)`` of one series; None without calls."""
+        i = self.index.get(key)
+        if i is None or self.calls[i] <= 0:
+            return None
+        n = float(self.calls[i])
+        return n, float(self.system[i]) / n, float(self.failed[i]) / n
+
+
+def recent_counts(
+    api_codes: tuple[str, ...],
+    org_codes: tuple[str, ...],
+    api: npt.NDArray[np.int64],
+    org: npt.NDArray[np.int64],
+    calls: npt.NDArray[np.int64],
+    system: npt.NDArray[np.int64],
+    failed: npt.NDArray[np.int64],
+    slow: npt.NDArray[np.int64],
+) -> RecentCounts:
+    """Counts per series from per-row (a call, or a rollup) API and org indexes."""
+    n_org = max(len(org_codes), 1)
+    keys, inverse = np.unique(api.astype(np.int64) * n_org + org, return_inverse=True)
+    group = inverse.reshape(-1)
+    n = int(keys.size)
+
+    def add(col: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.bincount(group, weights=col.astype(np.float64), minlength=n).astype(np.float64)
+
+    index = {
+        (api_codes[int(k) // n_org], org_codes[int(k) % n_org]): i
+        for i, k in enumerate(keys.tolist())
+    }
+    return RecentCounts(index, add(calls), add(system), add(failed), add(slow))
