@@ -1,36 +1,17 @@
 """Multi-window alerts and alerts against baselines (the short window's part).
 
-docs/alerting.md states the rules with their defaults. The long window's conditions
-(:func:`.conditions.judge`: static thresholds, ratios with evidence) meet the **short
-window** (``policy.short_window_minutes``, 1 minute) in :func:`combine`. With at least
-``policy.min_short_calls`` calls there:
-
-* *clear* (the figure back inside ``limit·(1 - hysteresis)``): an active alert resolves
-  at once (the long window would take 15 minutes to drain) and nothing fires;
-* *holding* (above the limit; a ratio with evidence): the long window's condition fires,
-  a ratio also when its long figure is above the limit but only the short window has
-  the evidence yet;
-* in between: nothing fires, nothing resolves.
-
-With fewer calls the long window decides, except that clean calls in the short window or
-in the last 5 minutes block a fire (an incident that has ended does not fire late from a
-long window still full of it).
-:func:`baseline_observations` adds the alerts against each series' baseline
-(:mod:`.baselines`), from the short window alone:
-
-* ``latency_baseline``: p95 at least ``latency_factor`` (2.5) times the usual p95, at
-  least ``latency_z`` (4) robust standard deviations above it, with ``min_short_calls``
-  calls of which ``min_failures`` are above ``latency_factor`` times the usual p95, and
-  the median at least twice the usual median;
-  critical at twice the factor; clear below ``factor·(1 - hysteresis)`` times the usual;
-* ``refusal_rate``: business refusals above ``max(refusal_factor·usual, usual +
-  refusal_margin)`` with binomial evidence at ``confidence``; clear below that limit
-  times ``1 - hysteresis``;
-* ``traffic_drop``: at most ``drop_ratio`` (half) of the usual calls and a one-sided
-  Poisson test at ``drop_confidence`` (1 - 10⁻⁶), in the short window or its latest
-  half; critical when there was no call at all; clear at 80 % of the usual volume.
-  Observed for every series with a baseline, so an org that stopped calling altogether
-  is seen.
+docs/alerting.md states the rules and their defaults. :func:`combine` gives the short
+window (``policy.short_window_minutes``) its say over the long window's conditions
+(:func:`.conditions.judge`): with ``min_short_calls`` calls there, *clear* resolves at
+once and blocks a fire, *holding* lets the long condition fire (a ratio also on the short
+window's evidence alone while its long figure is above the limit), in between nothing
+changes; with fewer, the long window decides, but clean calls in the short window or in
+the last 5 minutes block a fire (no late fire from a long window still full of an
+incident that has ended). :func:`baseline_observations` adds ``latency_baseline`` (p95
+and median far above their usual), ``refusal_rate`` (business refusals above their
+usual, with evidence) and ``traffic_drop`` (a Poisson test on the calls of the short
+window or its latest half, observed for every series with a baseline, so that an org
+that stopped calling altogether is seen).
 """
 
 from __future__ import annotations
