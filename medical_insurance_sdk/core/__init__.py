@@ -6,7 +6,9 @@ Besides those: :func:`batch_job` (a batch run pushed to a Pushgateway),
 the ``/metrics`` server and multiprocess helpers (:func:`start_metrics_server`,
 :class:`MetricsServer`, :func:`multiprocess_registry`, :func:`mark_process_dead`). Those
 last four need prometheus_client (the ``[prometheus]`` extra). :class:`AnomalyDetector` gives
-causal anomaly scores in [0, 1] of any series.
+causal anomaly scores in [0, 1] of any series; :class:`Baseline` is what
+``PerformanceAnalyzer.get_baseline`` returns (what is usual for a series at this hour),
+:class:`SeriesAnomaly` what ``get_anomaly_scores`` returns.
 
 Every name is imported on first use (PEP 562 ``__getattr__``): importing a light submodule
 (``collection.tracking``, for the client) loads this package first, and must load neither numpy,
@@ -22,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.analysis.anomaly import AnomalyDetector
+    from medical_insurance_sdk.core.analysis.baselines import Baseline
+    from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly
     from medical_insurance_sdk.core.batch import batch_job
     from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
     from medical_insurance_sdk.core.collection.records import APICallMetric
@@ -55,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APICallMetric",
     "AnomalyDetector",
+    "Baseline",
     "CallSnapshot",
     "CallTracker",
     "Clock",
@@ -72,6 +77,7 @@ __all__ = [
     "PrometheusSource",
     "RollupFrame",
     "RollupSource",
+    "SeriesAnomaly",
     "SourceError",
     "batch_job",
     "get_metrics_collector",
@@ -87,6 +93,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "APICallMetric": "medical_insurance_sdk.core.collection.records",
     "AnomalyDetector": "medical_insurance_sdk.core.analysis.anomaly",
+    "Baseline": "medical_insurance_sdk.core.analysis.baselines",
     "CallSnapshot": "medical_insurance_sdk.core.collection.store",
     "CallTracker": "medical_insurance_sdk.core.collection.tracking",
     "Clock": "medical_insurance_sdk.core.runtime.clock",
@@ -104,6 +111,7 @@ _LAZY: dict[str, str] = {
     "PrometheusSource": "medical_insurance_sdk.core.history.prometheus_source",
     "RollupFrame": "medical_insurance_sdk.core.collection.rollups",
     "RollupSource": "medical_insurance_sdk.core.history.source",
+    "SeriesAnomaly": "medical_insurance_sdk.core.analysis.series_anomaly",
     "SourceError": "medical_insurance_sdk.core.history.source",
     "batch_job": "medical_insurance_sdk.core.batch",
     "get_metrics_collector": "medical_insurance_sdk.core.metrics_collector",

@@ -49,8 +49,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.alerts import (
     AlertCallback,
@@ -59,18 +63,23 @@ from medical_insurance_sdk.core.analysis.alerts import (
     PerformanceAlert,
 )
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
+from medical_insurance_sdk.core.analysis.baseline_book import BaselineBook
+from medical_insurance_sdk.core.analysis.baselines import Baseline
 from medical_insurance_sdk.core.analysis.conditions import (
     AlertPolicy,
     observe,
     observed_concurrency,
+    system_error_mask,
 )
 from medical_insurance_sdk.core.analysis.descriptive import latency_order
+from medical_insurance_sdk.core.analysis.detection import baseline_observations, combine
 from medical_insurance_sdk.core.analysis.incidents import Incident, find_incidents
 from medical_insurance_sdk.core.analysis.overview import (
     ANALYSIS_COLUMNS,
     SystemOverview,
     analyze_all,
 )
+from medical_insurance_sdk.core.analysis.recommendations import baseline_advice
 from medical_insurance_sdk.core.analysis.reports.files import ReportWriteError, write_text_atomic
 from medical_insurance_sdk.core.analysis.reports.formats import REPORT_FORMATS, render_report
 from medical_insurance_sdk.core.analysis.result_cache import CacheInfo, ResultCache
@@ -78,11 +87,18 @@ from medical_insurance_sdk.core.analysis.rollup_overview import (
     analyze_rollups,
     rollup_system_series,
 )
+from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly, score_series
+from medical_insurance_sdk.core.analysis.short_window import (
+    RECENT_MINUTES,
+    RecentCounts,
+    recent_counts,
+    short_window,
+)
 from medical_insurance_sdk.core.analysis.texts import check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.analysis.timeseries import TimeSeries, time_series
 from medical_insurance_sdk.core.analysis.trend import Trend
-from medical_insurance_sdk.core.collection.rollups import RollupFrame
+from medical_insurance_sdk.core.collection.rollups import HOUR, MINUTE, RollupFrame
 from medical_insurance_sdk.core.collection.store import CallSnapshot
 from medical_insurance_sdk.core.history.source import RollupSource, SourceError
 from medical_insurance_sdk.core.metrics_collector import MetricsCollector
@@ -103,13 +119,18 @@ logger = logging.getLogger(__name__)
 PerformanceTrend = Trend
 
 _Cached = tuple[Any, list[Observation]]
+#: The short window's rollups and minutes, and those of its latest half.
+_Short = tuple[RollupFrame, float, RollupFrame, float, RecentCounts]
 #: What minute rollups of the ring need.
 _ROLLUP_COLUMNS = ANALYSIS_COLUMNS | {"request_size", "response_size"}
 
 #: Background evaluation failures are logged at most once per this many seconds.
 _LOG_EVERY = 60.0
-#: The background evaluation's period over a source (it has no collection_interval).
+#: The background evaluation's period over a source (minute rollups).
 DEFAULT_SOURCE_INTERVAL = 60.0
+#: The background evaluation's longest period over a collector: a fraction of the short
+#: window, so that an incident is seen within a minute and a recovery within two.
+DEFAULT_EVALUATION_INTERVAL = 15.0
 
 
 class PerformanceAnalyzer:
@@ -119,9 +140,12 @@ class PerformanceAnalyzer:
     :class:`~medical_insurance_sdk.core.history.source.RollupSource`.
     ``language`` (``"zh"`` default, or ``"en"``) selects the text of alerts,
     recommendations and reports. ``alert_policy`` sets the minimum calls per org and the
-    hysteresis of alerts; ``background=True`` starts evaluating alerts every
-    ``evaluation_interval`` seconds (default: the collector's ``collection_interval``,
-    60 s over a source) over the last ``alert_window_minutes``.
+    hysteresis of alerts, their evidence and windows, and the baseline alerts
+    (docs/alerting.md); ``background=True`` starts evaluating alerts every
+    ``evaluation_interval`` seconds (default: 15 s, or the collector's
+    ``collection_interval`` when shorter; 60 s over a source) over the last
+    ``alert_window_minutes`` and the policy's short window.
+    :meth:`get_baseline` tells what is usual for a series at this hour.
     ``cache_size`` results are kept, each reused for ``cache_resolution`` seconds at most
     and only over the same calls (see the module).
     """
@@ -146,10 +170,14 @@ class PerformanceAnalyzer:
             )
         #: What the analyzer reads: a collector's ring (and history), or a source.
         self.source: MetricsCollector | RollupSource = source
-        self.evaluation_interval = (
-            None
-            if evaluation_interval is None
-            else check_positive("evaluation_interval", evaluation_interval)
+        #: Seconds between background evaluations: as given, else 15 s over a collector
+        #: (its ``collection_interval`` when shorter), 60 s over a source.
+        self.evaluation_interval: float = (
+            check_positive("evaluation_interval", evaluation_interval)
+            if evaluation_interval is not None
+            else min(source.config.collection_interval, DEFAULT_EVALUATION_INTERVAL)
+            if isinstance(source, MetricsCollector)
+            else DEFAULT_SOURCE_INTERVAL
         )
         self.language = check_lang(language)
         self.alert_policy = alert_policy if alert_policy is not None else AlertPolicy()
@@ -158,6 +186,7 @@ class PerformanceAnalyzer:
         self._thresholds: dict[str, PerformanceThreshold] = {}
         self._thresholds_version = 0
         self._cache = ResultCache(cache_size, cache_resolution)
+        self._baselines = BaselineBook(self._recent_rollups, self._history_rollups)
         self._lock = threading.Lock()
         self._worker: PeriodicWorker | None = None
         #: Background evaluations that failed (a source down, ...), logged once a minute.
@@ -264,6 +293,157 @@ class PerformanceAnalyzer:
         key = self._cache.key(now, "history", source.store.version, len(frame), *parts)
         return now, key, lambda: frame
 
+    # -- baselines and the short window ---------------------------------------------------
+    def _recent_rollups(self, since: float, until: float) -> RollupFrame:
+        """Minute rollups of ``[since, until)``: the ring's calls, else the history's."""
+        source = self.source
+        if not isinstance(source, MetricsCollector):
+            return source.rollups(since, until, fine=True)
+        if not source.store.covers(since):
+            stored = source.rollups(since, until, fine=True)
+            if stored is not None:
+                return stored
+        snap = source.store.snapshot(since=since, until=until, columns=_ROLLUP_COLUMNS)
+        return RollupFrame.from_snapshot(snap)
+
+    def _history_rollups(self, since: float, until: float) -> RollupFrame:
+        """Rollups of earlier days (hour rows): the history's, else the ring's calls."""
+        source = self.source
+        if not isinstance(source, MetricsCollector):
+            return source.rollups(since, until)
+        stored = source.rollups(since, until)
+        if stored is not None:
+            return stored
+        snap = source.store.snapshot(since=since, until=until, columns=_ROLLUP_COLUMNS)
+        return RollupFrame.from_snapshot(snap, step=HOUR)
+
+    def get_baseline(self, api_code: str, org_code: str | None = None) -> Baseline | None:
+        """What is usual for ``api_code`` (and ``org_code``; None: every org) at this hour.
+
+        Learned from this analyzer's source (see
+        :mod:`~medical_insurance_sdk.core.analysis.baselines`); ``None`` until there is
+        enough data (20 minutes of calls). Refreshed at most every 5 minutes.
+        """
+        if not isinstance(api_code, str) or not api_code:
+            raise ValueError(f"api_code must be a non-empty str (got {api_code!r})")
+        if org_code is not None and (not isinstance(org_code, str) or not org_code):
+            raise ValueError(f"org_code must be None or a non-empty str (got {org_code!r})")
+        return self._baselines.baseline(self.source.now(), api_code, org_code)
+
+    def _short_frames(self, now: float, frame: RollupFrame | None = None) -> _Short:
+        """The short window's rollups and minutes, those of its latest half, and the
+        counts of the last :data:`RECENT_MINUTES` minutes.
+
+        Over a collector: its ring's calls (exact); over a source: the rows of ``frame``
+        (the window's rollups, read once) that start in the window, which then spans
+        from the first such minute to ``now``.
+        """
+        minutes = self.alert_policy.short_window_minutes
+        recent_since = now - RECENT_MINUTES * MINUTE
+        source = self.source
+        if isinstance(source, MetricsCollector) or frame is None:
+            if not isinstance(source, MetricsCollector):
+                raise ValueError("the short window of a source needs its rollups")
+            calls = source.store.snapshot(
+                since=min(recent_since, now - minutes * MINUTE),
+                until=now,
+                columns=_ROLLUP_COLUMNS,
+            )
+            snap = calls.select(calls.timestamp >= now - minutes * MINUTE)
+            half = snap.select(snap.timestamp >= now - minutes * MINUTE / 2.0)
+            last = calls.select(calls.timestamp >= recent_since)
+            margin_ms = self._margins_ms(last.api_codes)
+            recent = recent_counts(
+                last.api_codes,
+                last.org_codes,
+                last.api.astype(np.int64),
+                last.org.astype(np.int64),
+                np.ones(len(last), dtype=np.int64),
+                system_error_mask(last).astype(np.int64),
+                (~last.success).astype(np.int64),
+                (last.duration_ms > margin_ms[last.api]).astype(np.int64),
+            )
+            return (
+                RollupFrame.from_snapshot(snap),
+                minutes,
+                RollupFrame.from_snapshot(half),
+                minutes / 2.0,
+                recent,
+            )
+        since = math.floor((now - minutes * MINUTE) / MINUTE) * MINUTE
+        half_since = math.floor((now - minutes * MINUTE / 2.0) / MINUTE) * MINUTE
+        rows = frame.window(math.floor(recent_since / MINUTE) * MINUTE, now)
+        entry_row = np.repeat(np.arange(len(rows)), np.diff(rows.hist_offsets))
+        lower = np.concatenate(([0.0], rows.bounds[:-1]))
+        margin_s = self._margins_ms(rows.api_codes)[rows.api[entry_row]] / 1000.0
+        slow = rows.hist_count * (lower[rows.hist_bucket] >= margin_s)
+        recent = recent_counts(
+            rows.api_codes,
+            rows.org_codes,
+            rows.api.astype(np.int64),
+            rows.org.astype(np.int64),
+            rows.calls,
+            rows.system_errors,
+            rows.calls - rows.successes,
+            np.bincount(entry_row, weights=slow, minlength=len(rows)).astype(np.int64),
+        )
+        return (
+            frame.window(since, now),
+            (now - since) / MINUTE,
+            frame.window(half_since, now),
+            (now - half_since) / MINUTE,
+            recent,
+        )
+
+    def get_anomaly_scores(
+        self, api_code: str, org_code: str | None = None, time_range_minutes: float = 180
+    ) -> SeriesAnomaly:
+        """Anomaly scores of the last minutes of one series (calls, p95, failure ratio).
+
+        :class:`~medical_insurance_sdk.core.analysis.anomaly.AnomalyDetector` on the
+        series' minute rollups (see
+        :mod:`~medical_insurance_sdk.core.analysis.series_anomaly`); ``org_code`` None:
+        every org of the API together.
+        """
+        if not isinstance(api_code, str) or not api_code:
+            raise ValueError(f"api_code must be a non-empty str (got {api_code!r})")
+        if org_code is not None and (not isinstance(org_code, str) or not org_code):
+            raise ValueError(f"org_code must be None or a non-empty str (got {org_code!r})")
+        minutes = check_positive("time_range_minutes", time_range_minutes)
+        now, frame = self._incident_frame(minutes)
+        return score_series(frame, api_code, org_code, now - minutes * MINUTE, now)
+
+    def _margins_ms(self, api_codes: tuple[str, ...]) -> npt.NDArray[np.float64]:
+        """Per API: its p95 limit times ``1 - hysteresis`` (ms), the clean side."""
+        keep = 1.0 - self.alert_policy.hysteresis
+        limits = [self.get_threshold(code).max_response_time_ms * keep for code in api_codes]
+        return np.array([*limits, np.inf], dtype=np.float64)
+
+    def _detect(
+        self,
+        now: float,
+        observations: list[Observation],
+        apis: frozenset[str] | None,
+        shorts: _Short,
+    ) -> list[Observation]:
+        """The long window's ``observations`` with the short window and baselines added."""
+        policy = self.alert_policy
+        frame, minutes, half_frame, half_minutes, recent = shorts
+        if apis is not None:
+            wanted = [frame.api_codes.index(a) for a in apis if a in frame.api_codes]
+            frame = frame.select(np.isin(frame.api, wanted))
+        short = short_window(frame, minutes)
+        active = frozenset((a.api_code, a.org_code, a.alert_type) for a in self.alerts.active())
+        out = combine(observations, short, policy, active, recent)
+        if policy.baselines:
+            present = {(o.api_code, o.org_code) for o in observations}
+            baselines = self._baselines.get(now)
+            half = short_window(half_frame, half_minutes, p95=False)  # volumes only
+            out += baseline_observations(
+                short, baselines, present, policy, self.language, apis, half, active
+            )
+        return out
+
     def cache_info(self) -> CacheInfo:
         """The result cache's hits, misses, size and bound (``.hit_rate``)."""
         return self._cache.info()
@@ -279,8 +459,9 @@ class PerformanceAnalyzer:
             now, key, fetch = rollups
             hit = self._cached(key)
             if hit is None:
+                frame = fetch()
                 found, observed = analyze_rollups(
-                    fetch(),
+                    frame,
                     minutes,
                     now,
                     self.get_threshold,
@@ -288,9 +469,10 @@ class PerformanceAnalyzer:
                     self.language,
                     [api_code],
                 )
-                hit = (found[0], observed)
+                hit = ((found[0], self._short_frames(now, frame)), observed)
                 self._remember(key, hit)
-            return self._with_alerts(api_code, now, hit)
+            (analysis, shorts), observations = hit
+            return self._with_alerts(api_code, now, (analysis, observations), shorts)
         now, snap = self._window(minutes)
         key = self._key(f"api:{api_code}", minutes, now, snap)
         hit = self._cached(key)
@@ -306,14 +488,36 @@ class PerformanceAnalyzer:
                 observed,
             )
             self._remember(key, hit)
-        return self._with_alerts(api_code, now, hit)
+        return self._with_alerts(api_code, now, hit, self._short_frames(now))
 
-    def _with_alerts(self, api_code: str, now: float, hit: _Cached) -> ApiAnalysis:
+    def _with_alerts(self, api_code: str, now: float, hit: _Cached, shorts: _Short) -> ApiAnalysis:
         analysis, observations = hit
-        self.alerts.update(observations, (api_code,), now)
+        observed = self._detect(now, observations, frozenset((api_code,)), shorts)
+        self.alerts.update(observed, (api_code,), now)
         active = [a for a in self.alerts.active() if a.api_code == api_code]
-        result: ApiAnalysis = analysis.with_alerts(active)
+        result: ApiAnalysis = self._advised([analysis], now)[0].with_alerts(active)
         return result
+
+    def _advised(self, analyses: list[ApiAnalysis], now: float) -> list[ApiAnalysis]:
+        """The analyses, with a recommendation where the p95 is far above its usual."""
+        if not self.alert_policy.baselines:
+            return analyses
+        baselines = self._baselines.get(now)
+        out = []
+        for analysis in analyses:
+            usual = baselines.get((analysis.api_code, None))
+            advice = baseline_advice(
+                analysis.api_code,
+                analysis.response_time_stats,
+                None if usual is None else usual.p95_ms,
+                self.language,
+            )
+            out.append(
+                analysis
+                if advice is None
+                else replace(analysis, recommendations=[advice, *analysis.recommendations])
+            )
+        return out
 
     def analyze_api_performance(
         self, api_code: str, time_range_minutes: float = 60
@@ -341,10 +545,10 @@ class PerformanceAnalyzer:
                     frame, minutes, now, self.get_threshold, self.alert_policy, self.language
                 )
                 chart = rollup_system_series(frame, minutes, now) if with_series else None
-                hit = ((found, chart), observed)
+                hit = ((found, chart, self._short_frames(now, frame)), observed)
                 self._remember(key, hit)
-            (per_api, chart_series), seen = hit
-            return self._evaluated(minutes, now, per_api, chart_series, seen, evaluate)
+            (per_api, chart_series, shorts), seen = hit
+            return self._evaluated(minutes, now, per_api, chart_series, seen, evaluate, shorts)
         now, snap = self._window(minutes)
         key = self._key("overview", minutes, now, snap)
         hit = self._cached(key)
@@ -372,13 +576,17 @@ class PerformanceAnalyzer:
         system: TimeSeries | None,
         observations: list[Observation],
         evaluate: bool = True,
+        shorts: _Short | None = None,
     ) -> tuple[SystemOverview, list[PerformanceAlert]]:
         """The overview; with ``evaluate``, the alerts updated from ``observations`` first."""
         changed: list[PerformanceAlert] = []
         if evaluate:
+            if shorts is None:
+                shorts = self._short_frames(now)
+            observed = self._detect(now, observations, None, shorts)
             # every API with an active alert is in scope: one without calls now resolves
             scope = {a.api_code for a in analyses} | {a.api_code for a in self.alerts.active()}
-            changed = self.alerts.update(observations, scope, now)
+            changed = self.alerts.update(observed, scope, now)
         return self._assemble(minutes, now, analyses, system), changed
 
     def _assemble(
@@ -395,7 +603,7 @@ class PerformanceAnalyzer:
         return SystemOverview(
             time_range_minutes=minutes,
             timestamp=now,
-            apis=[a.with_alerts(by_api.get(a.api_code, [])) for a in analyses],
+            apis=[a.with_alerts(by_api.get(a.api_code, [])) for a in self._advised(analyses, now)],
             series=series,
             active_alerts=active,
         )
@@ -451,19 +659,13 @@ class PerformanceAnalyzer:
     def start_background_evaluation(self, interval: float | None = None) -> None:
         """Evaluate alerts every ``interval`` seconds.
 
-        Default: ``evaluation_interval``, else the collector's ``collection_interval``,
-        else (over a source) :data:`DEFAULT_SOURCE_INTERVAL` (60 s).
+        Default: ``evaluation_interval``, else the collector's ``collection_interval`` up
+        to :data:`DEFAULT_EVALUATION_INTERVAL` (15 s), else (over a source)
+        :data:`DEFAULT_SOURCE_INTERVAL` (60 s).
         """
         if self._worker is not None and self._worker.alive:
             return
         every = interval if interval is not None else self.evaluation_interval
-        if every is None:
-            source = self.source
-            every = (
-                source.config.collection_interval
-                if isinstance(source, MetricsCollector)
-                else DEFAULT_SOURCE_INTERVAL
-            )
         self._worker = PeriodicWorker(
             "misdk-alerts",
             check_positive("interval", every),

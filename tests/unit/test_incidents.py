@@ -61,8 +61,10 @@ def driven() -> tuple[PerformanceAnalyzer, set[_Span], set[_Span]]:
     rng = np.random.default_rng(7)
     clock = ManualClock(T0)
     collector = MetricsCollector(_config(), clock=clock)
-    analyzer = PerformanceAnalyzer(collector, alert_window_minutes=15)
-    every_five = PerformanceAnalyzer(collector, alert_window_minutes=15)
+    # the replay covers the threshold alerts (the baseline ones are live only)
+    policy = AlertPolicy(baselines=False)
+    analyzer = PerformanceAnalyzer(collector, alert_window_minutes=15, alert_policy=policy)
+    every_five = PerformanceAnalyzer(collector, alert_window_minutes=15, alert_policy=policy)
     opened: dict[str, tuple[str, str, str, float]] = {}
     live: set[tuple[str, str, str, float, float | None]] = set()
     opened5: dict[str, tuple[str, str, str, float]] = {}

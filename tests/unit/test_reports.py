@@ -27,7 +27,7 @@ def analyzer(clocked: MetricsCollector) -> PerformanceAnalyzer:
     for i in range(40):
         c.record_api_call("1101", "H1", "success", 100.0 + i, timestamp=NOW - 3000 + i * 60)
     for i in range(30):
-        failed = i < 10
+        failed = i >= 20  # the last ten: an incident still going when the calls stop
         c.record_api_call(
             "2207",
             "H2",
@@ -57,8 +57,10 @@ def test_json_report_is_the_full_structure(analyzer):
     assert overview["active_alerts"] == []
     incidents = {i["alert_type"]: i for i in report["incidents"]}
     assert sorted(incidents) == ["error_rate", "response_time", "success_rate"]
-    assert incidents["error_rate"]["start"] == "2023-11-14T21:53:00+00:00"  # the 20th call
-    assert incidents["error_rate"]["end"] == "2023-11-14T22:03:00+00:00"  # errors left
+    # the third failure (21:54:20) is the first evidence: 3 of 23 calls against 0.5 %
+    assert incidents["error_rate"]["start"] == "2023-11-14T21:55:00+00:00"
+    # the last call (21:57:50) left the 15-minute window
+    assert incidents["error_rate"]["end"] == "2023-11-14T22:13:00+00:00"
     assert incidents["error_rate"]["severity"] == "critical"
     assert incidents["error_rate"]["system_errors"] == 10
     assert report["alert_history"] == []  # a report evaluates no live alert
@@ -95,7 +97,9 @@ def test_csv_report_has_bom_chinese_headers_and_one_row_per_api(analyzer, tmp_pa
     incidents = rows[blank + 2 :]
     assert sorted(r[2] for r in incidents) == ["error_rate", "response_time", "success_rate"]
     assert {(r[0], r[1], r[3], r[4]) for r in incidents} == {
-        ("2023-11-14T21:53:00+00:00", "2023-11-14T22:03:00+00:00", "2207", "H2")
+        # the p95 is above 3 s from the second slow call; the ratios need three failures
+        ("2023-11-14T21:54:00+00:00", "2023-11-14T22:13:00+00:00", "2207", "H2"),
+        ("2023-11-14T21:55:00+00:00", "2023-11-14T22:13:00+00:00", "2207", "H2"),
     }
 
 
@@ -107,7 +111,7 @@ def test_html_report_is_self_contained(analyzer):
     assert "各接口评分" in html
     assert "活动告警" in html
     assert "故障时间线" in html
-    assert "2023-11-14T22:03:00+00:00" in html  # an incident's end
+    assert "2023-11-14T22:13:00+00:00" in html  # an incident's end
     assert "优化建议" in html
     assert "门诊结算" in html
     assert re.search(r"https?:", html) is None

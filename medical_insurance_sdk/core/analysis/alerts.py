@@ -18,7 +18,11 @@ identity gets an :class:`Observation` for the calls of that API and org in the w
 
 Types: ``response_time`` (p95 against ``max_response_time_ms``), ``error_rate`` (system
 errors against ``max_error_rate``), ``success_rate`` (against ``min_success_rate``) and
-``concurrency`` (most calls in flight at once against ``max_concurrent_calls``).
+``concurrency`` (most calls in flight at once against ``max_concurrent_calls``); against
+a baseline (:mod:`.detection`): ``latency_baseline``, ``refusal_rate`` (business
+refusals) and ``traffic_drop``. When the conditions hold, and whether a few calls are
+evidence enough, is decided before the manager sees an observation (:mod:`.conditions`,
+:mod:`.detection`, docs/alerting.md): the manager applies the lifecycle only.
 Callbacks get a :class:`PerformanceAlert` on fire (``state == "active"``), escalation
 and resolution (``state == "resolved"``); a failing callback is logged, never raised.
 """
@@ -47,7 +51,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ALERT_TYPES = ("response_time", "error_rate", "success_rate", "concurrency")
+ALERT_TYPES = (
+    "response_time",
+    "error_rate",
+    "success_rate",
+    "concurrency",
+    "latency_baseline",
+    "refusal_rate",
+    "traffic_drop",
+)
 
 
 def iso(epoch: float) -> str:

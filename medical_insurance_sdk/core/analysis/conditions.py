@@ -8,6 +8,7 @@ most calls in flight at once, and compares them with the API's threshold (see
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from medical_insurance_sdk.core.analysis.descriptive import (
     latency_order,
     sorted_percentiles,
 )
+from medical_insurance_sdk.core.analysis.evidence import has_evidence
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.collection.store import CallSnapshot
@@ -36,18 +38,57 @@ def observed_concurrency(observations: list[Observation]) -> int:
 
 @dataclass(frozen=True)
 class AlertPolicy:
-    """How alerts fire and resolve: ``min_calls`` per org, ``hysteresis`` as a fraction."""
+    """How alerts fire and resolve (see docs/alerting.md).
+
+    ``min_calls`` per org and window, ``hysteresis`` as a fraction of the limit;
+    ``confidence`` and ``min_failures``: a ratio alert needs failures that reject the
+    budget at that confidence (one-sided binomial test) and at least that many;
+    ``short_window_minutes``: the short window of the multi-window evaluation (a
+    condition holding in the long window fires unless the short one is clear, and
+    resolves as soon as the short one is clear with ``min_short_calls`` calls);
+    ``latency_factor`` and ``latency_z``: a p95 this many times its baseline, and this
+    many robust standard deviations above it, is a ``latency_baseline`` alert;
+    ``refusal_factor`` and ``refusal_margin``: business refusals above
+    ``max(factor·usual, usual + margin)`` with evidence are a ``refusal_rate`` alert;
+    ``drop_confidence`` and ``drop_ratio``: fewer than ``drop_ratio`` of the usual calls
+    in the short window, and a Poisson test at ``drop_confidence``, are a
+    ``traffic_drop`` alert; ``baselines=False`` turns the baseline alerts off.
+    """
 
     min_calls: int = 20
     hysteresis: float = 0.1
+    confidence: float = 0.99
+    min_failures: int = 3
+    short_window_minutes: float = 1.0
+    min_short_calls: int = 10
+    latency_factor: float = 2.5
+    latency_z: float = 4.0
+    refusal_factor: float = 3.0
+    refusal_margin: float = 0.02
+    drop_confidence: float = 0.999999
+    drop_ratio: float = 0.5
+    baselines: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.min_calls, bool) or not isinstance(self.min_calls, int):
-            raise ValueError("AlertPolicy.min_calls must be an int >= 1")
-        if self.min_calls < 1:
-            raise ValueError("AlertPolicy.min_calls must be an int >= 1")
+        for name in ("min_calls", "min_failures", "min_short_calls"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"AlertPolicy.{name} must be an int >= 1")
         if not 0.0 <= self.hysteresis < 1.0:
             raise ValueError("AlertPolicy.hysteresis must be in [0, 1)")
+        for name in ("confidence", "drop_confidence"):
+            if not 0.5 <= getattr(self, name) < 1.0:
+                raise ValueError(f"AlertPolicy.{name} must be in [0.5, 1)")
+        if not 0.0 < self.drop_ratio < 1.0:
+            raise ValueError("AlertPolicy.drop_ratio must be in (0, 1)")
+        for name in ("short_window_minutes", "latency_factor", "refusal_factor"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"AlertPolicy.{name} must be > 0")
+        for name in ("latency_z", "refusal_margin"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"AlertPolicy.{name} must be >= 0")
 
 
 def system_error_mask(snap: CallSnapshot) -> npt.NDArray[np.bool_]:
@@ -68,15 +109,23 @@ def _upper(
     limit: float,
     calls: npt.NDArray[np.int64],
     policy: AlertPolicy,
+    ratio: bool = False,
 ) -> tuple[list[int], list[bool]]:
     """Severity (0 none, 1 warning, 2 critical) and cleared flag per value.
 
     Each value must stay at or below ``limit``; it is critical above twice the limit,
     and cleared at or below ``limit·(1 - hysteresis)``. Fewer than ``policy.min_calls``
-    calls decide nothing (severity 0, not cleared).
+    calls decide nothing (severity 0, not cleared). A ``ratio`` (of failures) holds only
+    with evidence: the failures reject the budget ``limit`` (:mod:`.evidence`).
     """
     enough = calls >= policy.min_calls
-    severity = np.where(values > 2.0 * limit, 2, np.where(values > limit, 1, 0)) * enough
+    fires = enough
+    if ratio:
+        failures = np.rint(values * calls)
+        fires = enough & has_evidence(
+            failures, calls, limit, policy.confidence, policy.min_failures
+        )
+    severity = np.where(values > 2.0 * limit, 2, np.where(values > limit, 1, 0)) * fires
     cleared = enough & (values <= limit * (1.0 - policy.hysteresis))
     return severity.tolist(), cleared.tolist()
 
@@ -143,15 +192,20 @@ def judge(
     """
     n = np.asarray(calls, dtype=np.int64)
     budget = 1.0 - threshold.min_success_rate
-    figures = (  # kind, measured, limit, shown value, shown limit
-        ("response_time", p95, threshold.max_response_time_ms, p95, None),
-        ("error_rate", sys_rate, threshold.max_error_rate, sys_rate, None),
-        ("success_rate", 1.0 - success, budget, success, threshold.min_success_rate),
-        ("concurrency", most, float(threshold.max_concurrent_calls), most, None),
+    figures = (  # kind, measured, limit, shown value, shown limit, a failure ratio
+        ("response_time", p95, threshold.max_response_time_ms, p95, None, False),
+        ("error_rate", sys_rate, threshold.max_error_rate, sys_rate, None, True),
+        ("success_rate", 1.0 - success, budget, success, threshold.min_success_rate, True),
+        ("concurrency", most, float(threshold.max_concurrent_calls), most, None, False),
     )
     judged = [  # per kind: (kind, severities, cleared flags, shown values, shown limit)
-        (kind, *_upper(measured, limit, n, policy), shown.tolist(), limit if at is None else at)
-        for kind, measured, limit, shown, at in figures
+        (
+            kind,
+            *_upper(measured, limit, n, policy, ratio),
+            shown.tolist(),
+            limit if at is None else at,
+        )
+        for kind, measured, limit, shown, at, ratio in figures
     ]
     out: list[Observation] = []
     for row, (org_code, k) in enumerate(zip(org_codes, n.tolist(), strict=True)):

@@ -17,6 +17,14 @@ step, default 60) in ``(since, until]``, the same figures
   no call of that API in the window. ``end`` is that evaluation's time; ``None`` when
   the incident is still open at the last evaluation of the window.
 
+As the live alerts (docs/alerting.md), a failure ratio opens only with evidence (the
+binomial rule of :mod:`.evidence`, in the long window, or in the short window while the
+long figure is above the limit), and the short window (``policy.short_window_minutes``
+rounded up to whole minutes) has its say when it holds ``min_short_calls`` calls: clear
+there closes, not holding there neither opens nor closes; with fewer calls, clean calls
+block an opening (those of the short window or of the last 5 minutes). The alerts against baselines
+(``latency_baseline``, ``refusal_rate``, ``traffic_drop``) are live only, not replayed.
+
 Figures from rollups: counts are exact (calls, successes, system errors, outcome-unknown
 calls), so the error and success rates are the live path's to the last bit. The p95 is
 compared with a limit from the window's summed histogram: the calls above the limit
@@ -50,6 +58,8 @@ import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
 from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
+from medical_insurance_sdk.core.analysis.evidence import has_evidence
+from medical_insurance_sdk.core.analysis.short_window import RECENT_MINUTES
 from medical_insurance_sdk.core.analysis.texts import Lang, alert_message, check_lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.collection.latency_buckets import percentiles
@@ -279,7 +289,11 @@ def find_incidents(
         return []
     hi = np.round((times - base) / MINUTE).astype(np.int64)
     w = _Window(part, base, nbins, width, hi)
-    return _replay(w, part, times, thresholds, policy, language)
+    short = min(max(math.ceil(policy.short_window_minutes - 1e-9), 1), width)
+    ws = w if short == width else _Window(part, base, nbins, short, hi)
+    recent = min(RECENT_MINUTES, width)
+    wr = w if recent == width else _Window(part, base, nbins, recent, hi)
+    return _replay(w, (ws, wr), part, times, thresholds, policy, language)
 
 
 @dataclass(frozen=True)
@@ -324,8 +338,35 @@ def _latency(
     return above, lowest, highest
 
 
+def _two_windows(
+    c: _Condition,
+    long_level: _I8,
+    enough: _B,
+    short_enough: _B,
+    short_clear: _B,
+    holds: _B,
+    short_clean: _B,
+) -> _Condition:
+    """The long window's condition with the short window's say (detection.combine).
+
+    With enough calls in the short window: clear there resolves, holding there lets the
+    long window's level fire (its evidence may come from the short window), otherwise
+    nothing fires or resolves. With fewer, the long window decides, except that clean
+    calls in the short window block a fire.
+    """
+    # few calls: a clean short window (with calls) only blocks a fire
+    severity = np.where(
+        short_enough,
+        np.where(holds & ~short_clear, long_level * enough, 0),
+        c.severity * ~(short_clean & ~short_enough),
+    )
+    cleared = np.where(short_enough, short_clear, c.cleared)
+    return _Condition(c.kind, severity.astype(np.int64), cleared, c.shown, c.measured, c.limit)
+
+
 def _conditions(
     w: _Window,
+    short: tuple[_Window, _Window],
     f: RollupFrame,
     limits: list[PerformanceThreshold],
     policy: AlertPolicy,
@@ -351,15 +392,51 @@ def _conditions(
         out: _F8 = np.broadcast_to(np.array(values)[w.api_of][:, None], calls.shape)
         return out
 
-    def judged(kind: str, measured: _F8, limit: _F8, known: _B, shown: _F8, at: _F8) -> _Condition:
+    def judged(
+        kind: str, measured: _F8, limit: _F8, known: _B, shown: _F8, at: _F8, ratio: bool = False
+    ) -> _Condition:
         sev = np.where(measured > 2.0 * limit, 2, np.where(measured > limit, 1, 0))
+        fires = enough & known
+        if ratio:  # evidence, as conditions.judge: failures that reject the budget
+            fires = fires & has_evidence(
+                np.rint(measured * calls), calls, limit, policy.confidence, policy.min_failures
+            )
         return _Condition(
             kind,
-            (sev * (enough & known)).astype(np.int64),
+            (sev * fires).astype(np.int64),
             (enough & known & (measured <= limit * (1.0 - h))) | ~present,
             shown,
             measured,
             at,
+        )
+
+    ws, wr = short  # the short window, the recent one (its clean calls block a late fire)
+    short_calls = ws.sums(f.calls)
+    recent_calls = wr.sums(f.calls)
+    short_enough = short_calls >= policy.min_short_calls
+    short_safe = np.maximum(short_calls, 1.0)
+
+    def short_ratio(c: _Condition, failures: _F8, recent_failures: _F8) -> _Condition:
+        if c.measured is None:  # never: the ratios carry their figure
+            return c
+        limit = 1.0 - c.limit if c.kind == "success_rate" else c.limit
+        share = failures / short_safe
+        evidence = has_evidence(
+            failures, short_calls, limit, policy.confidence, policy.min_failures
+        )
+        level = np.where(c.measured > 2.0 * limit, 2, np.where(c.measured > limit, 1, 0))
+        return _two_windows(
+            c,
+            level,
+            enough,
+            short_enough,
+            short_enough & (share <= limit * (1.0 - h)),
+            (share > limit) & evidence,
+            (
+                (recent_calls > 0)
+                & (recent_failures / np.maximum(recent_calls, 1.0) <= limit * (1.0 - h))
+            )
+            | ((short_calls > 0) & (share <= limit * (1.0 - h))),
         )
 
     above, lowest, highest = _latency(w, f, limits, calls, h)
@@ -368,17 +445,38 @@ def _conditions(
     err = column([t.max_error_rate for t in limits])
     min_ok = column([t.min_success_rate for t in limits])
     most = column([float(t.max_concurrent_calls) for t in limits])
+    short_above = _latency(ws, f, limits, short_calls, h)[0]
+    recent_above = _latency(wr, f, limits, recent_calls, h)[0]
+    response = _Condition(
+        "response_time",
+        rt_sev.astype(np.int64),
+        (enough & ~above[1.0 - h]) | ~present,
+        None,
+        None,
+        rt_ms,
+    )
+    rt_level = np.where(above[2.0], 2, np.where(above[1.0], 1, 0))
     out = [
-        _Condition(
-            "response_time",
-            rt_sev.astype(np.int64),
-            (enough & ~above[1.0 - h]) | ~present,
-            None,
-            None,
-            rt_ms,
+        _two_windows(
+            response,
+            rt_level,
+            enough,
+            short_enough,
+            short_enough & ~short_above[1.0 - h],
+            short_above[1.0],
+            ((recent_calls > 0) & ~recent_above[1.0 - h])
+            | ((short_calls > 0) & ~short_above[1.0 - h]),
         ),
-        judged("error_rate", sys_rate, err, present, sys_rate, err),
-        judged("success_rate", failed_share, 1.0 - min_ok, present, success, min_ok),
+        short_ratio(
+            judged("error_rate", sys_rate, err, present, sys_rate, err, True),
+            ws.sums(f.system_errors),
+            wr.sums(f.system_errors),
+        ),
+        short_ratio(
+            judged("success_rate", failed_share, 1.0 - min_ok, present, success, min_ok, True),
+            short_calls - ws.sums(f.successes),
+            recent_calls - wr.sums(f.successes),
+        ),
         judged("concurrency", conc, most, conc >= 0, conc, most),
     ]
     return out, calls, lowest, highest
@@ -386,6 +484,7 @@ def _conditions(
 
 def _replay(
     w: _Window,
+    ws: tuple[_Window, _Window],
     f: RollupFrame,
     times: _F8,
     thresholds: Callable[[str], PerformanceThreshold],
@@ -393,7 +492,7 @@ def _replay(
     lang: Lang,
 ) -> list[Incident]:
     limits = [thresholds(code) for code in f.api_codes]
-    conditions, calls, lowest, highest = _conditions(w, f, limits, policy)
+    conditions, calls, lowest, highest = _conditions(w, ws, f, limits, policy)
     cumulative = {
         "calls": w.cumulative(f.calls),
         "failures": w.cumulative(f.calls - f.successes),

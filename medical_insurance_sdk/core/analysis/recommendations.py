@@ -11,7 +11,9 @@ errors concentrate in one), quotes the figures and says what to do:
   slow: capacity, network) or only the tail (a few slow requests: payloads, retries,
   pool waits);
 * **trend**: a rising latency trend (Mann-Kendall significant) with its slope and forecast;
-* **concurrency** above its limit.
+* **concurrency** above its limit;
+* **baseline** (:func:`baseline_advice`): a p95 at least twice what is usual for the API
+  at this hour, with how far from usual.
 """
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ from medical_insurance_sdk.core.analysis.texts import Lang, api_label, pct
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, api_class
 from medical_insurance_sdk.core.analysis.trend import Trend
 
-__all__ = ["Recommendation", "recommend"]
+__all__ = ["BASELINE_FACTOR", "Recommendation", "baseline_advice", "recommend"]
 
 MIN_FAILED = 3
+#: A p95 this many times the usual one gets a recommendation saying so.
+BASELINE_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
 class Recommendation:
     """One recommendation: what it is about and the text."""
 
-    kind: str  # 'errors' | 'latency' | 'trend' | 'concurrency'
+    kind: str  # 'errors' | 'latency' | 'trend' | 'concurrency' | 'baseline'
     api_code: str
     org_code: str | None
     message: str
@@ -270,3 +274,26 @@ def recommend(
         _concurrency(api_code, basic, threshold, lang),
     )
     return [r for r in found if r is not None]
+
+
+_BASELINE: dict[Lang, str] = {
+    "zh": "{api} P95 {value:.0f} ms，为本时段常态 {usual:.0f} ms 的 {ratio:.1f} 倍："
+    "明显慢于平时，请检查近期变更、平台响应与网络状况",
+    "en": "{api} p95 {value:.0f} ms is {ratio:.1f}x the usual {usual:.0f} ms for this hour: "
+    "much slower than usual; check recent changes, the platform and the network",
+}
+
+
+def baseline_advice(
+    api_code: str, rt: ResponseTimeStats, usual_p95_ms: float | None, lang: Lang = "zh"
+) -> Recommendation | None:
+    """A recommendation when the p95 is :data:`BASELINE_FACTOR` times its usual or more."""
+    if usual_p95_ms is None or not usual_p95_ms > 0 or not rt.count:
+        return None
+    ratio = rt.p95 / usual_p95_ms
+    if not ratio >= BASELINE_FACTOR:
+        return None
+    text = _BASELINE[lang].format(
+        api=api_label(api_code, lang), value=rt.p95, usual=usual_p95_ms, ratio=ratio
+    )
+    return Recommendation("baseline", api_code, None, text)

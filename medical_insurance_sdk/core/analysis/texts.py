@@ -16,6 +16,7 @@ __all__ = [
     "Lang",
     "alert_message",
     "api_label",
+    "baseline_message",
     "check_lang",
     "pct",
     "resolved_message",
@@ -87,6 +88,45 @@ def alert_message(
     )
 
 
+#: Alerts against a baseline: how far from usual (``ratio``: value / usual).
+_BASELINE: dict[str, dict[Lang, str]] = {
+    "latency_baseline": {
+        "zh": "{api} P95 {value:.0f} ms，为本时段常态 {usual:.0f} ms 的 {ratio:.1f} 倍"
+        "（机构 {org}，{calls} 次调用）",
+        "en": "{api} p95 {value:.0f} ms is {ratio:.1f}x the usual {usual:.0f} ms for this "
+        "hour (org {org}, {calls} calls)",
+    },
+    "refusal_rate": {
+        "zh": "{api} 机构 {org} 业务拒绝率 {value_pct}，本时段常态 {usual_pct}"
+        "（{calls} 次调用；平台拒绝请求，多为入参或业务规则问题）",
+        "en": "{api} org {org}: business refusal rate {value_pct}, usually {usual_pct} for "
+        "this hour ({calls} calls; the platform refuses the requests: input or rules)",
+    },
+    "traffic_drop": {
+        "zh": "{api} 机构 {org} 调用量骤降：每分钟 {value:.1f} 次，本时段常态每分钟 "
+        "{usual:.1f} 次（HIS 或网络可能中断）",
+        "en": "{api} org {org}: traffic dropped to {value:.1f} calls/min, usually "
+        "{usual:.1f} calls/min for this hour (HIS or network down?)",
+    },
+}
+
+
+def baseline_message(
+    lang: Lang, kind: str, api_code: str, org: str, value: float, usual: float, calls: int
+) -> str:
+    """The message of an alert against a baseline: the value and how far from usual."""
+    return _BASELINE[kind][lang].format(
+        api=api_label(api_code, lang),
+        org=org,
+        value=value,
+        usual=usual,
+        ratio=value / usual if usual > 0 else float("inf"),
+        value_pct=pct(value),
+        usual_pct=pct(usual),
+        calls=calls,
+    )
+
+
 #: A resolved alert: the value at resolve time against the threshold (or target).
 _RESOLVED: dict[str, dict[Lang, str]] = {
     "response_time": {
@@ -106,6 +146,19 @@ _RESOLVED: dict[str, dict[Lang, str]] = {
         "zh": "已恢复：{api} 机构 {org} 最大并发 {value:.0f}（阈值 {limit:.0f}）",
         "en": "Resolved: {api} org {org}: {value:.0f} concurrent calls (threshold {limit:.0f})",
     },
+    "latency_baseline": {
+        "zh": "已恢复：{api} 机构 {org} 响应时间 P95 {value:.0f} ms（本时段常态 {limit:.0f} ms）",
+        "en": "Resolved: {api} org {org}: p95 response time {value:.0f} ms "
+        "(usually {limit:.0f} ms)",
+    },
+    "refusal_rate": {
+        "zh": "已恢复：{api} 机构 {org} 业务拒绝率 {value_pct}（本时段常态 {limit_pct}）",
+        "en": "Resolved: {api} org {org}: business refusal rate {value_pct} (usually {limit_pct})",
+    },
+    "traffic_drop": {
+        "zh": "已恢复：{api} 机构 {org} 调用量每分钟 {value:.1f} 次（本时段常态 {limit:.1f} 次）",
+        "en": "Resolved: {api} org {org}: {value:.1f} calls/min (usually {limit:.1f})",
+    },
 }
 #: A resolved alert whose org made no call in the window: there is no current value.
 _RESOLVED_IDLE: dict[Lang, str] = {
@@ -117,6 +170,9 @@ _KIND_NAMES: dict[str, dict[Lang, str]] = {
     "error_rate": {"zh": "系统错误率", "en": "system error rate"},
     "success_rate": {"zh": "成功率", "en": "success rate"},
     "concurrency": {"zh": "并发", "en": "concurrency"},
+    "latency_baseline": {"zh": "响应时间偏离常态", "en": "latency above usual"},
+    "refusal_rate": {"zh": "业务拒绝率", "en": "business refusal rate"},
+    "traffic_drop": {"zh": "调用量骤降", "en": "traffic drop"},
 }
 
 

@@ -543,11 +543,23 @@ def frame_from_calls(
     n = int(timestamp.size)
     if n == 0:
         return replace(RollupFrame.empty(), api_codes=api_codes, org_codes=org_codes)
-    start = np.floor(timestamp / step) * step
-    table = np.stack((start, api.astype(np.float64), org.astype(np.float64)), axis=1)
-    keys, group = np.unique(table, axis=0, return_inverse=True)
+    # one int64 key per (interval, API, org), in that order: a 1-D unique (a row-wise
+    # unique of a float table sorts several times slower)
+    interval = np.floor(timestamp / step)
+    first = float(interval.min())
+    n_api, n_org = max(len(api_codes), 1), max(len(org_codes), 1)
+    key = ((interval - first).astype(np.int64) * n_api + api) * n_org + org
+    unique_keys, group = np.unique(key, return_inverse=True)
     group = group.reshape(-1).astype(np.int64)
-    g = len(keys)
+    g = int(unique_keys.size)
+    keys = np.stack(
+        (
+            (unique_keys // (n_api * n_org) + first) * step,
+            (unique_keys // n_org % n_api).astype(np.float64),
+            (unique_keys % n_org).astype(np.float64),
+        ),
+        axis=1,
+    )
     failed = ~success
     business_table = np.array([is_business_error(c) for c in error_codes] + [False])
     business = failed & business_table[error]
