@@ -66,6 +66,40 @@ def test_single_spike_scores_high_and_alone():
     assert float(np.delete(scores, 500).max()) < HIGH
 
 
+@pytest.mark.parametrize("spacing_s", [1.0, 10.0])
+def test_step_on_a_seconds_series_is_seen_within_a_minute(spacing_s):
+    """1-s and 10-s samples, latency x5 from point 600: an alarm (>= 0.5) within 60 s, none
+    before the step."""
+    rng = np.random.default_rng(4)
+    ts = T0 + spacing_s * np.arange(900)
+    x = rng.normal(620.0, 40.0, ts.size)
+    x[600:] *= 5
+    scores = AnomalyDetector().score(ts, x)
+    within = ts <= ts[600] + 60.0
+    assert float(scores[600:][within[600:]].max()) >= HIGH
+    assert float(scores[:600].max()) < 0.5
+
+
+def test_points_after_an_alarm_are_quiet_for_the_refractory_period():
+    """Spikes at 300, 500 and 700: a refractory period of 250 points silences the second (which
+    alarms without one), not the third."""
+    ts, x = _noise()
+    for i in (300, 500, 700):
+        x[i] += 60.0
+    quiet = AnomalyDetector(refractory=250).score(ts, x)
+    assert quiet[300] >= HIGH
+    assert float(quiet[301:551].max()) == 0.0
+    assert quiet[700] >= HIGH
+    assert AnomalyDetector(refractory=0).score(ts, x)[500] >= HIGH
+
+
+def test_no_alarm_while_the_first_points_are_learned():
+    """Steady noise: the first 70 points (too little history to be surprised) score 0."""
+    ts, x = _noise()
+    x[50] += 60.0
+    assert float(AnomalyDetector().score(ts, x)[:70].max()) == 0.0
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_daily_pattern_repeats_raise_no_alarm(seed):
     """Eight days of a noisy daily pattern: no score reaches 0.9 after the first day."""
@@ -138,6 +172,7 @@ def test_invalid_input_raises_value_error_naming_the_problem(timestamps, values,
         ({"tail_fraction": 1.5}, "tail_fraction"),
         ({"memory": -1}, "memory"),
         ({"half_surprise": 0.0}, "half_surprise"),
+        ({"refractory": -1}, "refractory"),
     ],
 )
 def test_invalid_parameters_raise_value_error(kwargs, message):

@@ -24,6 +24,9 @@ scores) and deterministically. How it is made:
 4. **Score** ``1 - 2^(-s / half_surprise)``: 0.5 where the news ``s`` is ``half_surprise``
    (0.4 decades; the best NAB threshold falls at about 0.5), approaching 1 for events far
    beyond anything in the series' past.
+5. **Quiet after an alarm**: the ``refractory`` points after a score >= 0.5 score 0 (one
+   incident, one alarm; the points following an anomaly are often disturbed and would
+   otherwise alarm again).
 """
 
 from __future__ import annotations
@@ -38,7 +41,11 @@ from medical_insurance_sdk.core.analysis.anomaly_baselines import (
     seasonal_expectation,
     trailing_level_scale,
 )
-from medical_insurance_sdk.core.analysis.anomaly_tail import news, tail_surprise
+from medical_insurance_sdk.core.analysis.anomaly_tail import (
+    news,
+    quiet_after_alarms,
+    tail_surprise,
+)
 
 __all__ = ["AnomalyDetector"]
 
@@ -54,6 +61,11 @@ _MIN_POINTS = 10
 _MIN_HISTORY = 30
 #: Past points a stream's tail is estimated from (bounds the cost of long series).
 _MAX_HISTORY = 5_000
+#: Points that score 0: the first surprises rest on little history and would alarm (and start
+#: a quiet period) on any series; news needs as many surprises before it as a tail needs points.
+_WARM_UP = _MIN_POINTS + 2 * _MIN_HISTORY
+#: The score from which a point is an alarm that starts a quiet (refractory) period.
+_ALARM = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,7 @@ class AnomalyDetector:
         memory: points over which a new surprise must exceed the previous ones to score
             (150: half a day of 5-minute samples).
         half_surprise: the news, in decades of tail probability, that scores 0.5.
+        refractory: points after an alarm (a score >= 0.5) that score 0 (150, as ``memory``).
     """
 
     window: int = 864
@@ -77,6 +90,7 @@ class AnomalyDetector:
     tail_fraction: float = 0.02
     memory: int = 150
     half_surprise: float = 0.4
+    refractory: int = 150
 
     def __post_init__(self) -> None:
         if self.window < 2:
@@ -87,6 +101,8 @@ class AnomalyDetector:
             raise ValueError(f"tail_fraction must lie in (0, 1), got {self.tail_fraction}")
         if self.memory < 0:
             raise ValueError(f"memory must be >= 0 points, got {self.memory}")
+        if self.refractory < 0:
+            raise ValueError(f"refractory must be >= 0 points, got {self.refractory}")
         if not self.half_surprise > 0.0:
             raise ValueError(f"half_surprise must be > 0, got {self.half_surprise}")
 
@@ -101,7 +117,9 @@ class AnomalyDetector:
         if x.size == 0:
             return np.zeros(0)
         surprise = self._surprise(ts, x)
-        return 1.0 - np.exp2(-news(surprise, self.memory) / self.half_surprise)
+        scores = 1.0 - np.exp2(-news(surprise, self.memory) / self.half_surprise)
+        scores[:_WARM_UP] = 0.0
+        return quiet_after_alarms(scores, _ALARM, self.refractory)
 
     def _surprise(self, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The largest ``-log10`` tail probability of each point over the deviation streams."""
