@@ -93,6 +93,37 @@ def test_points_after_an_alarm_are_quiet_for_the_refractory_period():
     assert AnomalyDetector(refractory=0).score(ts, x)[500] >= HIGH
 
 
+def _spike_then_extreme(extreme_at: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Five-minute noise (100, sd 5) for three days, a 12-sd spike 50 points before
+    ``extreme_at`` and there a value beyond the range of everything before by half that range;
+    the scores with the defaults."""
+    rng = np.random.default_rng(8)
+    ts = T0 + 300.0 * np.arange(864)
+    x = rng.normal(100.0, 5.0, ts.size)
+    x[extreme_at - 50] += 60.0
+    past = x[:extreme_at]
+    x[extreme_at] = past.max() + 0.5 * (past.max() - past.min())
+    return ts, x, AnomalyDetector().score(ts, x)
+
+
+def test_new_extreme_alarms_even_in_the_quiet_after_an_alarm():
+    """A value beyond the whole past range (after a day of history) scores 1, even 50 points
+    after an alarm; a lesser spike there is silenced."""
+    ts, x, scores = _spike_then_extreme(700)
+    assert scores[650] >= HIGH
+    assert scores[700] == 1.0
+    x[700] = 130.0  # 6 sd, inside the range the 12-sd spike made
+    assert AnomalyDetector().score(ts, x)[700] == 0.0
+
+
+def test_new_extremes_count_once_a_day_is_known():
+    """The same extreme 50 points after an alarm on the first day is silenced: a range that has
+    not seen a whole day (a daily peak) means little."""
+    _, _, scores = _spike_then_extreme(250)
+    assert scores[200] >= HIGH
+    assert scores[250] == 0.0
+
+
 def test_no_alarm_while_the_first_points_are_learned():
     """Steady noise: the first 70 points (too little history to be surprised) score 0."""
     ts, x = _noise()
@@ -173,6 +204,7 @@ def test_invalid_input_raises_value_error_naming_the_problem(timestamps, values,
         ({"memory": -1}, "memory"),
         ({"half_surprise": 0.0}, "half_surprise"),
         ({"refractory": -1}, "refractory"),
+        ({"range_margin": -0.1}, "range_margin"),
     ],
 )
 def test_invalid_parameters_raise_value_error(kwargs, message):

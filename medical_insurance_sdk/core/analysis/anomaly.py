@@ -24,9 +24,19 @@ scores) and deterministically. How it is made:
 4. **Score** ``1 - 2^(-s / half_surprise)``: 0.5 where the news ``s`` is ``half_surprise``
    (0.4 decades; the best NAB threshold falls at about 0.5), approaching 1 for events far
    beyond anything in the series' past.
-5. **Quiet after an alarm**: the ``refractory`` points after a score >= 0.5 score 0 (one
-   incident, one alarm; the points following an anomaly are often disturbed and would
-   otherwise alarm again).
+5. **New extremes** score 1: a value beyond the range of the past (the last 5,000 points) by
+   more than ``range_margin`` (10 %) of that range, once the past spans a whole day (before
+   that, a daily peak would be new). A deviation stream calibrated to the series' own past
+   gives little weight to the one point of a metric that leaves its usual range for the first
+   time; on the shared NAB files most such points fall in labelled windows.
+6. **Quiet after an alarm** (a refractory period): the ``refractory`` points after a score
+   >= 0.5 score 0, except new extremes, which alarm (and start a quiet period) anyway. One
+   incident, one alarm: the points that follow an anomaly are often disturbed and would
+   otherwise alarm again.
+7. The first 70 points score 0: the first surprises rest on little history.
+
+On the shared NAB part (``bench/bench_anomaly.py``) the standard score is 65.1 with these
+defaults; without 5-7 it is 56.0.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medical_insurance_sdk.core.analysis.anomaly_baselines import (
+    beyond_past_range,
     ewma,
     seasonal_expectation,
     trailing_level_scale,
@@ -62,7 +73,7 @@ _MIN_HISTORY = 30
 #: Past points a stream's tail is estimated from (bounds the cost of long series).
 _MAX_HISTORY = 5_000
 #: Points that score 0: the first surprises rest on little history and would alarm (and start
-#: a quiet period) on any series; news needs as many surprises before it as a tail needs points.
+#: a quiet period) on any series: news needs as many surprises before it as a tail needs points.
 _WARM_UP = _MIN_POINTS + 2 * _MIN_HISTORY
 #: The score from which a point is an alarm that starts a quiet (refractory) period.
 _ALARM = 0.5
@@ -83,6 +94,8 @@ class AnomalyDetector:
             (150: half a day of 5-minute samples).
         half_surprise: the news, in decades of tail probability, that scores 0.5.
         refractory: points after an alarm (a score >= 0.5) that score 0 (150, as ``memory``).
+        range_margin: how far beyond the range of the past (the last 5,000 points), as a
+            fraction of that range, a new extreme must lie to score 1 (0.1).
     """
 
     window: int = 864
@@ -91,6 +104,7 @@ class AnomalyDetector:
     memory: int = 150
     half_surprise: float = 0.4
     refractory: int = 150
+    range_margin: float = 0.1
 
     def __post_init__(self) -> None:
         if self.window < 2:
@@ -103,6 +117,8 @@ class AnomalyDetector:
             raise ValueError(f"memory must be >= 0 points, got {self.memory}")
         if self.refractory < 0:
             raise ValueError(f"refractory must be >= 0 points, got {self.refractory}")
+        if not self.range_margin >= 0.0:
+            raise ValueError(f"range_margin must be >= 0, got {self.range_margin}")
         if not self.half_surprise > 0.0:
             raise ValueError(f"half_surprise must be > 0, got {self.half_surprise}")
 
@@ -118,8 +134,12 @@ class AnomalyDetector:
             return np.zeros(0)
         surprise = self._surprise(ts, x)
         scores = 1.0 - np.exp2(-news(surprise, self.memory) / self.half_surprise)
+        extreme = beyond_past_range(x, self.range_margin, _MAX_HISTORY)
+        extreme &= ts - ts[0] >= _DAY_S  # a range that has not seen a whole day means little
+        extreme[:_WARM_UP] = False
+        scores[extreme] = 1.0
         scores[:_WARM_UP] = 0.0
-        return quiet_after_alarms(scores, _ALARM, self.refractory)
+        return quiet_after_alarms(scores, _ALARM, self.refractory, loud=extreme)
 
     def _surprise(self, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The largest ``-log10`` tail probability of each point over the deviation streams."""

@@ -1,5 +1,5 @@
 """Causal baselines of a series for the anomaly detector: robust level and spread, seasonal
-expectation, exponentially weighted means.
+expectation, exponentially weighted means, the range of the past.
 
 Every function here is causal: its value at ``i`` uses points before ``i`` (the baselines) or
 up to ``i`` (:func:`ewma`), never later ones.
@@ -8,11 +8,12 @@ up to ``i`` (:func:`ewma`), never later ones.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["ewma", "seasonal_expectation", "trailing_level_scale"]
+__all__ = ["beyond_past_range", "ewma", "seasonal_expectation", "trailing_level_scale"]
 
 #: Rows of the trailing windows evaluated at once (bounds the memory of a long series).
 _CHUNK = 2048
@@ -133,4 +134,32 @@ def ewma(x: np.ndarray, alpha: float) -> np.ndarray:
         if not math.isnan(value):
             mean = alpha * value + keep * mean
             out[i] = mean
+    return out
+
+
+def beyond_past_range(x: np.ndarray, margin: float, lookback: int) -> np.ndarray:
+    """Whether each point lies beyond the range of the ``lookback`` points before it by more
+    than ``margin`` times that range: a new extreme, above the highest or below the lowest value
+    seen (False for the first point).
+
+    The running maximum and minimum are kept with monotonic queues: one pass, O(n).
+    """
+    out = np.zeros(x.size, dtype=bool)
+    values = x.tolist()
+    highs: deque[int] = deque()  # indices of decreasing values: the window's maximum first
+    lows: deque[int] = deque()
+    for i, value in enumerate(values):
+        for queue in (highs, lows):
+            while queue and queue[0] < i - lookback:
+                queue.popleft()
+        if highs:
+            high, low = values[highs[0]], values[lows[0]]
+            beyond = margin * (high - low)
+            out[i] = value - high > beyond or low - value > beyond
+        while highs and values[highs[-1]] <= value:
+            highs.pop()
+        highs.append(i)
+        while lows and values[lows[-1]] >= value:
+            lows.pop()
+        lows.append(i)
     return out

@@ -83,20 +83,26 @@ def news(surprise: np.ndarray, memory: int) -> np.ndarray:
     return fresh
 
 
-def quiet_after_alarms(scores: np.ndarray, alarm: float, points: int) -> np.ndarray:
-    """``scores`` with the ``points`` points after each alarm (a score >= ``alarm``) set to 0.
+def quiet_after_alarms(
+    scores: np.ndarray, alarm: float, points: int, loud: np.ndarray | None = None
+) -> np.ndarray:
+    """``scores`` with the ``points`` points after each alarm (a score >= ``alarm``) set to 0,
+    except the points where ``loud`` is True, which keep their score and start a quiet period
+    of their own when they alarm.
 
-    An alarm silenced this way starts no quiet period of its own, so one alarm in every
-    ``points + 1`` points at most remains. Causal: whether a point is silenced depends only on
-    earlier scores.
+    An alarm silenced this way starts no quiet period, so apart from the loud points one alarm
+    in every ``points + 1`` points at most remains. Causal: whether a point is silenced
+    depends only on earlier scores.
     """
     out: np.ndarray = np.array(scores, dtype=np.float64)
     if points < 1:
         return out
+    keep = np.zeros(out.size, dtype=bool) if loud is None else np.asarray(loud, dtype=bool)
     quiet_until = -1
-    for i in np.flatnonzero(scores >= alarm).tolist():
-        if i <= quiet_until:
+    for i in np.flatnonzero(out >= alarm).tolist():
+        if i <= quiet_until and not keep[i]:
             continue
-        out[i + 1 : i + 1 + points] = 0.0
+        after = slice(i + 1, i + 1 + points)
+        out[after] = np.where(keep[after], out[after], 0.0)
         quiet_until = i + points
     return out
