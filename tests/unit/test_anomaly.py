@@ -138,6 +138,22 @@ def test_daily_pattern_repeats_raise_no_alarm(seed):
     assert float(AnomalyDetector().score(ts, x)[288:].max()) < HIGH
 
 
+def test_a_spike_usual_at_this_time_of_day_is_not_news():
+    """A 12-sd spike every day at about 03:00 (jittered by up to 25 minutes): no alarm once it
+    was as surprising on two earlier days (the first is learned); the same spike at 18:20
+    alarms."""
+    rng = np.random.default_rng(6)
+    midnight = 1_699_920_000.0  # 2023-11-14 00:00 UTC
+    ts = midnight + 300.0 * np.arange(288 * 8)
+    x = rng.normal(100.0, 5.0, ts.size)
+    daily = [288 * day + 36 + int(rng.integers(-5, 6)) for day in range(8)]
+    x[daily] += 60.0
+    x[288 * 6 + 220] += 60.0
+    scores = AnomalyDetector().score(ts, x)
+    assert float(scores[daily[4:]].max()) < 0.5
+    assert scores[288 * 6 + 220] >= 0.5
+
+
 def test_broken_daily_pattern_scores_high():
     """Half an hour in antiphase on day seven (values within the usual range): >= 0.9."""
     ts, x = _daily()
