@@ -138,10 +138,9 @@ def test_daily_pattern_repeats_raise_no_alarm(seed):
     assert float(AnomalyDetector().score(ts, x)[288:].max()) < HIGH
 
 
-def test_a_spike_usual_at_this_time_of_day_is_not_news():
-    """A 12-sd spike every day at about 03:00 (jittered by up to 25 minutes): no alarm once it
-    was as surprising on two earlier days (the first is learned); the same spike at 18:20
-    alarms."""
+def _daily_spikes() -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Eight days of five-minute noise (100, sd 5) with a 12-sd spike every day at about 03:00
+    (jittered by up to 25 minutes) and one at 18:20 on day six; the daily spikes' indices."""
     rng = np.random.default_rng(6)
     midnight = 1_699_920_000.0  # 2023-11-14 00:00 UTC
     ts = midnight + 300.0 * np.arange(288 * 8)
@@ -149,6 +148,13 @@ def test_a_spike_usual_at_this_time_of_day_is_not_news():
     daily = [288 * day + 36 + int(rng.integers(-5, 6)) for day in range(8)]
     x[daily] += 60.0
     x[288 * 6 + 220] += 60.0
+    return ts, x, daily
+
+
+def test_a_spike_usual_at_this_time_of_day_is_not_news():
+    """The daily spike raises no alarm once it was as surprising on two earlier days (the
+    first is learned); the same spike at 18:20 alarms."""
+    ts, x, daily = _daily_spikes()
     scores = AnomalyDetector().score(ts, x)
     assert float(scores[daily[4:]].max()) < 0.5
     assert scores[288 * 6 + 220] >= 0.5
@@ -178,6 +184,20 @@ def test_score_is_causal_prefixes_score_the_same():
     x[900:] += 15.0
     full = AnomalyDetector().score(ts, x)
     for end in (1, 2, 40, 500, 901, 1000):
+        np.testing.assert_array_equal(AnomalyDetector().score(ts[:end], x[:end]), full[:end])
+
+
+def test_score_is_causal_with_quiet_periods_extremes_and_daily_spikes():
+    """Prefixes ending around the alarms, the quiet period, the new extreme and the daily
+    spikes score the same as the whole series."""
+    ts, x, _ = _spike_then_extreme(700)
+    full = AnomalyDetector().score(ts, x)
+    assert full[700] == 1.0
+    for end in (70, 71, 288, 289, 650, 651, 700, 701, 760):
+        np.testing.assert_array_equal(AnomalyDetector().score(ts[:end], x[:end]), full[:end])
+    ts, x, daily = _daily_spikes()
+    full = AnomalyDetector().score(ts, x)
+    for end in (daily[2] + 1, daily[5], daily[5] + 1, 288 * 6 + 221):
         np.testing.assert_array_equal(AnomalyDetector().score(ts[:end], x[:end]), full[:end])
 
 

@@ -14,8 +14,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
-    "beyond_past_range",
     "ewma",
+    "past_range_excess",
     "seasonal_expectation",
     "seasonal_peak",
     "trailing_level_scale",
@@ -179,14 +179,15 @@ def ewma(x: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-def beyond_past_range(x: np.ndarray, margin: float, lookback: int) -> np.ndarray:
-    """Whether each point lies beyond the range of the ``lookback`` points before it by more
-    than ``margin`` times that range: a new extreme, above the highest or below the lowest value
-    seen (False for the first point).
+def past_range_excess(x: np.ndarray, lookback: int) -> tuple[np.ndarray, np.ndarray]:
+    """How far each point lies beyond the range of the ``lookback`` points before it (above the
+    highest or below the lowest; negative inside the range), and the width of that range (NaN
+    for the first point).
 
     The running maximum and minimum are kept with monotonic queues: one pass, O(n).
     """
-    out = np.zeros(x.size, dtype=bool)
+    excess = np.full(x.size, np.nan)
+    width = np.full(x.size, np.nan)
     values = x.tolist()
     highs: deque[int] = deque()  # indices of decreasing values: the window's maximum first
     lows: deque[int] = deque()
@@ -196,12 +197,12 @@ def beyond_past_range(x: np.ndarray, margin: float, lookback: int) -> np.ndarray
                 queue.popleft()
         if highs:
             high, low = values[highs[0]], values[lows[0]]
-            beyond = margin * (high - low)
-            out[i] = value - high > beyond or low - value > beyond
+            excess[i] = max(value - high, low - value)
+            width[i] = high - low
         while highs and values[highs[-1]] <= value:
             highs.pop()
         highs.append(i)
         while lows and values[lows[-1]] >= value:
             lows.pop()
         lows.append(i)
-    return out
+    return excess, width
