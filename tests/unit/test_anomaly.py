@@ -40,6 +40,15 @@ def test_steady_noise_raises_no_alarm():
     assert float(AnomalyDetector().score(ts, x).max()) < HIGH
 
 
+def test_a_week_of_steady_noise_raises_no_clear_alarm():
+    """Seven days of five-minute steady noise (new extremes are looked for after the first
+    day): no score reaches 0.9."""
+    rng = np.random.default_rng(12)
+    ts = T0 + 300.0 * np.arange(288 * 7)
+    x = rng.normal(100.0, 5.0, ts.size)
+    assert float(AnomalyDetector().score(ts, x).max()) < HIGH
+
+
 def test_step_times_five_scores_high_within_a_few_points():
     """Values x5 from point 600: a score >= 0.9 among points 600-602, not again after 610."""
     ts, x = _noise()
