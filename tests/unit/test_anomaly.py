@@ -40,6 +40,15 @@ def test_steady_noise_raises_no_alarm():
     assert float(AnomalyDetector().score(ts, x).max()) < HIGH
 
 
+def test_a_week_of_steady_noise_raises_no_clear_alarm():
+    """Seven days of five-minute steady noise (new extremes are looked for after the first
+    day): no score reaches 0.9."""
+    rng = np.random.default_rng(12)
+    ts = T0 + 300.0 * np.arange(288 * 7)
+    x = rng.normal(100.0, 5.0, ts.size)
+    assert float(AnomalyDetector().score(ts, x).max()) < HIGH
+
+
 def test_step_times_five_scores_high_within_a_few_points():
     """Values x5 from point 600: a score >= 0.9 among points 600-602, not again after 610."""
     ts, x = _noise()
@@ -66,11 +75,98 @@ def test_single_spike_scores_high_and_alone():
     assert float(np.delete(scores, 500).max()) < HIGH
 
 
+@pytest.mark.parametrize("spacing_s", [1.0, 10.0])
+def test_step_on_a_seconds_series_is_seen_within_a_minute(spacing_s):
+    """1-s and 10-s samples, latency x5 from point 600: an alarm (>= 0.5) within 60 s, none
+    before the step."""
+    rng = np.random.default_rng(4)
+    ts = T0 + spacing_s * np.arange(900)
+    x = rng.normal(620.0, 40.0, ts.size)
+    x[600:] *= 5
+    scores = AnomalyDetector().score(ts, x)
+    within = ts <= ts[600] + 60.0
+    assert float(scores[600:][within[600:]].max()) >= HIGH
+    assert float(scores[:600].max()) < 0.5
+
+
+def test_points_after_an_alarm_are_quiet_for_the_refractory_period():
+    """Spikes at 300, 500 and 700: a refractory period of 250 points silences the second (which
+    alarms without one), not the third."""
+    ts, x = _noise()
+    for i in (300, 500, 700):
+        x[i] += 60.0
+    quiet = AnomalyDetector(refractory=250).score(ts, x)
+    assert quiet[300] >= HIGH
+    assert float(quiet[301:551].max()) == 0.0
+    assert quiet[700] >= HIGH
+    assert AnomalyDetector(refractory=0).score(ts, x)[500] >= HIGH
+
+
+def _spike_then_extreme(extreme_at: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Five-minute noise (100, sd 5) for three days, a 12-sd spike 50 points before
+    ``extreme_at`` and there a value beyond the range of everything before by half that range;
+    the scores with the defaults."""
+    rng = np.random.default_rng(8)
+    ts = T0 + 300.0 * np.arange(864)
+    x = rng.normal(100.0, 5.0, ts.size)
+    x[extreme_at - 50] += 60.0
+    past = x[:extreme_at]
+    x[extreme_at] = past.max() + 0.5 * (past.max() - past.min())
+    return ts, x, AnomalyDetector().score(ts, x)
+
+
+def test_new_extreme_alarms_even_in_the_quiet_after_an_alarm():
+    """A value beyond the whole past range (after a day of history) scores 1, even 50 points
+    after an alarm; a lesser spike there is silenced."""
+    ts, x, scores = _spike_then_extreme(700)
+    assert scores[650] >= HIGH
+    assert scores[700] == 1.0
+    x[700] = 130.0  # 6 sd, inside the range the 12-sd spike made
+    assert AnomalyDetector().score(ts, x)[700] == 0.0
+
+
+def test_new_extremes_count_once_a_day_is_known():
+    """The same extreme 50 points after an alarm on the first day is silenced: a range that has
+    not seen a whole day (a daily peak) means little."""
+    _, _, scores = _spike_then_extreme(250)
+    assert scores[200] >= HIGH
+    assert scores[250] == 0.0
+
+
+def test_no_alarm_while_the_first_points_are_learned():
+    """Steady noise: the first 70 points (too little history to be surprised) score 0."""
+    ts, x = _noise()
+    x[50] += 60.0
+    assert float(AnomalyDetector().score(ts, x)[:70].max()) == 0.0
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_daily_pattern_repeats_raise_no_alarm(seed):
     """Eight days of a noisy daily pattern: no score reaches 0.9 after the first day."""
     ts, x = _daily(seed=seed)
     assert float(AnomalyDetector().score(ts, x)[288:].max()) < HIGH
+
+
+def _daily_spikes() -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Eight days of five-minute noise (100, sd 5) with a 12-sd spike every day at about 03:00
+    (jittered by up to 25 minutes) and one at 18:20 on day six; the daily spikes' indices."""
+    rng = np.random.default_rng(6)
+    midnight = 1_699_920_000.0  # 2023-11-14 00:00 UTC
+    ts = midnight + 300.0 * np.arange(288 * 8)
+    x = rng.normal(100.0, 5.0, ts.size)
+    daily = [288 * day + 36 + int(rng.integers(-5, 6)) for day in range(8)]
+    x[daily] += 60.0
+    x[288 * 6 + 220] += 60.0
+    return ts, x, daily
+
+
+def test_a_spike_usual_at_this_time_of_day_is_not_news():
+    """The daily spike raises no alarm once it was as surprising on two earlier days (the
+    first is learned); the same spike at 18:20 alarms."""
+    ts, x, daily = _daily_spikes()
+    scores = AnomalyDetector().score(ts, x)
+    assert float(scores[daily[4:]].max()) < 0.5
+    assert scores[288 * 6 + 220] >= 0.5
 
 
 def test_broken_daily_pattern_scores_high():
@@ -97,6 +193,20 @@ def test_score_is_causal_prefixes_score_the_same():
     x[900:] += 15.0
     full = AnomalyDetector().score(ts, x)
     for end in (1, 2, 40, 500, 901, 1000):
+        np.testing.assert_array_equal(AnomalyDetector().score(ts[:end], x[:end]), full[:end])
+
+
+def test_score_is_causal_with_quiet_periods_extremes_and_daily_spikes():
+    """Prefixes ending around the alarms, the quiet period, the new extreme and the daily
+    spikes score the same as the whole series."""
+    ts, x, _ = _spike_then_extreme(700)
+    full = AnomalyDetector().score(ts, x)
+    assert full[700] == 1.0
+    for end in (70, 71, 288, 289, 650, 651, 700, 701, 760):
+        np.testing.assert_array_equal(AnomalyDetector().score(ts[:end], x[:end]), full[:end])
+    ts, x, daily = _daily_spikes()
+    full = AnomalyDetector().score(ts, x)
+    for end in (daily[2] + 1, daily[5], daily[5] + 1, 288 * 6 + 221):
         np.testing.assert_array_equal(AnomalyDetector().score(ts[:end], x[:end]), full[:end])
 
 
@@ -138,6 +248,8 @@ def test_invalid_input_raises_value_error_naming_the_problem(timestamps, values,
         ({"tail_fraction": 1.5}, "tail_fraction"),
         ({"memory": -1}, "memory"),
         ({"half_surprise": 0.0}, "half_surprise"),
+        ({"refractory": -1}, "refractory"),
+        ({"range_margin": -0.1}, "range_margin"),
     ],
 )
 def test_invalid_parameters_raise_value_error(kwargs, message):

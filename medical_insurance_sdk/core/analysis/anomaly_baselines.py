@@ -1,5 +1,5 @@
 """Causal baselines of a series for the anomaly detector: robust level and spread, seasonal
-expectation, exponentially weighted means.
+expectation and seasonal peak, exponentially weighted means, the range of the past.
 
 Every function here is causal: its value at ``i`` uses points before ``i`` (the baselines) or
 up to ``i`` (:func:`ewma`), never later ones.
@@ -8,11 +8,18 @@ up to ``i`` (:func:`ewma`), never later ones.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["ewma", "seasonal_expectation", "trailing_level_scale"]
+__all__ = [
+    "ewma",
+    "past_range_excess",
+    "seasonal_expectation",
+    "seasonal_peak",
+    "trailing_level_scale",
+]
 
 #: Rows of the trailing windows evaluated at once (bounds the memory of a long series).
 _CHUNK = 2048
@@ -124,6 +131,42 @@ def seasonal_expectation(
     return expected
 
 
+def _range_max(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``max(x[lo[j]:hi[j] + 1])`` for every ``j`` (-inf where ``hi[j] < lo[j]``), from a sparse
+    table of maxima over power-of-two spans: O(n log n) once, then O(1) per range."""
+    table = [x]
+    span = 1
+    while 2 * span <= x.size:
+        table.append(np.maximum(table[-1][:-span], table[-1][span:]))
+        span *= 2
+    out = np.full(lo.size, -np.inf)
+    width = hi - lo + 1
+    level = np.floor(np.log2(np.maximum(width, 1))).astype(np.int64)
+    for j in np.unique(level[width > 0]).tolist():
+        sel = (width > 0) & (level == j)
+        out[sel] = np.maximum(table[j][lo[sel]], table[j][hi[sel] - (1 << j) + 1])
+    return out
+
+
+def seasonal_peak(
+    timestamps: np.ndarray, x: np.ndarray, period: float, cycles: int, tolerance: float, rank: int
+) -> np.ndarray:
+    """The ``rank``-th largest, over one, two, ... ``cycles`` periods earlier, of the maximum of
+    ``x`` within ``tolerance`` seconds of that time (earlier points only; -inf with fewer than
+    ``rank`` such periods): how high ``x`` went about this time of day on several earlier days.
+    """
+    n = x.size
+    index = np.arange(n)
+    peaks = np.full((cycles, n), -np.inf)
+    for k in range(1, cycles + 1):
+        then = timestamps - k * period
+        lo = np.searchsorted(timestamps, then - tolerance, side="left")
+        hi = np.minimum(np.searchsorted(timestamps, then + tolerance, side="right") - 1, index - 1)
+        peaks[k - 1] = _range_max(x, lo, hi)
+    peak: np.ndarray = -np.sort(-peaks, axis=0)[rank - 1]
+    return peak
+
+
 def ewma(x: np.ndarray, alpha: float) -> np.ndarray:
     """Exponentially weighted mean ``m_i = alpha x_i + (1 - alpha) m_(i-1)`` from 0; NaN skipped."""
     out = np.full(x.size, np.nan)
@@ -134,3 +177,32 @@ def ewma(x: np.ndarray, alpha: float) -> np.ndarray:
             mean = alpha * value + keep * mean
             out[i] = mean
     return out
+
+
+def past_range_excess(x: np.ndarray, lookback: int) -> tuple[np.ndarray, np.ndarray]:
+    """How far each point lies beyond the range of the ``lookback`` points before it (above the
+    highest or below the lowest; negative inside the range), and the width of that range (NaN
+    for the first point).
+
+    The running maximum and minimum are kept with monotonic queues: one pass, O(n).
+    """
+    excess = np.full(x.size, np.nan)
+    width = np.full(x.size, np.nan)
+    values = x.tolist()
+    highs: deque[int] = deque()  # indices of decreasing values: the window's maximum first
+    lows: deque[int] = deque()
+    for i, value in enumerate(values):
+        for queue in (highs, lows):
+            while queue and queue[0] < i - lookback:
+                queue.popleft()
+        if highs:
+            high, low = values[highs[0]], values[lows[0]]
+            excess[i] = max(value - high, low - value)
+            width[i] = high - low
+        while highs and values[highs[-1]] <= value:
+            highs.pop()
+        highs.append(i)
+        while lows and values[lows[-1]] >= value:
+            lows.pop()
+        lows.append(i)
+    return excess, width

@@ -10,7 +10,8 @@ past points scores 3, whatever the series.
 
 :func:`news` keeps only what is new: a point scores by how much its surprise exceeds the
 largest surprise of the preceding points, so an alarm (a step, a burst) is raised once, when it
-starts, not again on every point that follows.
+starts, not again on every point that follows. :func:`quiet_after_alarms` then silences the
+points that follow an alarm for a while (a refractory period): one incident, one alarm.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections import deque
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["news", "tail_surprise"]
+__all__ = ["news", "quiet_after_alarms", "tail_surprise"]
 
 
 def tail_surprise(
@@ -80,3 +81,28 @@ def news(surprise: np.ndarray, memory: int) -> np.ndarray:
     recent = sliding_window_view(padded, memory).max(axis=1)
     fresh: np.ndarray = np.clip(surprise - recent, 0.0, None)
     return fresh
+
+
+def quiet_after_alarms(
+    scores: np.ndarray, alarm: float, points: int, loud: np.ndarray | None = None
+) -> np.ndarray:
+    """``scores`` with the ``points`` points after each alarm (a score >= ``alarm``) set to 0,
+    except the points where ``loud`` is True, which keep their score and start a quiet period
+    of their own when they alarm.
+
+    An alarm silenced this way starts no quiet period, so apart from the loud points one alarm
+    in every ``points + 1`` points at most remains. Causal: whether a point is silenced
+    depends only on earlier scores.
+    """
+    out: np.ndarray = np.array(scores, dtype=np.float64)
+    if points < 1:
+        return out
+    keep = np.zeros(out.size, dtype=bool) if loud is None else np.asarray(loud, dtype=bool)
+    quiet_until = -1
+    for i in np.flatnonzero(out >= alarm).tolist():
+        if i <= quiet_until and not keep[i]:
+            continue
+        after = slice(i + 1, i + 1 + points)
+        out[after] = np.where(keep[after], out[after], 0.0)
+        quiet_until = i + points
+    return out
