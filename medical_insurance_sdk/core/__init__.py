@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.analysis.anomaly import AnomalyDetector
+    from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
     from medical_insurance_sdk.core.batch import batch_job
     from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
     from medical_insurance_sdk.core.collection.records import APICallMetric
@@ -57,6 +58,7 @@ __all__ = [
     "AnomalyDetector",
     "CallSnapshot",
     "CallTracker",
+    "CapacityPlan",
     "Clock",
     "HistorySource",
     "ManualClock",
@@ -89,6 +91,7 @@ _LAZY: dict[str, str] = {
     "AnomalyDetector": "medical_insurance_sdk.core.analysis.anomaly",
     "CallSnapshot": "medical_insurance_sdk.core.collection.store",
     "CallTracker": "medical_insurance_sdk.core.collection.tracking",
+    "CapacityPlan": "medical_insurance_sdk.core.analysis.capacity_plan",
     "Clock": "medical_insurance_sdk.core.runtime.clock",
     "HistorySource": "medical_insurance_sdk.core.history.reader",
     "ManualClock": "medical_insurance_sdk.core.runtime.clock",

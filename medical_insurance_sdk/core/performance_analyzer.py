@@ -59,6 +59,12 @@ from medical_insurance_sdk.core.analysis.alerts import (
     PerformanceAlert,
 )
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
+from medical_insurance_sdk.core.analysis.capacity import (
+    DEFAULT_POOL_SIZE,
+    CapacityOptions,
+    plan_capacity,
+)
+from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
 from medical_insurance_sdk.core.analysis.conditions import (
     AlertPolicy,
     observe,
@@ -509,6 +515,51 @@ class PerformanceAnalyzer:
 
     close = stop_background_evaluation
 
+    # -- capacity ------------------------------------------------------------------------------
+    def get_capacity_plan(
+        self,
+        api_code: str | None = None,
+        *,
+        org_code: str | None = None,
+        horizon_days: int = 90,
+        history_days: float = 56.0,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        rate_limit_per_minute: float | None = None,
+        level: float = 0.9,
+        utc_offset_hours: float = 8.0,
+    ) -> CapacityPlan:
+        """Forecast calls and the date each limit is reached (see ``core.analysis.capacity``).
+
+        Reads the rollups of the last ``history_days`` (a source, the collector's history,
+        else the collector's ring); ``pool_size`` is the client's connection pool (default
+        the clients' 100), ``rate_limit_per_minute`` the platform's limit if any.
+        """
+        opts = CapacityOptions(
+            horizon_days, history_days, pool_size, rate_limit_per_minute, level,
+            utc_offset_hours, api_code, org_code,
+        )  # fmt: skip
+        now, frame = self._history_frame(opts.history_days * 1440.0, api_code)
+        return plan_capacity(frame, now, opts, self.get_threshold, self.language)
+
+    def _history_frame(self, minutes: float, api_code: str | None) -> tuple[float, RollupFrame]:
+        """``now`` and the rollups of the last ``minutes`` (hour rows where available)."""
+        source = self.source
+        now = source.now()
+        since = now - minutes * 60.0
+        if not isinstance(source, MetricsCollector):
+            return now, source.rollups(since, now, api_code=api_code)
+        stored = source.rollups(since, now, api_code=api_code)
+        if stored is not None:
+            return now, stored
+        snap = source.store.snapshot(since=since, until=now, columns=_ROLLUP_COLUMNS)
+        if api_code is not None:
+            snap = snap.select(snap.api_mask(api_code))
+        return now, RollupFrame.from_snapshot(snap, step=3600.0)
+
+    def _report_capacity(self) -> CapacityPlan:
+        """The reports' capacity section: the default plan of every API."""
+        return self.get_capacity_plan()
+
     # -- reports -------------------------------------------------------------------------------
     def export_performance_report(self, time_range_hours: float = 24, format: str = "json") -> str:
         """The report over the last ``time_range_hours`` as ``json``, ``csv`` or ``html`` text."""
@@ -516,7 +567,10 @@ class PerformanceAnalyzer:
             raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)} (got {format!r})")
         hours = check_positive("time_range_hours", time_range_hours)
         overview, incidents = self._report(hours)
-        return render_report(overview, self.alerts.history(), format, self.language, incidents)
+        plan = self._report_capacity()
+        return render_report(
+            overview, self.alerts.history(), format, self.language, incidents, plan
+        )
 
     def _report(self, hours: float) -> tuple[SystemOverview, list[Incident]]:
         """The report's overview and incidents; a report evaluates no live alert.
@@ -556,11 +610,12 @@ class PerformanceAnalyzer:
             else target.with_suffix("")
         )
         overview, incidents = self._report(hours)
+        plan = self._report_capacity()
         history = self.alerts.history()
         written = []
         for fmt in wanted:
             path = base.with_suffix(f".{fmt}")
-            text = render_report(overview, history, fmt, self.language, incidents)
+            text = render_report(overview, history, fmt, self.language, incidents, plan)
             write_text_atomic(path, text, "utf-8-sig" if fmt == "csv" else "utf-8")
             written.append(path)
         return written
