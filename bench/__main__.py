@@ -15,6 +15,7 @@ MODULES = (
     "bench.bench_history",
     "bench.bench_fleet",
     "bench.bench_anomaly",
+    "bench.bench_capacity",
 )
 
 

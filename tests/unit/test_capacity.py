@@ -21,7 +21,11 @@ from medical_insurance_sdk.core import (
     RollupFrame,
 )
 from medical_insurance_sdk.core.analysis.capacity import DEFAULT_POOL_SIZE
-from medical_insurance_sdk.core.analysis.forecast import forecast_hourly, holdout_error
+from medical_insurance_sdk.core.analysis.forecast import (
+    HourlyForecast,
+    forecast_hourly,
+    holdout_error,
+)
 
 WEEK = 168
 CST = timezone(timedelta(hours=8))
@@ -152,6 +156,10 @@ def test_short_history_degrades(days, status, seasonality, needle):
         assert data["daily_peaks"] == []
 
 
+def _relative_width(fc: HourlyForecast) -> float:
+    return float(np.mean((fc.upper - fc.lower) / np.maximum(fc.point, 1.0)))
+
+
 def test_daily_only_intervals_are_wider():
     """The same last five days give wider relative bands alone than after three weeks."""
     calls = counts(pattern(4 * WEEK, 300.0, 0.0), 0.05, 5)
@@ -159,8 +167,7 @@ def test_daily_only_intervals_are_wider():
     long = forecast_hourly(MONDAY, calls, 24)
     assert short.seasonality == "daily"
     assert long.seasonality == "weekly"
-    width = lambda fc: float(np.mean((fc.upper - fc.lower) / np.maximum(fc.point, 1.0)))  # noqa: E731
-    assert width(short) > 1.3 * width(long)
+    assert _relative_width(short) > 1.3 * _relative_width(long)
 
 
 def test_every_api_and_the_total_in_english():

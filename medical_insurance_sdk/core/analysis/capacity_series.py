@@ -47,6 +47,8 @@ _MIN_ABOVE_KNEE = 5
 #: and end at least this much higher than at the knee.
 _SLOPE_RATIO = 4.0
 _RISE = 1.5
+#: Up to this many (org, hour, API) cells the org totals use a dense table, not a sort.
+_DENSE_CELLS = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)  # array fields
@@ -142,8 +144,14 @@ def _org_total_peak(a: _I8, h: _I8, o: _I8, peak: _I8, hours: int) -> _I8:
     known = peak >= 0
     if not known.any():
         return out
-    apis = int(a.max()) + 1
+    apis, orgs = int(a.max()) + 1, int(o.max()) + 1
     key = (o[known] * hours + h[known]) * apis + a[known]
+    if orgs * hours * apis <= _DENSE_CELLS:  # no sort: a dense (org, hour, api) table
+        best = np.zeros(orgs * hours * apis, dtype=np.int64)
+        np.maximum.at(best, key, peak[known])
+        summed = best.reshape(orgs, hours, apis).sum(axis=2)  # per (org, hour)
+        out[:] = np.where((summed > 0).any(axis=0), summed.max(axis=0), -1)
+        return out
     cells, inverse = np.unique(key, return_inverse=True)
     best = np.zeros(cells.size, dtype=np.int64)
     np.maximum.at(best, inverse.reshape(-1), peak[known])  # per (org, hour, api)
@@ -172,10 +180,17 @@ def latency_knee(load: _F8, p95_ms: _F8) -> Knee | None:
     ks, hinge = ks[enough], hinge[enough]
     if not ks.size:
         return None
-    design = np.stack((np.ones_like(hinge), np.broadcast_to(x, hinge.shape), hinge), axis=2)
-    gram = np.einsum("kni,knj->kij", design, design) + np.eye(3) * 1e-9
-    coef = np.linalg.solve(gram, np.einsum("kni,n->ki", design, y)[..., None])[..., 0]
-    sse = ((np.einsum("kni,ki->kn", design, coef) - y) ** 2).sum(axis=1)
+    # least squares per candidate from the normal equations of [1, x, hinge]
+    n, sx, sxx = float(x.size), float(x.sum()), float(x @ x)
+    sh, sxh, shh = hinge.sum(axis=1), hinge @ x, (hinge * hinge).sum(axis=1)
+    gram = np.empty((ks.size, 3, 3))
+    gram[:, 0, 0], gram[:, 0, 1], gram[:, 1, 1] = n, sx, sxx
+    gram[:, 0, 2], gram[:, 1, 2], gram[:, 2, 2] = sh, sxh, shh
+    gram[:, 1, 0], gram[:, 2, 0], gram[:, 2, 1] = sx, sh, sxh
+    rhs = np.stack((np.full(ks.size, float(y.sum())), np.full(ks.size, float(x @ y)), hinge @ y))
+    coef = np.linalg.solve(gram + np.eye(3) * 1e-9, rhs.T[..., None])[..., 0]
+    fitted = coef[:, :1] + coef[:, 1:2] * x + coef[:, 2:3] * hinge
+    sse = ((fitted - y) ** 2).sum(axis=1)
     best = int(np.argmin(sse))
     k = float(ks[best])
     a, b, c = (float(v) for v in coef[best])
