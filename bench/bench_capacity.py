@@ -3,7 +3,7 @@
 * **Forecast error**: 8 weeks of synthetic hourly calls with a known pattern
   (:mod:`bench.capacity_history`: a daily cycle with two peaks over a night floor,
   weekends at 35 %, +3 % of the base per week, Poisson calls around it with 8 %
-  log-normal noise), the first 7 weeks fitted, the 8th forecast; mean over 10 seeds of
+  log-normal noise), the first 7 weeks fitted, the 8th forecast; mean over 10 draws of
   the MAPE and sMAPE of the hourly forecast and of the share of hours inside the 90 %
   interval. The baseline is the MAPE of the true mean itself (what the noise alone
   costs): the forecast cannot beat it.
@@ -29,7 +29,7 @@ from medical_insurance_sdk.core.analysis.forecast import holdout_error
 __all__ = ["run"]
 
 WEEK = 168
-SEEDS = 10
+DRAWS = 10
 N_APIS = 40
 N_ORGS = 10
 BUDGET_MS = 1000.0
@@ -47,7 +47,7 @@ def _best_ms(fn: Callable[[], object], rounds: int) -> float:
 def _accuracy() -> tuple[float, float, float, float]:
     """Mean MAPE, sMAPE, coverage of the forecast, and the true mean's MAPE."""
     found, floor = [], []
-    for seed in range(SEEDS):
+    for seed in range(DRAWS):
         truth = pattern(8 * WEEK, 400.0, 0.03)
         calls = counts(truth, 0.08, seed)
         e = holdout_error(MONDAY, calls, WEEK, level=0.9)
