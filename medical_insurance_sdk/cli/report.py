@@ -100,7 +100,7 @@ def _main(args: argparse.Namespace) -> int:
         ending: Any = EndingAt(opened, end_at)
         analyzer = PerformanceAnalyzer(ending, language=lang)
         written = analyzer.write_report(args.out, formats, time_range_hours=hours)
-        messages = analyzer.get_capacity_plan().messages()
+        messages = _plan_messages(analyzer, lang)
     except ReportArgumentError as exc:
         return _fail(error + exc.text(lang))
     except SourceError as exc:
@@ -109,6 +109,14 @@ def _main(args: argparse.Namespace) -> int:
         print(f"已写入 {path}" if lang == "zh" else f"wrote {path}")
     _print_plan(messages, lang)
     return 0
+
+
+def _plan_messages(analyzer: PerformanceAnalyzer, lang: str) -> list[str]:
+    """The plan's sentences; one saying why when the source cannot answer for it."""
+    try:
+        return analyzer.get_capacity_plan().messages()
+    except SourceError as exc:
+        return [("容量规划不可用：" if lang == "zh" else "capacity plan unavailable: ") + str(exc)]
 
 
 def _print_plan(messages: list[str], lang: str) -> None:
@@ -161,7 +169,7 @@ def _from_log(
         analyzer = PerformanceAnalyzer(collector, language=lang)
         written = analyzer.write_report(out, formats, time_range_hours=hours)
         overview = analyzer.overview(hours * 60.0)
-        messages = analyzer.get_capacity_plan().messages()
+        messages = _plan_messages(analyzer, lang)
     if lang == "zh":
         print(f"已回放 {len(calls)} 次调用；综合评分 {overview.overall_score:.1f}")
     else:

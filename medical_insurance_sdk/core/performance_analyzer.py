@@ -532,33 +532,55 @@ class PerformanceAnalyzer:
 
         Reads the rollups of the last ``history_days`` (a source, the collector's history,
         else the collector's ring); ``pool_size`` is the client's connection pool (default
-        the clients' 100), ``rate_limit_per_minute`` the platform's limit if any.
+        the clients' 100), ``rate_limit_per_minute`` the platform's limit if any. Cached
+        like the other results (a report and ``misdk report`` ask twice in a second).
         """
         opts = CapacityOptions(
             horizon_days, history_days, pool_size, rate_limit_per_minute, level,
             utc_offset_hours, api_code, org_code,
         )  # fmt: skip
-        now, frame = self._history_frame(opts.history_days * 1440.0, api_code)
-        return plan_capacity(frame, now, opts, self.get_threshold, self.language)
-
-    def _history_frame(self, minutes: float, api_code: str | None) -> tuple[float, RollupFrame]:
-        """``now`` and the rollups of the last ``minutes`` (hour rows where available)."""
         source = self.source
+        version = None
+        if isinstance(source, MetricsCollector):
+            source.store.fold()  # the version then counts every call recorded so far
+            version = source.store.version
         now = source.now()
+        key = self._cache.key(
+            now, "capacity", version, opts, self._thresholds_version, self.language
+        )
+        hit = self._cached(key)
+        if hit is None:
+            frame = self._history_frame(now, opts.history_days * 1440.0, api_code)
+            hit = (plan_capacity(frame, now, opts, self.get_threshold, self.language), [])
+            self._remember(key, hit)
+        plan: CapacityPlan = hit[0]
+        return plan
+
+    def _history_frame(self, now: float, minutes: float, api_code: str | None) -> RollupFrame:
+        """The rollups of the ``minutes`` before ``now`` (hour rows where available)."""
+        source = self.source
         since = now - minutes * 60.0
         if not isinstance(source, MetricsCollector):
-            return now, source.rollups(since, now, api_code=api_code)
+            return source.rollups(since, now, api_code=api_code)
         stored = source.rollups(since, now, api_code=api_code)
         if stored is not None:
-            return now, stored
+            return stored
         snap = source.store.snapshot(since=since, until=now, columns=_ROLLUP_COLUMNS)
         if api_code is not None:
             snap = snap.select(snap.api_mask(api_code))
-        return now, RollupFrame.from_snapshot(snap, step=3600.0)
+        return RollupFrame.from_snapshot(snap, step=3600.0)
 
-    def _report_capacity(self) -> CapacityPlan:
-        """The reports' capacity section: the default plan of every API."""
-        return self.get_capacity_plan()
+    def _report_capacity(self) -> CapacityPlan | None:
+        """The reports' capacity section: the default plan of every API.
+
+        None (logged) when the source cannot answer for the longer history the plan
+        reads: the report is still written, without the section.
+        """
+        try:
+            return self.get_capacity_plan()
+        except SourceError as exc:
+            logger.warning("capacity plan left out of the report: %s", exc)
+            return None
 
     # -- reports -------------------------------------------------------------------------------
     def export_performance_report(self, time_range_hours: float = 24, format: str = "json") -> str:

@@ -204,11 +204,15 @@ def test_collector_ring_and_its_rollups_give_the_same_plan():
                 "2207", "H1", "success", 200.0, timestamp=start + h * 3600 + i * 3600 / n
             )
     frame = RollupFrame.from_snapshot(collector.snapshot(), step=3600.0)
-    ring = PerformanceAnalyzer(collector).get_capacity_plan()
+    analyzer = PerformanceAnalyzer(collector)
+    ring = analyzer.get_capacity_plan()
     rolled = PerformanceAnalyzer(MemorySource(frame, now=collector.now())).get_capacity_plan()
-    collector.shutdown()
     assert ring.to_dict() == rolled.to_dict()
     assert ring.series[0].status == "short_history"
+    collector.record_api_call("1101", "H1", "success", 90.0, timestamp=collector.now() - 600)
+    fresh = analyzer.get_capacity_plan()  # a new call: not the cached plan
+    collector.shutdown()
+    assert [s.api_code for s in fresh.series] == ["1101", "2207", None]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from bench.capacity_history import MONDAY, counts, hourly_frame, pattern
 from medical_insurance_sdk.cli import main
-from medical_insurance_sdk.core import MemorySource, PerformanceAnalyzer
+from medical_insurance_sdk.core import MemorySource, PerformanceAnalyzer, SourceError
 
 HOURS = 3 * 168
 SERIES = [("1101", "H1"), ("2207", "H1"), ("2207", "H2")]
@@ -91,3 +91,42 @@ def test_misdk_report_prints_the_plan(tmp_path, capsys):
     assert "最大并发阈值 20" in printed
     report = json.loads((out / "performance_report.json").read_text(encoding="utf-8"))
     assert report["capacity"]["series"][0]["status"] == "short_history"
+
+
+class _ShortMemory:
+    """A source that answers the last day only, and fails for longer windows."""
+
+    def __init__(self, source: MemorySource) -> None:
+        self.source = source
+
+    @property
+    def name(self) -> str:
+        return "short-memory"
+
+    def now(self) -> float:
+        return self.source.now()
+
+    def rollups(self, since, until, *, api_code=None, fine=False):
+        if until - since > 2 * 86400:
+            raise SourceError(self.name, "too many series for this window")
+        return self.source.rollups(since, until, api_code=api_code, fine=fine)
+
+
+def test_a_source_failing_for_the_long_history_still_gives_a_report(analyzer, caplog):
+    """The plan's longer read failing leaves the section out (logged); the report is written."""
+    failing = PerformanceAnalyzer(_ShortMemory(analyzer.source), language=analyzer.language)
+    with pytest.raises(SourceError, match="too many series"):
+        failing.get_capacity_plan()
+    report = json.loads(failing.export_performance_report(24, "json"))
+    assert "capacity" not in report
+    assert report["overview"]["total_calls"] > 0
+    assert "capacity plan left out of the report" in caplog.text
+
+
+def test_the_plan_is_cached_like_the_other_results(analyzer):
+    """Asked twice in the same second the plan is computed once (the report, then the CLI)."""
+    first = analyzer.get_capacity_plan()
+    hits = analyzer.cache_info().hits
+    assert analyzer.get_capacity_plan() is first
+    assert analyzer.cache_info().hits == hits + 1
+    assert analyzer.get_capacity_plan(horizon_days=30) is not first
