@@ -113,6 +113,19 @@ def test_rate_limit_and_latency_knee():
     assert "platform rate limit" in rate.message
 
 
+def test_a_source_without_concurrency_says_so():
+    """Rollups that do not know the calls in flight (Prometheus): the limits are unknown."""
+    hours = 3 * WEEK
+    calls = counts(pattern(hours, 200.0, 0.0), 0.05, 3)[None, :]
+    frame = hourly_frame([("2207", "H1")], calls, concurrency=np.full(calls.shape, -1))
+    limits = _analyzer(frame, hours).get_capacity_plan().series[0].limits
+    unknown = [lim for lim in limits if lim.unit == "calls_in_flight"]
+    assert [lim.kind for lim in unknown] == ["max_concurrent_calls", "connection_pool"]
+    assert all(lim.status == "unknown" for lim in unknown)
+    assert all(lim.reached_on is None for lim in unknown)
+    assert "来源未记录并发数，无法与连接池 100 比较" in unknown[1].message
+
+
 def test_flat_latency_has_no_knee():
     """Latency that does not move with load: no knee, said so."""
     hours = 3 * WEEK

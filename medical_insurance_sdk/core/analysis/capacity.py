@@ -17,10 +17,9 @@ For each API of the selection (and for all of them together), from hourly rollup
    the platform's rate limit when one is given (``rate_limit_per_minute``, for the
    whole selection: pass ``org_code`` for a per-institution limit).
 
-A limit's date is the first local day on which the forecast's busiest hour exceeds it;
-``earliest_on`` the same for the interval's upper bound (growth at the top of the
-trend's confidence band, noise at the top of the residuals'). A limit already exceeded
-in the last week is ``exceeded``. Bad options raise ``ValueError`` naming the problem.
+A limit's date is the first local day the forecast exceeds it; ``earliest_on`` the same
+for the interval's upper bound; a limit exceeded in the last week is ``exceeded``. Bad
+options raise ``ValueError`` naming the problem.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ _SENTENCES: dict[str, dict[Lang, str]] = {
         "en": "{who}: no latency knee in the history (highest load {current})",
     },
     "unknown": {
-        "zh": "{who}来源未记录并发数，无法与{name} {limit}比较",
+        "zh": "{who}来源未记录并发数，无法与{name} {limit} 比较",
         "en": "{who}: the source records no concurrency; cannot compare with {name} ({limit})",
     },
 }

@@ -4,26 +4,23 @@ The model is a multiplicative decomposition, fitted with robust statistics (nump
 
 ``calls(t) = level(t) · profile[phase(t)]``, ``level(t) = a + b·t`` (calls per hour)
 
-1. **Seasonality**: the hour of the week (168 phases) when the history holds two weeks
-   or more, else the hour of the day (24 phases) when it holds two days or more; with
-   less there is no forecast (:data:`MIN_DAILY_HOURS`). Phases are counted in local
-   time (``utc_offset_hours``, default +8, China Standard Time).
+1. **Seasonality**: the hour of the week (168 phases) with two weeks of history or more,
+   else the hour of the day (24) with two days or more; with less, no forecast. Phases
+   are in local time (``utc_offset_hours``, default +8, China Standard Time).
 2. **Trend**: a first level from the moving average over one season; the profile is
    the median, per phase, of ``calls / level`` (scaled to mean 1); then each day's mean
    calls over its profile share is one point of a Theil–Sen line (median of the pairwise
    slopes, so a holiday or an outage does not tilt it), with Sen's rank confidence
    band for the slope; the profile is fitted again against that line.
-3. **Intervals** come from an out-of-sample test: the model is fitted again without the
-   last season (a week, or a day) and forecasts it; the residuals
-   ``log((calls + 1) / (forecast + 1))`` are standardised by their expected spread
-   ``sqrt(σ² + 1/(forecast + 1))`` (a multiplicative part σ, robustly estimated, and the
-   Poisson part of small counts), and their quantiles give the band. The slope's
-   confidence band widens the interval with the horizon. With daily seasonality only
-   (under two weeks) the weekly cycle is not modelled: the band's spread is doubled.
+3. **Intervals** are out of sample: fitted again without the last season (a week, or a
+   day), the model forecasts it; the residuals ``log((calls + 1) / (forecast + 1))``
+   over their expected spread ``sqrt(σ² + 1/(forecast + 1))`` (a multiplicative part σ,
+   robust, plus the Poisson part of small counts) give the band's quantiles. The slope's
+   confidence band widens it with the horizon. With the daily cycle only (under two
+   weeks) the weekly cycle is not modelled: the band's spread is doubled.
 
-:func:`holdout_error` measures the method: fitted on all but the last ``holdout`` hours,
-it reports the MAPE, sMAPE and interval coverage over them (docs/capacity.md gives the
-figures on synthetic history with a known pattern).
+:func:`holdout_error` scores the method on the last hours held out (MAPE, sMAPE,
+coverage); docs/capacity.md gives the figures on synthetic history.
 """
 
 from __future__ import annotations

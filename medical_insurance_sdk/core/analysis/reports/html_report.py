@@ -172,9 +172,11 @@ def render_html(
         )
     if capacity is not None:
         parts.append(f"<h2>{escape(CAPACITY_TITLE[lang])}</h2>")
-        parts.append(
-            "<ul>" + "".join(f"<li>{escape(m)}</li>" for m in capacity.messages()) + "</ul>"
-        )
-        parts.append(_table(CAPACITY_HEADERS[lang], capacity_rows(capacity)))
+        if capacity.series:
+            items = "".join(f"<li>{escape(m)}</li>" for m in capacity.messages())
+            parts.append(f"<ul>{items}</ul>")
+            parts.append(_table(CAPACITY_HEADERS[lang], capacity_rows(capacity)))
+        else:
+            parts.append(f"<p>{escape(t('none'))}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
