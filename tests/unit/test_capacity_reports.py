@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bench.capacity_history import MONDAY, counts, hourly_frame, pattern
 from medical_insurance_sdk.cli import main
 from medical_insurance_sdk.core import MemorySource, PerformanceAnalyzer, SourceError
+from medical_insurance_sdk.core.history import HistoryWriter
 
 HOURS = 3 * 168
 SERIES = [("1101", "H1"), ("2207", "H1"), ("2207", "H2")]
@@ -130,3 +132,24 @@ def test_the_plan_is_cached_like_the_other_results(analyzer):
     assert analyzer.get_capacity_plan() is first
     assert analyzer.cache_info().hits == hits + 1
     assert analyzer.get_capacity_plan(horizon_days=30) is not first
+
+
+def test_misdk_report_from_a_history_file_prints_the_plan(tmp_path, capsys):
+    """`misdk report --source history:PATH` plans from three weeks of the embedded history."""
+    calls = counts(pattern(HOURS, 200.0, 0.05), 0.05, 9)[None, :]
+    hourly = hourly_frame([("2207", "H1")], calls, concurrency=calls // 20)
+    path = tmp_path / "history.sqlite"
+    end = MONDAY + HOURS * 3600.0
+    writer = HistoryWriter(path, minute_days=30, clock=lambda: end)
+    writer.write(replace(hourly, step=np.full(len(hourly), 60.0)))  # a minute row per hour
+    writer.close()
+    out = tmp_path / "reports"
+    command = ["report", "--source", f"history:{path}", "--now", str(end), "--lang", "en"]
+    assert main([*command, "--out", str(out), "--format", "json"]) == 0
+    printed = capsys.readouterr().out
+    assert "Capacity plan (next 90 days):" in printed
+    assert "API 2207: peak concurrency" in printed
+    report = json.loads((out / "performance_report.json").read_text(encoding="utf-8"))
+    (series,) = report["capacity"]["series"]
+    assert series["status"] == "ok"
+    assert series["peak_calls_per_hour"] == float(calls[0, -168:].max())

@@ -286,17 +286,9 @@ def holdout_error(
         raise ValueError(f"holdout_hours ({holdout_hours}) must be < the counts ({y.size})")
     fit, actual = y[:-holdout_hours], y[-holdout_hours:]
     fc = forecast_hourly(start, fit, holdout_hours, level=level, utc_offset_hours=utc_offset_hours)
-    busy = actual > 0
-    mape = (
-        float(np.mean(np.abs(fc.point[busy] - actual[busy]) / actual[busy])) if busy.any() else 0.0
-    )
-    denom = np.abs(actual) + np.abs(fc.point)
-    terms = np.where(denom > 0, 2.0 * np.abs(fc.point - actual) / np.where(denom > 0, denom, 1), 0)
-    inside = (actual >= fc.lower) & (actual <= fc.upper)
-    return ForecastAccuracy(
-        hours=holdout_hours,
-        mape=mape * 100.0,
-        smape=float(np.mean(terms)) * 100.0,
-        coverage=float(np.mean(inside)),
-        level=level,
-    )
+    miss, busy = np.abs(fc.point - actual), actual > 0
+    mape = float(np.mean(miss[busy] / actual[busy])) if busy.any() else 0.0
+    denom = actual + fc.point  # both >= 0
+    smape = float(np.mean(np.where(denom > 0, 2.0 * miss / np.maximum(denom, 1e-12), 0.0)))
+    inside = float(np.mean((actual >= fc.lower) & (actual <= fc.upper)))
+    return ForecastAccuracy(holdout_hours, mape * 100.0, smape * 100.0, inside, level)
