@@ -59,11 +59,8 @@ from medical_insurance_sdk.core.analysis.alerts import (
     PerformanceAlert,
 )
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
-from medical_insurance_sdk.core.analysis.capacity import (
-    DEFAULT_POOL_SIZE,
-    CapacityOptions,
-    plan_capacity,
-)
+from medical_insurance_sdk.core.analysis.capacity import plan_capacity
+from medical_insurance_sdk.core.analysis.capacity_options import DEFAULT_POOL_SIZE, CapacityOptions
 from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
 from medical_insurance_sdk.core.analysis.conditions import (
     AlertPolicy,
@@ -532,8 +529,9 @@ class PerformanceAnalyzer:
 
         Reads the rollups of the last ``history_days`` (a source, the collector's history,
         else the collector's ring); ``pool_size`` is the client's connection pool (default
-        the clients' 100), ``rate_limit_per_minute`` the platform's limit if any. Cached
-        like the other results (a report and ``misdk report`` ask twice in a second).
+        the clients' 100), ``rate_limit_per_minute`` the platform's limit if any (then the
+        last day's minute rollups are read too). Cached like the other results (a report
+        and ``misdk report`` ask twice in a second).
         """
         opts = CapacityOptions(
             horizon_days, history_days, pool_size, rate_limit_per_minute, level,
@@ -550,25 +548,32 @@ class PerformanceAnalyzer:
         )
         hit = self._cached(key)
         if hit is None:
-            frame = self._history_frame(now, opts.history_days * 1440.0, api_code)
-            hit = (plan_capacity(frame, now, opts, self.get_threshold, self.language), [])
+            frame = self._history_frame(now, opts.history_days * 1440.0 + 60.0, api_code, 3600.0)
+            minutes = None
+            if rate_limit_per_minute is not None:
+                minutes = self._history_frame(now, 1440.0, api_code, 60.0)
+            found = plan_capacity(frame, now, opts, self.get_threshold, self.language, minutes)
+            hit = (found, [])
             self._remember(key, hit)
         plan: CapacityPlan = hit[0]
         return plan
 
-    def _history_frame(self, now: float, minutes: float, api_code: str | None) -> RollupFrame:
-        """The rollups of the ``minutes`` before ``now`` (hour rows where available)."""
+    def _history_frame(
+        self, now: float, minutes: float, api_code: str | None, step: float
+    ) -> RollupFrame:
+        """The rollups of the ``minutes`` before ``now``: hour rows where available when
+        ``step`` is 3600, the finest rows when it is 60 (the ring's calls rolled up so)."""
         source = self.source
-        since = now - minutes * 60.0
+        since, fine = now - minutes * 60.0, step < 3600.0
         if not isinstance(source, MetricsCollector):
-            return source.rollups(since, now, api_code=api_code)
-        stored = source.rollups(since, now, api_code=api_code)
+            return source.rollups(since, now, api_code=api_code, fine=fine)
+        stored = source.rollups(since, now, api_code=api_code, fine=fine)
         if stored is not None:
             return stored
         snap = source.store.snapshot(since=since, until=now, columns=_ROLLUP_COLUMNS)
         if api_code is not None:
             snap = snap.select(snap.api_mask(api_code))
-        return RollupFrame.from_snapshot(snap, step=3600.0)
+        return RollupFrame.from_snapshot(snap, step=step)
 
     def _report_capacity(self) -> CapacityPlan | None:
         """The reports' capacity section: the default plan of every API.

@@ -20,7 +20,7 @@ from medical_insurance_sdk.core import (
     PerformanceAnalyzer,
     RollupFrame,
 )
-from medical_insurance_sdk.core.analysis.capacity import DEFAULT_POOL_SIZE
+from medical_insurance_sdk.core.analysis.capacity_options import DEFAULT_POOL_SIZE
 from medical_insurance_sdk.core.analysis.forecast import (
     HourlyForecast,
     forecast_hourly,
@@ -275,3 +275,25 @@ def test_no_calls_plans_nothing_and_the_default_pool_is_the_clients():
     assert plan.messages() == []
     assert plan.pool_size == DEFAULT_POOL_SIZE == DEFAULT_LIMITS.max_connections
     assert math.isclose(plan.to_dict()["history_days"], 56.0)
+
+
+def test_the_rate_limit_meets_the_minute_burst():
+    """Calls bunched in 10 minutes an hour: the rate limit sees 6x the hour's mean rate."""
+    hours = 3 * 24
+    config = MetricConfig(
+        prometheus_enabled=False, prometheus_port=None, background=False,
+        system_metrics_enabled=False, retention_days=0, max_memory_metrics=50_000,
+    )  # fmt: skip
+    collector = MetricsCollector(config, clock=ManualClock(MONDAY + hours * 3600.0))
+    for h in range(hours):
+        for i in range(120):  # 2 a minute on average, 12 a minute in the first ten
+            stamp = MONDAY + h * 3600 + i * 5.0
+            collector.record_api_call("1101", "H1", "success", 80.0, timestamp=stamp)
+    analyzer = PerformanceAnalyzer(collector)
+    plan = analyzer.get_capacity_plan(rate_limit_per_minute=10.0)
+    collector.shutdown()
+    assert plan.minute_burst == pytest.approx(6.0)
+    (rate,) = [lim for lim in plan.series[0].limits if lim.kind == "rate_limit"]
+    assert rate.current_peak == pytest.approx(12.0)
+    assert rate.status == "exceeded"
+    assert analyzer.get_capacity_plan().minute_burst is None  # no rate limit, no burst

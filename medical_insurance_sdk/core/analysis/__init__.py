@@ -13,8 +13,8 @@
 * :mod:`.anomaly` (with :mod:`.anomaly_baselines`, :mod:`.anomaly_tail`): causal anomaly
   scores of any series;
 * :mod:`.forecast` and :mod:`.capacity` (with :mod:`.capacity_series`,
-  :mod:`.capacity_plan`, :mod:`.capacity_texts`): hourly call forecasts and the date each
-  capacity limit is reached;
+  :mod:`.capacity_options`, :mod:`.capacity_plan`, :mod:`.capacity_texts`): hourly call
+  forecasts and the date each capacity limit is reached;
 * :mod:`.reports`: the JSON, CSV and HTML reports, and writing them to files.
 """
 

@@ -13,9 +13,11 @@ For each API of the selection (and for all of them together), from hourly rollup
    (``pool_size``, per org; for all APIs together an upper bound of one org's calls in
    flight);
 3. the busiest hour's calls per minute (the hour's mean rate) are compared with the
-   latency knee seen in the history (:func:`~.capacity_series.latency_knee`) and with
-   the platform's rate limit when one is given (``rate_limit_per_minute``, for the
-   whole selection: pass ``org_code`` for a per-institution limit).
+   latency knee seen in the history (:func:`~.capacity_series.latency_knee`); times the
+   typical minute burst of the last day (:func:`~.capacity_series.minute_burst`, from
+   minute rollups), with the platform's rate limit when one is given
+   (``rate_limit_per_minute``, for the whole selection: pass ``org_code`` for a
+   per-institution limit).
 
 A limit's date is the first local day the forecast exceeds it; ``earliest_on`` the same
 for the interval's upper bound; a limit exceeded in the last week is ``exceeded``. Bad
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from medical_insurance_sdk.core.analysis.capacity_options import CapacityOptions
 from medical_insurance_sdk.core.analysis.capacity_plan import (
     CapacityLimit,
     CapacityPlan,
@@ -42,6 +45,8 @@ from medical_insurance_sdk.core.analysis.capacity_series import (
     concurrency_model,
     hourly_history,
     latency_knee,
+    minute_burst,
+    only_org,
 )
 from medical_insurance_sdk.core.analysis.capacity_texts import limit_sentence, series_note, subject
 from medical_insurance_sdk.core.analysis.forecast import (
@@ -55,55 +60,10 @@ from medical_insurance_sdk.core.analysis.forecast import (
 from medical_insurance_sdk.core.analysis.texts import Lang
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold
 from medical_insurance_sdk.core.collection.rollups import HOUR, RollupFrame
-from medical_insurance_sdk.core.runtime.validation import check_finite, check_positive
 
-__all__ = ["DEFAULT_POOL_SIZE", "CapacityOptions", "plan_capacity"]
+__all__ = ["plan_capacity"]
 
 _F8 = npt.NDArray[np.float64]
-
-#: The clients' connection pool (``httpx.Limits(max_connections=100)``): the analyzer
-#: cannot see a client, so a different pool is passed as ``pool_size``.
-DEFAULT_POOL_SIZE = 100
-
-
-def _int_in(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int in [{low}, {high}] (got {value!r})")
-    return value
-
-
-@dataclass(frozen=True)
-class CapacityOptions:
-    """What a plan covers; validated at construction (``ValueError`` naming the field)."""
-
-    horizon_days: int = 90
-    history_days: float = 56.0
-    pool_size: int = DEFAULT_POOL_SIZE
-    rate_limit_per_minute: float | None = None
-    level: float = 0.9
-    utc_offset_hours: float = 8.0
-    api_code: str | None = None
-    org_code: str | None = None
-
-    def __post_init__(self) -> None:
-        _int_in("horizon_days", self.horizon_days, 1, 730)
-        days = check_positive("history_days", self.history_days)
-        if days > 400:
-            raise ValueError(f"history_days must be <= 400 (got {self.history_days!r})")
-        _int_in("pool_size", self.pool_size, 1, 1_000_000)
-        if self.rate_limit_per_minute is not None:
-            check_positive("rate_limit_per_minute", self.rate_limit_per_minute)
-        level = check_finite("level", self.level)
-        if not 0.5 <= level <= 0.99:
-            raise ValueError(f"level must be in [0.5, 0.99] (got {self.level!r})")
-        if abs(check_finite("utc_offset_hours", self.utc_offset_hours)) > 14:
-            raise ValueError(
-                f"utc_offset_hours must be in [-14, 14] (got {self.utc_offset_hours!r})"
-            )
-        for name in ("api_code", "org_code"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value):
-                raise ValueError(f"{name} must be None or a non-empty str (got {value!r})")
 
 
 def _first_above(path: _F8, limit: float) -> int | None:
@@ -136,19 +96,14 @@ def _limit(
     lang: Lang,
 ) -> CapacityLimit:
     unit = "calls_per_minute" if kind in ("latency_knee", "rate_limit") else "calls_in_flight"
-    at = _first_above(point, limit)
-    early = _first_above(upper, limit)
+    at, early = _first_above(point, limit), _first_above(upper, limit)
     day = point[-HOURS_PER_WEEK:].max() if point.size else 0.0
 
     def date(i: int | None) -> str | None:
         return None if i is None else local_date(s.start + i * HOUR, opts.utc_offset_hours)
 
-    if current > limit:
-        status, case = "exceeded", "exceeded"
-    elif at is not None:
-        status, case = "reached", "reached"
-    else:
-        status, case = "ok", "ok" if early is None else "ok_upper"
+    status = "exceeded" if current > limit else "ok" if at is None else "reached"
+    case = "ok_upper" if status == "ok" and early is not None else status
     text = limit_sentence(
         lang, case, kind, s.who, limit=limit, current=current, peak=float(day),
         date=date(at), earliest=date(early), days=opts.horizon_days,
@@ -176,7 +131,7 @@ def _concurrency_limits(
 
 
 def _load_limits(
-    s: _Series, knee_p95: _F8 | None, opts: CapacityOptions, lang: Lang, rate: bool
+    s: _Series, knee_p95: _F8 | None, opts: CapacityOptions, lang: Lang, burst: float | None
 ) -> list[CapacityLimit]:
     point, upper = s.calls / 60.0, s.upper / 60.0
     current = float(s.recent_calls.max(initial=0)) / 60.0
@@ -193,9 +148,9 @@ def _load_limits(
         else:
             k = knee.load_per_minute
             out.append(_limit(s, "latency_knee", k, point, upper, current, opts, lang))
-    if rate and opts.rate_limit_per_minute is not None:
-        r = float(opts.rate_limit_per_minute)
-        out.append(_limit(s, "rate_limit", r, point, upper, current, opts, lang))
+    if burst is not None and opts.rate_limit_per_minute is not None:
+        r, b = float(opts.rate_limit_per_minute), burst
+        out.append(_limit(s, "rate_limit", r, point * b, upper * b, current * b, opts, lang))
     return out
 
 
@@ -205,7 +160,7 @@ def _plan_series(
     opts: CapacityOptions,
     threshold: PerformanceThreshold | None,
     lang: Lang,
-    rate: bool,
+    burst: float | None,
 ) -> CapacitySeries:
     api = hist.apis[row] if row < len(hist.apis) else None
     who = subject(api, opts.org_code, lang)
@@ -241,7 +196,7 @@ def _plan_series(
         pairs.insert(0, ("max_concurrent_calls", float(threshold.max_concurrent_calls)))
     limits = _concurrency_limits(s, pairs, opts, lang)
     knee_p95 = hist.p95_ms[row][first:] if api is not None else None
-    limits += _load_limits(s, knee_p95, opts, lang, rate)
+    limits += _load_limits(s, knee_p95, opts, lang, burst)
     last = slice(-HOURS_PER_WEEK, None)
     i = int(np.argmax(fc.point[last]))
     growth = fc.trend_per_day * 30.0 / fc.mean_level if fc.mean_level > 0 else None
@@ -258,20 +213,19 @@ def plan_capacity(
     opts: CapacityOptions,
     threshold_of: Callable[[str], PerformanceThreshold],
     lang: Lang,
+    minutes: RollupFrame | None = None,
 ) -> CapacityPlan:
     """The plan over ``frame``'s rollups of the ``opts.history_days`` before ``now``.
 
     Every API with calls in the window (or ``opts.api_code`` only), then, when several
     APIs are planned together, all of them as one series; ``opts.org_code`` restricts the
-    rows to one org. The last, incomplete hour before ``now`` is left out.
+    rows to one org. The last, incomplete hour before ``now`` is left out. ``minutes``
+    (minute rollups of the last day) give the minute burst the rate limit is met with.
     """
     end = math.floor(now / HOUR) * HOUR
     since = math.floor((end - opts.history_days * 86400.0) / HOUR) * HOUR
     hours = round((end - since) / HOUR)
-    if opts.org_code is not None:
-        org = frame.org_codes.index(opts.org_code) if opts.org_code in frame.org_codes else -1
-        frame = frame.select(frame.org == org)
-    frame = frame.window(since, end)
+    frame = only_org(frame, opts.org_code).window(since, end)
     if opts.api_code is not None:
         apis: tuple[str, ...] = (opts.api_code,)
     else:
@@ -279,11 +233,14 @@ def plan_capacity(
         apis = tuple(sorted(frame.api_codes[i] for i in present))
     total = opts.api_code is None and len(apis) > 1
     hist = hourly_history(frame, since, hours, apis, total=total)
+    burst = None
+    if opts.rate_limit_per_minute is not None:
+        burst = 1.0 if minutes is None else minute_burst(only_org(minutes, opts.org_code), apis)
     rows = range(len(apis) + (1 if total else 0))
     series = tuple(
         _plan_series(
             hist, r, opts, threshold_of(apis[r]) if r < len(apis) else None, lang,
-            rate=(r == len(apis)) if total else True,
+            burst if r == len(apis) or not total else None,
         )
         for r in rows
     )  # fmt: skip
@@ -295,6 +252,7 @@ def plan_capacity(
         utc_offset_hours=float(opts.utc_offset_hours),
         pool_size=opts.pool_size,
         rate_limit_per_minute=opts.rate_limit_per_minute,
+        minute_burst=burst,
         language=lang,
         series=series,
     )

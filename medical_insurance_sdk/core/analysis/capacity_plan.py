@@ -141,7 +141,12 @@ class CapacitySeries:
 
 @dataclass(frozen=True)
 class CapacityPlan:
-    """Forecasts and limit dates of every planned series (see the module)."""
+    """Forecasts and limit dates of every planned series (see the module).
+
+    ``minute_burst`` is the factor the rate limit is met with (the busiest minute over
+    the hour's mean rate, from the last day's minute rollups; 1.0 without them; None
+    without a rate limit).
+    """
 
     generated_at: float
     horizon_days: int
@@ -150,6 +155,7 @@ class CapacityPlan:
     utc_offset_hours: float
     pool_size: int
     rate_limit_per_minute: float | None
+    minute_burst: float | None
     language: str
     series: tuple[CapacitySeries, ...]
 
@@ -177,6 +183,7 @@ class CapacityPlan:
             "utc_offset_hours": self.utc_offset_hours,
             "pool_size": self.pool_size,
             "rate_limit_per_minute": self.rate_limit_per_minute,
+            "minute_burst": _num(self.minute_burst),
             "language": self.language,
             "series": [s.to_dict(daily=daily) for s in self.series],
             "messages": self.messages(),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from medical_insurance_sdk.core.collection.rollups import HOUR, RollupFrame
+from medical_insurance_sdk.core.collection.rollups import HOUR, MINUTE, RollupFrame
 
 __all__ = [
     "MIN_P95_CALLS",
@@ -33,6 +33,8 @@ __all__ = [
     "concurrency_model",
     "hourly_history",
     "latency_knee",
+    "minute_burst",
+    "only_org",
 ]
 
 _F8 = npt.NDArray[np.float64]
@@ -103,6 +105,38 @@ def _sparse_p95(frame: RollupFrame, group: _I8, n: int) -> _F8:
     ok = totals >= MIN_P95_CALLS
     out[ok] = value[ok] * 1000.0
     return out
+
+
+def only_org(frame: RollupFrame, org_code: str | None) -> RollupFrame:
+    """The rows of one org (all rows when ``org_code`` is None)."""
+    if org_code is None:
+        return frame
+    org = frame.org_codes.index(org_code) if org_code in frame.org_codes else -1
+    return frame.select(frame.org == org)
+
+
+def minute_burst(frame: RollupFrame, apis: tuple[str, ...]) -> float:
+    """How far the busiest minute of an hour exceeds the hour's mean rate, typically.
+
+    Over the minute rows of ``apis`` in ``frame``: per hour, the busiest minute's calls
+    over the hour's calls per minute; the median over the busier half of the hours with
+    at least one call a minute on average. 1.0 without such hours (no minute rows).
+    """
+    codes = [i for i, code in enumerate(frame.api_codes) if code in apis]
+    rows = frame.select((frame.step == MINUTE) & np.isin(frame.api, codes))
+    if not len(rows):
+        return 1.0
+    minutes, per_minute = np.unique(rows.start, return_inverse=True)
+    calls = np.bincount(per_minute.reshape(-1), weights=rows.calls)
+    hours, per_hour = np.unique(np.floor(minutes / HOUR), return_inverse=True)
+    total = np.bincount(per_hour, weights=calls)
+    busiest = np.zeros(hours.size)
+    np.maximum.at(busiest, per_hour, calls)
+    ok = total >= 60.0
+    if not ok.any():
+        return 1.0
+    ratio, load = busiest[ok] / (total[ok] / 60.0), total[ok]
+    return max(1.0, float(np.median(ratio[load >= np.median(load)])))
 
 
 def hourly_history(
