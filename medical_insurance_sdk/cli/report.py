@@ -100,34 +100,34 @@ def _main(args: argparse.Namespace) -> int:
         ending: Any = EndingAt(opened, end_at)
         analyzer = PerformanceAnalyzer(ending, language=lang)
         written = analyzer.write_report(args.out, formats, time_range_hours=hours)
-        messages = _plan_messages(analyzer, lang)
+        plan_lines = _plan_lines(analyzer, lang)
     except ReportArgumentError as exc:
         return _fail(error + exc.text(lang))
     except SourceError as exc:
         return _fail(error + str(exc))
     for path in written:
         print(f"已写入 {path}" if lang == "zh" else f"wrote {path}")
-    _print_plan(messages, lang)
+    print("\n".join(plan_lines))
     return 0
 
 
-def _plan_messages(analyzer: PerformanceAnalyzer, lang: str) -> list[str]:
-    """The plan's sentences; one saying why when the source cannot answer for it."""
+def _plan_lines(analyzer: PerformanceAnalyzer, lang: str) -> list[str]:
+    """The plan's heading and sentences, or one line saying why the source cannot answer."""
     try:
-        return analyzer.get_capacity_plan().messages()
+        plan = analyzer.get_capacity_plan()
     except SourceError as exc:
         return [("容量规划不可用：" if lang == "zh" else "capacity plan unavailable: ") + str(exc)]
-
-
-def _print_plan(messages: list[str], lang: str) -> None:
-    print("容量规划（未来 90 天）：" if lang == "zh" else "Capacity plan (next 90 days):")
-    for line in messages[:PLAN_LINES]:
-        print(f"  - {line}")
+    days, messages = plan.horizon_days, plan.messages()
+    lines = [
+        f"容量规划（未来 {days} 天）：" if lang == "zh" else f"Capacity plan (next {days} days):"
+    ]
+    lines += [f"  - {line}" for line in messages[:PLAN_LINES]]
     if len(messages) > PLAN_LINES:
         more = len(messages) - PLAN_LINES
-        print(
+        lines.append(
             f"  （另有 {more} 条，见报告）" if lang == "zh" else f"  ({more} more in the reports)"
         )
+    return lines
 
 
 def _source(args: argparse.Namespace) -> ReportSource:
@@ -169,12 +169,12 @@ def _from_log(
         analyzer = PerformanceAnalyzer(collector, language=lang)
         written = analyzer.write_report(out, formats, time_range_hours=hours)
         overview = analyzer.overview(hours * 60.0)
-        messages = _plan_messages(analyzer, lang)
+        plan_lines = _plan_lines(analyzer, lang)
     if lang == "zh":
         print(f"已回放 {len(calls)} 次调用；综合评分 {overview.overall_score:.1f}")
     else:
         print(f"replayed {len(calls)} calls; overall score {overview.overall_score:.1f}")
     for path in written:
         print(f"已写入 {path}" if lang == "zh" else f"wrote {path}")
-    _print_plan(messages, lang)
+    print("\n".join(plan_lines))
     return 0

@@ -538,11 +538,10 @@ class PerformanceAnalyzer:
             utc_offset_hours, api_code, org_code,
         )  # fmt: skip
         source = self.source
-        version = None
-        if isinstance(source, MetricsCollector):
-            source.store.fold()  # the version then counts every call recorded so far
-            version = source.store.version
         now = source.now()
+        version = None
+        if isinstance(source, MetricsCollector):  # a version counting every call so far
+            version = source.store.snapshot(since=now, until=now, columns=("timestamp",)).version
         key = self._cache.key(
             now, "capacity", version, opts, self._thresholds_version, self.language
         )
