@@ -16,6 +16,7 @@ MODULES = (
     "bench.bench_fleet",
     "bench.bench_anomaly",
     "bench.bench_detection",
+    "bench.bench_capacity",
 )
 
 

@@ -7,6 +7,9 @@ saved call log (:mod:`medical_insurance_sdk.core.replay`); ``--source history:PA
 window (see :mod:`medical_insurance_sdk.core.report_source`); by default it is the 24
 hours ending at the last call (a log) or now (a source).
 
+After the files it prints the capacity plan's sentences (the urgent ones first, at most
+:data:`PLAN_LINES`; the reports hold all of them).
+
 Exit codes: 0 written, 2 bad arguments (one line saying which), an unreadable, invalid
 or empty log (an invalid row is named by its file and 1-based line number), a source
 that cannot answer.
@@ -34,7 +37,10 @@ from medical_insurance_sdk.core.report_source import (
     report_window,
 )
 
-__all__ = ["register"]
+__all__ = ["PLAN_LINES", "register"]
+
+#: Capacity-plan sentences printed after the report files.
+PLAN_LINES = 12
 
 
 def register(sub: Any) -> None:
@@ -94,13 +100,34 @@ def _main(args: argparse.Namespace) -> int:
         ending: Any = EndingAt(opened, end_at)
         analyzer = PerformanceAnalyzer(ending, language=lang)
         written = analyzer.write_report(args.out, formats, time_range_hours=hours)
+        plan_lines = _plan_lines(analyzer, lang)
     except ReportArgumentError as exc:
         return _fail(error + exc.text(lang))
     except SourceError as exc:
         return _fail(error + str(exc))
     for path in written:
         print(f"已写入 {path}" if lang == "zh" else f"wrote {path}")
+    print("\n".join(plan_lines))
     return 0
+
+
+def _plan_lines(analyzer: PerformanceAnalyzer, lang: str) -> list[str]:
+    """The plan's heading and sentences, or one line saying why the source cannot answer."""
+    try:
+        plan = analyzer.get_capacity_plan()
+    except SourceError as exc:
+        return [("容量规划不可用：" if lang == "zh" else "capacity plan unavailable: ") + str(exc)]
+    days, messages = plan.horizon_days, plan.messages()
+    lines = [
+        f"容量规划（未来 {days} 天）：" if lang == "zh" else f"Capacity plan (next {days} days):"
+    ]
+    lines += [f"  - {line}" for line in messages[:PLAN_LINES]]
+    if len(messages) > PLAN_LINES:
+        more = len(messages) - PLAN_LINES
+        lines.append(
+            f"  （另有 {more} 条，见报告）" if lang == "zh" else f"  ({more} more in the reports)"
+        )
+    return lines
 
 
 def _source(args: argparse.Namespace) -> ReportSource:
@@ -142,10 +169,12 @@ def _from_log(
         analyzer = PerformanceAnalyzer(collector, language=lang)
         written = analyzer.write_report(out, formats, time_range_hours=hours)
         overview = analyzer.overview(hours * 60.0)
+        plan_lines = _plan_lines(analyzer, lang)
     if lang == "zh":
         print(f"已回放 {len(calls)} 次调用；综合评分 {overview.overall_score:.1f}")
     else:
         print(f"replayed {len(calls)} calls; overall score {overview.overall_score:.1f}")
     for path in written:
         print(f"已写入 {path}" if lang == "zh" else f"wrote {path}")
+    print("\n".join(plan_lines))
     return 0

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from medical_insurance_sdk.core.analysis.anomaly import AnomalyDetector
     from medical_insurance_sdk.core.analysis.baselines import Baseline
     from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly
+    from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
     from medical_insurance_sdk.core.batch import batch_job
     from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
     from medical_insurance_sdk.core.collection.records import APICallMetric
@@ -62,6 +63,7 @@ __all__ = [
     "Baseline",
     "CallSnapshot",
     "CallTracker",
+    "CapacityPlan",
     "Clock",
     "HistorySource",
     "ManualClock",
@@ -96,6 +98,7 @@ _LAZY: dict[str, str] = {
     "Baseline": "medical_insurance_sdk.core.analysis.baselines",
     "CallSnapshot": "medical_insurance_sdk.core.collection.store",
     "CallTracker": "medical_insurance_sdk.core.collection.tracking",
+    "CapacityPlan": "medical_insurance_sdk.core.analysis.capacity_plan",
     "Clock": "medical_insurance_sdk.core.runtime.clock",
     "HistorySource": "medical_insurance_sdk.core.history.reader",
     "ManualClock": "medical_insurance_sdk.core.runtime.clock",

@@ -65,6 +65,9 @@ from medical_insurance_sdk.core.analysis.alerts import (
 from medical_insurance_sdk.core.analysis.api_analysis import ApiAnalysis, analyze_calls
 from medical_insurance_sdk.core.analysis.baseline_book import BaselineBook
 from medical_insurance_sdk.core.analysis.baselines import Baseline
+from medical_insurance_sdk.core.analysis.capacity import plan_capacity
+from medical_insurance_sdk.core.analysis.capacity_options import DEFAULT_POOL_SIZE, CapacityOptions
+from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
 from medical_insurance_sdk.core.analysis.conditions import (
     AlertPolicy,
     observe,
@@ -711,6 +714,80 @@ class PerformanceAnalyzer:
 
     close = stop_background_evaluation
 
+    # -- capacity ------------------------------------------------------------------------------
+    def get_capacity_plan(
+        self,
+        api_code: str | None = None,
+        *,
+        org_code: str | None = None,
+        horizon_days: int = 90,
+        history_days: float = 56.0,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        rate_limit_per_minute: float | None = None,
+        level: float = 0.9,
+        utc_offset_hours: float = 8.0,
+    ) -> CapacityPlan:
+        """Forecast calls and the date each limit is reached (see ``core.analysis.capacity``).
+
+        Reads the rollups of the last ``history_days`` (a source, the collector's history,
+        else the collector's ring); ``pool_size`` is the client's connection pool (default
+        the clients' 100), ``rate_limit_per_minute`` the platform's limit if any (then the
+        last day's minute rollups are read too). Cached like the other results (a report
+        and ``misdk report`` ask twice in a second).
+        """
+        opts = CapacityOptions(
+            horizon_days, history_days, pool_size, rate_limit_per_minute, level,
+            utc_offset_hours, api_code, org_code,
+        )  # fmt: skip
+        source = self.source
+        now = source.now()
+        version = None
+        if isinstance(source, MetricsCollector):  # a version counting every call so far
+            version = source.store.snapshot(since=now, until=now, columns=("timestamp",)).version
+        key = self._cache.key(
+            now, "capacity", version, opts, self._thresholds_version, self.language
+        )
+        hit = self._cached(key)
+        if hit is None:
+            frame = self._history_frame(now, opts.history_days * 1440.0 + 60.0, api_code, 3600.0)
+            minutes = None
+            if rate_limit_per_minute is not None:
+                minutes = self._history_frame(now, 1440.0, api_code, 60.0)
+            found = plan_capacity(frame, now, opts, self.get_threshold, self.language, minutes)
+            hit = (found, [])
+            self._remember(key, hit)
+        plan: CapacityPlan = hit[0]
+        return plan
+
+    def _history_frame(
+        self, now: float, minutes: float, api_code: str | None, step: float
+    ) -> RollupFrame:
+        """The rollups of the ``minutes`` before ``now``: hour rows where available when
+        ``step`` is 3600, the finest rows when it is 60 (the ring's calls rolled up so)."""
+        source = self.source
+        since, fine = now - minutes * 60.0, step < 3600.0
+        if not isinstance(source, MetricsCollector):
+            return source.rollups(since, now, api_code=api_code, fine=fine)
+        stored = source.rollups(since, now, api_code=api_code, fine=fine)
+        if stored is not None:
+            return stored
+        snap = source.store.snapshot(since=since, until=now, columns=_ROLLUP_COLUMNS)
+        if api_code is not None:
+            snap = snap.select(snap.api_mask(api_code))
+        return RollupFrame.from_snapshot(snap, step=step)
+
+    def _report_capacity(self) -> CapacityPlan | None:
+        """The reports' capacity section: the default plan of every API.
+
+        None (logged) when the source cannot answer for the longer history the plan
+        reads: the report is still written, without the section.
+        """
+        try:
+            return self.get_capacity_plan()
+        except SourceError as exc:
+            logger.warning("capacity plan left out of the report: %s", exc)
+            return None
+
     # -- reports -------------------------------------------------------------------------------
     def export_performance_report(self, time_range_hours: float = 24, format: str = "json") -> str:
         """The report over the last ``time_range_hours`` as ``json``, ``csv`` or ``html`` text."""
@@ -718,7 +795,10 @@ class PerformanceAnalyzer:
             raise ValueError(f"format must be one of {', '.join(REPORT_FORMATS)} (got {format!r})")
         hours = check_positive("time_range_hours", time_range_hours)
         overview, incidents = self._report(hours)
-        return render_report(overview, self.alerts.history(), format, self.language, incidents)
+        plan = self._report_capacity()
+        return render_report(
+            overview, self.alerts.history(), format, self.language, incidents, plan
+        )
 
     def _report(self, hours: float) -> tuple[SystemOverview, list[Incident]]:
         """The report's overview and incidents; a report evaluates no live alert.
@@ -758,11 +838,12 @@ class PerformanceAnalyzer:
             else target.with_suffix("")
         )
         overview, incidents = self._report(hours)
+        plan = self._report_capacity()
         history = self.alerts.history()
         written = []
         for fmt in wanted:
             path = base.with_suffix(f".{fmt}")
-            text = render_report(overview, history, fmt, self.language, incidents)
+            text = render_report(overview, history, fmt, self.language, incidents, plan)
             write_text_atomic(path, text, "utf-8-sig" if fmt == "csv" else "utf-8")
             written.append(path)
         return written

@@ -133,7 +133,8 @@ def test_every_csv_writer_neutralises_hostile_codes(
 ) -> None:
     """No cell of a CSV report starts a formula, whatever API code was recorded."""
     rows = list(csv.reader(io.StringIO(write(tmp_path))))
-    codes = sorted(row[0] for row in rows[1:])
+    first_table = rows[1 : rows.index([])] if [] in rows else rows[1:]  # then the capacity plan
+    codes = sorted(row[0] for row in first_table)
     assert codes == sorted("'" + code for code in HOSTILE)
     for row in rows[1:]:
         for cell in row:

@@ -94,7 +94,9 @@ def test_csv_report_has_bom_chinese_headers_and_one_row_per_api(analyzer, tmp_pa
     assert body["2207"][1:4] == ["门诊结算", "30", "66.67%"]
     assert body["2207"][9] == "0"  # no incident open at the end of the window
     assert rows[blank + 1][:3] == ["开始时间(UTC)", "结束时间(UTC)", "告警类型"]
-    incidents = rows[blank + 2 :]
+    end = rows.index([], blank + 1)  # the capacity plan's table follows
+    incidents = rows[blank + 2 : end]
+    assert rows[end + 1][:3] == ["接口编号", "机构编号", "状态"]
     assert sorted(r[2] for r in incidents) == ["error_rate", "response_time", "success_rate"]
     assert {(r[0], r[1], r[3], r[4]) for r in incidents} == {
         # the p95 is above 3 s from the second slow call; the ratios need three failures

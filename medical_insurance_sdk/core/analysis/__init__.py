@@ -16,6 +16,9 @@
   :mod:`.rollup_series`): the same results from rollups (history, the fleet);
 * :mod:`.anomaly` (with :mod:`.anomaly_baselines`, :mod:`.anomaly_tail`): causal anomaly
   scores of any series; :mod:`.series_anomaly` runs it on a series' minutes;
+* :mod:`.forecast` and :mod:`.capacity` (with :mod:`.capacity_series`,
+  :mod:`.capacity_options`, :mod:`.capacity_plan`, :mod:`.capacity_texts`): hourly call
+  forecasts and the date each capacity limit is reached;
 * :mod:`.reports`: the JSON, CSV and HTML reports, and writing them to files.
 """
 

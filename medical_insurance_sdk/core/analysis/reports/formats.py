@@ -1,5 +1,6 @@
-"""Report rendering: JSON (everything), CSV (one row per API, then the incidents,
-:mod:`.csv_report`) and HTML (self-contained, :mod:`.html_report`).
+"""Report rendering: JSON (everything), CSV (one row per API, then the incidents and the
+capacity plan, :mod:`.csv_report`, :mod:`.capacity_report`) and HTML (self-contained,
+:mod:`.html_report`).
 
 Given the window's incidents
 (:func:`~medical_insurance_sdk.core.analysis.incidents.find_incidents`), a report lists
@@ -20,8 +21,13 @@ from dataclasses import replace
 from typing import Any
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert
+from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
 from medical_insurance_sdk.core.analysis.incidents import Incident, open_alerts
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
+from medical_insurance_sdk.core.analysis.reports.capacity_report import (
+    CAPACITY_HEADERS,
+    capacity_rows,
+)
 from medical_insurance_sdk.core.analysis.reports.csv_report import (
     CSV_HEADERS,
     INCIDENT_HEADERS,
@@ -55,9 +61,10 @@ def report_dict(
     history: Sequence[PerformanceAlert],
     lang: Lang,
     incidents: Sequence[Incident] = (),
+    capacity: CapacityPlan | None = None,
 ) -> dict[str, Any]:
     """The full report structure (the JSON report)."""
-    return {
+    out = {
         "report_type": "medical_insurance_performance_report",
         "language": lang,
         "generated_at": overview.to_dict()["timestamp"],
@@ -66,9 +73,17 @@ def report_dict(
         "incidents": [i.to_dict() for i in incidents],
         "alert_history": [a.to_dict() for a in history],
     }
+    if capacity is not None:
+        out["capacity"] = capacity.to_dict(daily=False)
+    return out
 
 
-def _csv(overview: SystemOverview, lang: Lang, incidents: Sequence[Incident]) -> str:
+def _csv(
+    overview: SystemOverview,
+    lang: Lang,
+    incidents: Sequence[Incident],
+    capacity: CapacityPlan | None,
+) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADERS[lang])
@@ -77,6 +92,10 @@ def _csv(overview: SystemOverview, lang: Lang, incidents: Sequence[Incident]) ->
         writer.writerow([])
         writer.writerow(INCIDENT_HEADERS[lang])
         writer.writerows(csv_safe_row(row) for row in incident_rows(incidents))
+    if capacity is not None:  # the capacity plan's table, after a blank row
+        writer.writerow([])
+        writer.writerow(CAPACITY_HEADERS[lang])
+        writer.writerows(csv_safe_row(row) for row in capacity_rows(capacity))
     return out.getvalue()
 
 
@@ -86,24 +105,26 @@ def render_report(
     fmt: str,
     lang: Lang,
     incidents: Sequence[Incident] | None = None,
+    capacity: CapacityPlan | None = None,
 ) -> str:
     """The report as text in ``fmt`` (``json``, ``csv`` or ``html``).
 
     With ``incidents`` (those of the report's window), the report lists them and its
-    active alerts are the ones still open at the end of the window.
+    active alerts are the ones still open at the end of the window. With ``capacity``
+    it has a capacity-planning section.
     """
     found: Sequence[Incident] = ()
     if incidents is not None:
         overview, found = with_incidents(overview, incidents), incidents
     if fmt == "json":
         return json.dumps(
-            report_dict(overview, history, lang, found),
+            report_dict(overview, history, lang, found, capacity),
             ensure_ascii=False,
             indent=2,
             allow_nan=False,
         )
     if fmt == "csv":
-        return _csv(overview, lang, found)
+        return _csv(overview, lang, found, capacity)
     if fmt == "html":
-        return render_html(overview, history, lang, found)
+        return render_html(overview, history, lang, found, capacity)
     raise ValueError(f"report format must be one of {', '.join(REPORT_FORMATS)} (got {fmt!r})")

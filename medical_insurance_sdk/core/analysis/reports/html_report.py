@@ -3,9 +3,9 @@
 Sections: summary, latency percentiles over time, calls and errors over time (charts
 from :mod:`~medical_insurance_sdk.core.analysis.reports.charts` when matplotlib is installed, a
 note otherwise), the per-API score table, recommendations, active alerts and the alert
-history, and the incidents of the window with start and end (the active alerts are the
-incidents still open at its end when the incidents are given). Every value is
-HTML-escaped.
+history, the incidents of the window with start and end (the active alerts are the
+incidents still open at its end when the incidents are given), and the capacity plan when
+one is given (its sentences, then its table). Every value is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ from collections.abc import Sequence
 from html import escape
 
 from medical_insurance_sdk.core.analysis.alerts import PerformanceAlert, iso
+from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
 from medical_insurance_sdk.core.analysis.incidents import Incident
 from medical_insurance_sdk.core.analysis.overview import SystemOverview
+from medical_insurance_sdk.core.analysis.reports.capacity_report import (
+    CAPACITY_HEADERS,
+    CAPACITY_TITLE,
+    capacity_rows,
+)
 from medical_insurance_sdk.core.analysis.reports.charts import series_charts
 from medical_insurance_sdk.core.analysis.reports.csv_report import (
     CSV_HEADERS,
@@ -101,6 +107,7 @@ def render_html(
     history: Sequence[PerformanceAlert],
     lang: Lang,
     incidents: Sequence[Incident] = (),
+    capacity: CapacityPlan | None = None,
 ) -> str:
     """The HTML report text."""
 
@@ -163,5 +170,13 @@ def render_html(
             if alerts
             else f"<p>{escape(t('none'))}</p>"
         )
+    if capacity is not None:
+        parts.append(f"<h2>{escape(CAPACITY_TITLE[lang])}</h2>")
+        if capacity.series:
+            items = "".join(f"<li>{escape(m)}</li>" for m in capacity.messages())
+            parts.append(f"<ul>{items}</ul>")
+            parts.append(_table(CAPACITY_HEADERS[lang], capacity_rows(capacity)))
+        else:
+            parts.append(f"<p>{escape(t('none'))}</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
