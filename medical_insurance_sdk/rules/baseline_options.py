@@ -44,7 +44,7 @@ class BaselineOptions:
     - ``min_refusals``: business refusals per window needed for a refusal surge.
     - ``spread_floor``: the band spread is at least this fraction of the level.
     - ``per_org``: bands per (api_code, org_code) as well as per api_code; switch off
-      for gateways with hundreds of institutions (about 17 series per pair).
+      for gateways with hundreds of institutions (16 series per pair).
     - ``language``: ``zh`` or ``en`` for the alerts' summary and description.
     """
 

@@ -1,9 +1,12 @@
 """Input series of ``deploy/prometheus/tests/baselines_test.yml``: one sample a minute
 over 7 days and 12 hours, in promtool's ``a+bxn`` expansion syntax.
 
-Six institutions follow a day/night profile (1 call a minute 00:00-08:00, then 40, or 4 at
-the clinics); the incidents start on day 7 at 10:00 (see the test file's header). The
-shipped test file must carry exactly :data:`INPUT` (``test_rules.py`` checks it).
+Six institutions follow a day/night profile (1 call a minute 00:00-08:12, then 40, or 4
+at the clinics); the incidents start on day 7 at 10:00 (see the test file's header). The
+test evaluates every 15 minutes, so the profile turns at 08:12 for the 08:15 evaluation's
+window to straddle the ramp, incidents last 45 minutes and the typo falls in the window
+evaluated at 10:15. The shipped test file must carry exactly :data:`INPUT`
+(``test_rules.py`` checks it).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ __all__ = ["INPUT", "minute"]
 
 DAY = 1440
 INCIDENT_DAY = 7
-END = INCIDENT_DAY * DAY + 12 * 60  # day 7, 12:00
+END = INCIDENT_DAY * DAY + 11 * 60 + 30  # day 7, 11:30
+MORNING = 8 * 60 + 12  # 08:12
 
 Rate = Callable[[int], int]
 
@@ -44,7 +48,7 @@ def _values(rate: Rate, end: int = END) -> str:
 
 
 def _profile(night: int, day: int) -> Rate:
-    return lambda m: day if (m - 1) % DAY >= 480 else night
+    return lambda m: day if (m - 1) % DAY >= MORNING else night
 
 
 def _incident(base: Rate, start: int, end: int, during: int) -> Rate:
@@ -67,14 +71,14 @@ def _build() -> list[dict[str, str]]:
         out.append({"series": series, "values": _values(rate, end)})
 
     busy = _profile(1, 40)
-    # H1 2207: p95 833 ms -> 4.86 s from 10:00 to 10:20
+    # H1 2207: p95 833 ms -> 4.86 s from 10:00 to 10:45
     add(_series(calls, api_code="2207", org_code=org[1], status="success"), busy)
     normal = {"0.5": 36, "1": 39, "2.5": 40, "5": 40, "+Inf": 40}
     slow = {"0.5": 0, "1": 0, "2.5": 4, "5": 40, "+Inf": 40}
     for le, per_minute in normal.items():
         add(
             _series(bucket, api_code="2207", org_code=org[1], le=le),
-            _incident(_profile(1, per_minute), start, start + 20, slow[le]),
+            _incident(_profile(1, per_minute), start, start + 45, slow[le]),
         )
     # H2 2207: calls stop at 10:00 (the counter stays)
     add(
@@ -89,26 +93,27 @@ def _build() -> list[dict[str, str]]:
         _series(calls, api_code="1101", org_code=org[4], status="success"),
         _incident(_profile(1, 4), *night, 0),
     )
-    # H5 2207: business refusals 1 in 40 (2.5 %), 8 in 40 (20 %) from 10:00 to 10:20
+    # H5 2207: business refusals 1 in 40 (2.5 %), 8 in 40 (20 %) from 10:00 to 10:45
     add(
         _series(calls, api_code="2207", org_code=org[5], status="success"),
-        _incident(_profile(1, 39), start, start + 20, 32),
+        _incident(_profile(1, 39), start, start + 45, 32),
     )
-    refused = _incident(_profile(0, 1), start, start + 20, 8)
+    refused = _incident(_profile(0, 1), start, start + 45, 8)
     add(_series(calls, api_code="2207", org_code=org[5], status="error"), refused)
     add(
         _series(errors, api_code="2207", org_code=org[5], error_code="BIZ_MBS_HygeiaException"),
         refused,
     )
-    # H6 1101: a clinic with 4 calls a minute (20 per 5 min), one mistyped ID number
+    # H6 1101: a clinic with 4 calls a minute (20 per 5 min), one mistyped ID number at 10:11
+    typo_at = start + 11
     add(
         _series(calls, api_code="1101", org_code=org[6], status="success"),
-        _incident(_profile(1, 4), start, start + 1, 3),
+        _incident(_profile(1, 4), typo_at - 1, typo_at, 3),
     )
-    typo = _incident(lambda m: 0, start, start + 1, 1)
+    typo = _incident(lambda m: 0, typo_at - 1, typo_at, 1)
     add(_series(calls, api_code="1101", org_code=org[6], status="error"), typo)
     add(_series(errors, api_code="1101", org_code=org[6], error_code="BIZ_INVALID_CERTNO"), typo)
-    down = minute(INCIDENT_DAY, 11)  # a second SDK target goes down at 11:00
+    down = minute(INCIDENT_DAY, 11, 10)  # a second SDK target goes down at 11:10
     out.append(
         {"series": 'up{job="medical-insurance-sdk", instance="sdk-1:8000"}', "values": f"1+0x{END}"}
     )
