@@ -4,7 +4,8 @@ With ``X`` the current value over ``options.window``, ``L`` the band level, ``S`
 spread, ``N`` how many offsets hold a value and ``n`` the calls in the window:
 
 - ``MedicalInsuranceApiLatencyAboveBaseline``: ``X >= latency_factor * L`` and
-  ``(X - L) / S >= z_limit``, with ``n >= min_calls``;
+  ``(X - L) / S >= z_limit``, with ``n >= min_calls`` (when the histogram has no
+  ``org_code``, ``histogram_by_org: false``, its p95 is judged with the API's calls);
 - ``MedicalInsuranceApiTrafficDrop``: ``X < L / drop_factor`` and ``(L - X) / S >= z_limit``
   where the band expects ``L * window >= min_calls`` calls (a vanished series counts as
   0); not evaluated while an SDK target of the scrape job is down;
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from medical_insurance_sdk.rules.baseline_options import BaselineOptions
 from medical_insurance_sdk.rules.baseline_recording import (
+    API,
     PAIR,
     BandSeries,
     Scope,
@@ -59,13 +61,24 @@ class _Exprs:
     def _ready(self, band: BandSeries) -> str:
         return f"and {band.offsets} >= {self.b.min_offsets}"
 
-    def latency(self) -> str:
+    def _latency(self, sel: str, calls: str) -> str:
         p95, b = self._band("latency"), self.b
+        now, level, spread = (f"{n}{sel}" for n in (p95.current, p95.level, p95.spread))
         return (
-            f"{p95.current} >= {num(b.latency_factor)} * {p95.level}\n"
-            f"and ({p95.current} - {p95.level}) / {p95.spread} >= {num(b.z_limit)}\n"
-            f"and {self.calls.current} * {self.ws} >= {b.min_calls}\n" + self._ready(p95)
+            f"{now} >= {num(b.latency_factor)} * {level}\n"
+            f"and ({now} - {level}) / {spread} >= {num(b.z_limit)}\n"
+            f"and {calls} * {self.ws} >= {b.min_calls}\n"
+            f"and {p95.offsets}{sel} >= {b.min_offsets}"
         )
+
+    def latency(self) -> str:
+        own = self._latency("", self.calls.current)
+        if self.scope != PAIR:
+            return own
+        # with histogram_by_org: false the p95 has no org_code: judge it per API instead
+        api_calls = band_series("calls", API, self.options.window).current
+        per_api = self._latency('{org_code=""}', f"on (api_code) {api_calls}")
+        return f"(\n{own}\n)\nor\n(\n{per_api}\n)"
 
     def drop(self) -> str:
         c, b = self.calls, self.b

@@ -39,11 +39,14 @@ class AlertText:
 
 def _where(scope: Scope, lang: Lang) -> str:
     if lang == "zh":
-        if scope == PAIR:
-            return "接口 {{ $labels.api_code }}（机构 {{ $labels.org_code }}）"
-        return "接口 {{ $labels.api_code }}（全部机构合计）"
+        every = "（全部机构合计）"
+        if scope == PAIR:  # no org_code when the histogram is kept per API only
+            org = "{{ with $labels.org_code }}（机构 {{ . }}）{{ else }}" + every + "{{ end }}"
+            return "接口 {{ $labels.api_code }}" + org
+        return "接口 {{ $labels.api_code }}" + every
     if scope == PAIR:
-        return "API {{ $labels.api_code }} (org {{ $labels.org_code }})"
+        org = "{{ with $labels.org_code }} (org {{ . }}){{ else }} (all orgs){{ end }}"
+        return "API {{ $labels.api_code }}" + org
     return "API {{ $labels.api_code }} (all orgs)"
 
 

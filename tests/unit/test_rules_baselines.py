@@ -209,3 +209,16 @@ def test_cli_writes_baselines_and_takes_its_flags(tmp_path: Path):
     assert main(["rules", "--out", str(tmp_path), "--no-baselines"]) == 0
     assert yaml.safe_load((tmp_path / BASELINES_FILE).read_text(encoding="utf-8")) == {"groups": []}
     assert main(["rules", "--out", str(tmp_path), "--baseline-offsets", "1d,6h"]) == 2
+
+
+def test_latency_without_org_in_the_histogram_is_judged_per_api():
+    """With histogram_by_org: false the pair p95 has no org_code: the latency alert has a
+    branch for it guarded by the API's calls, and its text then says all orgs."""
+    (latency,) = [
+        a for a in _alerts(RulesOptions()) if a.alert == "MedicalInsuranceApiLatencyAboveBaseline"
+    ]
+    assert 'p95_rate5m{org_code=""} >= 3 *' in latency.expr
+    assert "and on (api_code) api_code:medical_insurance_api_calls:rate5m * 300 >= 10" in (
+        latency.expr
+    )
+    assert "{{ else }}（全部机构合计）{{ end }}" in latency.summary

@@ -2,7 +2,8 @@
 over 7 days and 12 hours, in promtool's ``a+bxn`` expansion syntax.
 
 Six institutions follow a day/night profile (1 call a minute 00:00-08:12, then 40, or 4
-at the clinics); the incidents start on day 7 at 10:00 (see the test file's header). The
+at the clinics); 1101's histogram has no org_code, as with ``histogram_by_org: false``; the
+incidents start on day 7 at 10:00 (see the test file's header). The
 test evaluates every 15 minutes, so the profile turns at 08:12 for the 08:15 evaluation's
 window to straddle the ramp, incidents last 45 minutes and the typo falls in the window
 evaluated at 10:15. The shipped test file must carry exactly :data:`INPUT`
@@ -113,6 +114,14 @@ def _build() -> list[dict[str, str]]:
     typo = _incident(lambda m: 0, typo_at - 1, typo_at, 1)
     add(_series(calls, api_code="1101", org_code=org[6], status="error"), typo)
     add(_series(errors, api_code="1101", org_code=org[6], error_code="BIZ_INVALID_CERTNO"), typo)
+    # 1101's histogram without org_code (histogram_by_org: false): p95 x5 10:00-10:45
+    normal = {"0.5": 7, "1": 8, "2.5": 8, "5": 8, "+Inf": 8}
+    slow = {"0.5": 0, "1": 0, "2.5": 1, "5": 8, "+Inf": 8}
+    for le, per_minute in normal.items():
+        add(
+            _series(bucket, api_code="1101", le=le),
+            _incident(_profile(2, per_minute), start, start + 45, slow[le]),
+        )
     down = minute(INCIDENT_DAY, 11, 10)  # a second SDK target goes down at 11:10
     out.append(
         {"series": 'up{job="medical-insurance-sdk", instance="sdk-1:8000"}', "values": f"1+0x{END}"}
