@@ -1,4 +1,5 @@
-"""``misdk rules``: generate Prometheus ``alerts.yml``/``recording.yml`` from the thresholds.
+"""``misdk rules``: generate Prometheus ``alerts.yml``/``recording.yml`` from the thresholds,
+and ``baselines.yml`` (baseline bands and anomaly alerts, ``--baseline-*`` options).
 
 Exit codes: 0 written (or, with ``--check``, already in sync); 1 ``--check`` found files
 that differ from what would be generated; 2 bad arguments or an invalid thresholds file.
@@ -9,7 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from medical_insurance_sdk.rules import BaselineOptions
 
 __all__ = ["register", "run"]
 
@@ -75,6 +79,31 @@ def register(subparsers: Any) -> None:
         help="批处理任务 (batch_job) 最近一次成功超过多少秒即告警 (默认 93600，即 26 小时)",
     )
     parser.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="不生成基线与异常告警规则 (baselines.yml 写为空规则组)",
+    )
+    parser.add_argument(
+        "--baseline-offsets",
+        default=None,
+        help="基线取哪些之前的同一时刻，逗号分隔，每个至少 1d (默认 1d,2d,3d,1w,2w)",
+    )
+    parser.add_argument(
+        "--baseline-z", type=float, default=None, help="偏离常态多少个波动才告警 (默认 3)"
+    )
+    parser.add_argument(
+        "--baseline-min-calls",
+        type=int,
+        default=None,
+        help="窗口内至少多少次调用才判断延迟与调用量骤降 (默认 10)",
+    )
+    parser.add_argument(
+        "--baseline-language",
+        choices=("zh", "en"),
+        default=None,
+        help="基线告警文本的语言 (默认 zh)",
+    )
+    parser.add_argument(
         "--dashboard",
         type=Path,
         default=None,
@@ -87,6 +116,23 @@ def register(subparsers: Any) -> None:
         help="只检查输出目录中的文件是否与生成结果一致，不写入 (不一致时退出码为 1)",
     )
     parser.set_defaults(func=run)
+
+
+def _baselines(args: argparse.Namespace) -> BaselineOptions | None:
+    """The :class:`BaselineOptions` the flags ask for (``None`` with ``--no-baselines``)."""
+    from medical_insurance_sdk.rules import BaselineOptions
+
+    if args.no_baselines:
+        return None
+    given = {
+        "offsets": None
+        if args.baseline_offsets is None
+        else tuple(o.strip() for o in args.baseline_offsets.split(",") if o.strip()),
+        "z_limit": args.baseline_z,
+        "min_calls": args.baseline_min_calls,
+        "language": args.baseline_language,
+    }
+    return BaselineOptions(**{k: v for k, v in given.items() if v is not None})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             scrape_job=args.scrape_job,
             push_max_age_seconds=args.push_max_age,
             batch_max_age_seconds=args.batch_max_age,
+            baselines=_baselines(args),
             **extra,
         )
     except ThresholdsFileError as exc:

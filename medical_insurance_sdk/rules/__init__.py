@@ -1,6 +1,7 @@
 """Prometheus rules and the Grafana dashboard, generated from the analyzer's thresholds.
 
-``misdk rules`` writes ``alerts.yml`` and ``recording.yml`` with :func:`write_rule_files`
+``misdk rules`` writes ``alerts.yml``, ``recording.yml`` and ``baselines.yml`` (baseline bands
+and anomaly alerts, :class:`BaselineOptions`) with :func:`write_rule_files`
 (and, with ``--dashboard``, the dashboard JSON of :func:`render_dashboard`);
 the shipped files under ``deploy/prometheus`` are its output with the default
 :class:`RulesOptions`. The per-API limits are the analyzer's
@@ -8,6 +9,7 @@ the shipped files under ``deploy/prometheus`` are its output with the default
 :func:`load_thresholds` file), so Prometheus and the in-process analyzer never disagree.
 """
 
+from medical_insurance_sdk.rules.baseline_options import DEFAULT_BASELINE_OFFSETS, BaselineOptions
 from medical_insurance_sdk.rules.dashboard import (
     DASHBOARD_UID,
     build_dashboard,
@@ -24,9 +26,11 @@ from medical_insurance_sdk.rules.options import (
 from medical_insurance_sdk.rules.recording import recording_groups
 from medical_insurance_sdk.rules.render import (
     ALERTS_FILE,
+    BASELINES_FILE,
     RECORDING_FILE,
     RuleFiles,
     alert_groups,
+    baseline_groups,
     changed_files,
     render_groups,
     render_rule_files,
@@ -40,10 +44,13 @@ from medical_insurance_sdk.rules.thresholds_file import (
 
 __all__ = [
     "ALERTS_FILE",
+    "BASELINES_FILE",
     "DASHBOARD_UID",
+    "DEFAULT_BASELINE_OFFSETS",
     "MULTIWINDOW_BURN_ALERTS",
     "RECORDING_FILE",
     "AlertingRule",
+    "BaselineOptions",
     "BurnRateAlert",
     "BurnRateCondition",
     "RecordingRule",
@@ -52,6 +59,7 @@ __all__ = [
     "RulesOptions",
     "ThresholdsFileError",
     "alert_groups",
+    "baseline_groups",
     "build_dashboard",
     "changed_files",
     "dashboard_queries",

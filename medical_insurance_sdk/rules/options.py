@@ -8,7 +8,6 @@ the same numbers.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -17,7 +16,8 @@ from medical_insurance_sdk.core.analysis.conditions import AlertPolicy
 from medical_insurance_sdk.core.analysis.thresholds import PerformanceThreshold, default_threshold
 from medical_insurance_sdk.core.runtime.config import DEFAULT_DURATION_BUCKETS, MetricConfig
 from medical_insurance_sdk.protocol.catalog import iter_interfaces
-from medical_insurance_sdk.rules.promql import code_matcher
+from medical_insurance_sdk.rules.baseline_options import BaselineOptions
+from medical_insurance_sdk.rules.promql import code_matcher, duration_seconds
 
 __all__ = [
     "MULTIWINDOW_BURN_ALERTS",
@@ -33,17 +33,6 @@ __all__ = [
 #: The label value the exporter uses when ``api_code`` overflows; like every code outside
 #: the catalog it gets the transaction defaults, as in the analyzer.
 OTHER_API_CODE = "__other__"
-
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_PART_RE = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
-
-
-def duration_seconds(text: str) -> float:
-    """``"1h30m"`` -> ``5400.0``; raises ``ValueError`` for anything else."""
-    parts = _PART_RE.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a Prometheus duration")
-    return float(sum(int(n) * _UNITS[u] for n, u in parts))
 
 
 @dataclass(frozen=True)
@@ -96,6 +85,9 @@ class RulesOptions:
     duration_buckets: tuple[float, ...] = DEFAULT_DURATION_BUCKETS
     burn_alerts: tuple[BurnRateAlert, ...] = MULTIWINDOW_BURN_ALERTS
     for_override: str | None = None
+    #: The baseline bands and anomaly alerts of ``baselines.yml``; ``None`` writes an
+    #: empty file (no groups), so a ``rule_files`` entry for it stays valid.
+    baselines: BaselineOptions | None = field(default_factory=BaselineOptions)
 
     def __post_init__(self) -> None:
         slo = self.slo_percent
@@ -114,6 +106,8 @@ class RulesOptions:
             duration_seconds(text)
         if not self.duration_buckets or not all(math.isfinite(b) for b in self.duration_buckets):
             raise ValueError("duration_buckets must be finite upper bounds")
+        if self.baselines is not None and not isinstance(self.baselines, BaselineOptions):
+            raise ValueError(f"baselines must be BaselineOptions or None (got {self.baselines!r})")
         object.__setattr__(self, "thresholds", MappingProxyType(dict(self.thresholds)))
 
     @property

@@ -24,8 +24,10 @@ __all__ = [
     "MONITORING_ERRORS",
     "NON_SYSTEM_ERROR_PREFIXES",
     "OUTCOME_UNKNOWN",
+    "REFUSALS_MATCHER",
     "SYSTEM_ERRORS_MATCHER",
     "code_matcher",
+    "duration_seconds",
     "increase_or_new",
     "num",
     "selector",
@@ -51,7 +53,21 @@ SYSTEM_ERRORS_MATCHER = (
     f'error_code!~"(?i)({"|".join(re.escape(p) for p in NON_SYSTEM_ERROR_PREFIXES)}).*"'
 )
 
+#: Label matcher selecting the other failures (business refusals and invalid input): with
+#: :data:`SYSTEM_ERRORS_MATCHER` it splits every error series in two.
+REFUSALS_MATCHER = SYSTEM_ERRORS_MATCHER.replace("!~", "=~", 1)
+
 _CODE_RE = re.compile(r"^[0-9A-Za-z_]+$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_PART_RE = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
+
+
+def duration_seconds(text: str) -> float:
+    """``"1h30m"`` -> ``5400.0``; raises ``ValueError`` for anything else."""
+    parts = _PART_RE.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a Prometheus duration")
+    return float(sum(int(n) * _UNITS[u] for n, u in parts))
 
 
 def num(value: float) -> str:

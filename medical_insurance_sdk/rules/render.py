@@ -1,5 +1,5 @@
-"""Render rule groups as Prometheus rule files, and write or check ``alerts.yml`` and
-``recording.yml``."""
+"""Render rule groups as Prometheus rule files, and write or check ``alerts.yml``,
+``recording.yml`` and ``baselines.yml``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 from medical_insurance_sdk.rules.api_alerts import api_group, high_error_rate_group
+from medical_insurance_sdk.rules.baseline_alerts import baseline_alert_group
+from medical_insurance_sdk.rules.baseline_recording import baseline_recording_group
 from medical_insurance_sdk.rules.model import RuleGroup
 from medical_insurance_sdk.rules.ops_alerts import exporter_group
 from medical_insurance_sdk.rules.options import RulesOptions
@@ -20,9 +22,11 @@ from medical_insurance_sdk.rules.slo_alerts import slo_group
 
 __all__ = [
     "ALERTS_FILE",
+    "BASELINES_FILE",
     "RECORDING_FILE",
     "RuleFiles",
     "alert_groups",
+    "baseline_groups",
     "changed_files",
     "render_groups",
     "render_rule_files",
@@ -31,6 +35,7 @@ __all__ = [
 
 ALERTS_FILE = "alerts.yml"
 RECORDING_FILE = "recording.yml"
+BASELINES_FILE = "baselines.yml"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -55,6 +60,12 @@ def alert_groups(options: RulesOptions) -> list[RuleGroup]:
     ]
 
 
+def baseline_groups(options: RulesOptions) -> list[RuleGroup]:
+    """The groups of ``baselines.yml``: bands, then the alerts on them (none when off)."""
+    groups = (baseline_recording_group(options), baseline_alert_group(options))
+    return [g for g in groups if g is not None]
+
+
 def _header(options: RulesOptions, what: str) -> str:
     overrides = ", ".join(sorted(options.thresholds)) or "无（分析器默认值）"
     return (
@@ -63,6 +74,16 @@ def _header(options: RulesOptions, what: str) -> str:
         "# 这样 Prometheus 规则与 SDK 内置分析器使用同一套阈值。\n"
         f"# SLO: {num(options.slo_percent)}% / {options.slo_period_days}d; "
         f"阈值覆盖 (thresholds overrides): {overrides}\n"
+    )
+
+
+def _baseline_header(options: RulesOptions) -> str:
+    b = options.baselines
+    if b is None:
+        return "# 基线规则已关闭 (baselines disabled): 本文件无规则组，保留以使 rule_files 有效。\n"
+    return (
+        f"# 基线: 前 {'/'.join(b.offsets)} 同一时刻的中位数与 MAD; z >= {num(b.z_limit)}, "
+        f"至少 {b.min_offsets} 个时刻有数据; 依赖 recording.yml 的每接口序列。\n"
     )
 
 
@@ -77,17 +98,22 @@ def render_groups(groups: Sequence[RuleGroup], header: str = "") -> str:
 
 @dataclass(frozen=True)
 class RuleFiles:
-    """The generated ``alerts.yml`` and ``recording.yml`` texts."""
+    """The generated ``alerts.yml``, ``recording.yml`` and ``baselines.yml`` texts."""
 
     alerts: str
     recording: str
+    baselines: str
 
     def items(self) -> list[tuple[str, str]]:
-        return [(ALERTS_FILE, self.alerts), (RECORDING_FILE, self.recording)]
+        return [
+            (ALERTS_FILE, self.alerts),
+            (RECORDING_FILE, self.recording),
+            (BASELINES_FILE, self.baselines),
+        ]
 
 
 def render_rule_files(options: RulesOptions) -> RuleFiles:
-    """Generate both rule files' texts."""
+    """Generate the three rule files' texts."""
     return RuleFiles(
         alerts=render_groups(
             alert_groups(options), _header(options, "医保 SDK 告警规则 (alerting rules)")
@@ -95,11 +121,17 @@ def render_rule_files(options: RulesOptions) -> RuleFiles:
         recording=render_groups(
             recording_groups(options), _header(options, "医保 SDK 记录规则 (recording rules)")
         ),
+        baselines=render_groups(
+            baseline_groups(options),
+            _header(options, "医保 SDK 基线与异常告警规则 (baseline bands and anomaly alerts)")
+            + _baseline_header(options),
+        ),
     )
 
 
 def write_rule_files(out_dir: Path, options: RulesOptions) -> list[Path]:
-    """Write ``alerts.yml`` and ``recording.yml`` into ``out_dir``; return their paths."""
+    """Write ``alerts.yml``, ``recording.yml`` and ``baselines.yml`` into ``out_dir``;
+    return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in render_rule_files(options).items():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from baseline_series import INPUT as BASELINE_INPUT
 from servers import PROMTOOL, free_port
 
 from medical_insurance_sdk.cli import main
@@ -20,11 +21,14 @@ pytestmark = pytest.mark.integration
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "prometheus"
 ORG = "H43010500001"
+RULE_FILES = ("alerts.yml", "recording.yml", "baselines.yml")
 
 
-def promtool(*args: str, cwd: Path = DEPLOY) -> subprocess.CompletedProcess[str]:
+def promtool(
+    *args: str, cwd: Path = DEPLOY, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+        [PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -34,12 +38,12 @@ def _uncomment_examples(text: str) -> str:
 
 
 def test_promtool_check_config_of_the_shipped_config():
-    """prometheus.yml is valid and its two rule files exist next to it."""
+    """prometheus.yml is valid and its three rule files exist next to it."""
     result = promtool("check", "config", "prometheus.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 2 rule files found" in result.stdout
+    assert "SUCCESS: 3 rule files found" in result.stdout
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text(encoding="utf-8"))
-    assert config["rule_files"] == ["alerts.yml", "recording.yml"]
+    assert config["rule_files"] == list(RULE_FILES)
     (job,) = config["scrape_configs"]
     assert job["job_name"] == "medical-insurance-sdk"
     assert job["scrape_interval"] == "30s"
@@ -47,7 +51,7 @@ def test_promtool_check_config_of_the_shipped_config():
 
 def test_commented_pushgateway_job_is_valid_when_enabled(tmp_path: Path):
     """Uncommenting the pushgateway job (and alerting) still gives a valid config."""
-    for name in ("alerts.yml", "recording.yml"):
+    for name in RULE_FILES:
         shutil.copy(DEPLOY / name, tmp_path / name)
     enabled = _uncomment_examples((DEPLOY / "prometheus.yml").read_text(encoding="utf-8"))
     (tmp_path / "prometheus.yml").write_text(enabled, encoding="utf-8")
@@ -60,25 +64,38 @@ def test_commented_pushgateway_job_is_valid_when_enabled(tmp_path: Path):
 
 
 def test_promtool_check_rules():
-    """Both rule files pass promtool's syntax and lint checks."""
-    result = promtool("check", "rules", "alerts.yml", "recording.yml")
+    """The three rule files pass promtool's syntax and lint checks."""
+    result = promtool("check", "rules", *RULE_FILES)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("SUCCESS") == 2
+    assert result.stdout.count("SUCCESS") == 3
+
+
+def test_promtool_check_rules_without_baselines(tmp_path: Path):
+    """With baselines off, baselines.yml has no groups and promtool still accepts it."""
+    write_rule_files(tmp_path, RulesOptions(baselines=None))
+    result = promtool("check", "rules", "baselines.yml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 0 rules found" in result.stdout
 
 
 def test_promtool_unit_tests_pass():
     """promtool test rules passes for every test file."""
     files = sorted(p.name for p in (DEPLOY / "tests").glob("*.yml"))
     assert len(files) >= 4
-    result = promtool("test", "rules", *files, cwd=DEPLOY / "tests")
+    # baselines_test.yml evaluates a week of history: about 20 s of CPU
+    result = promtool("test", "rules", *files, cwd=DEPLOY / "tests", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(files)
 
 
 def test_every_alert_has_a_firing_and_a_quiet_unit_test():
-    """Each alert name fires in some promtool case and stays silent in another."""
-    alerts = yaml.safe_load((DEPLOY / "alerts.yml").read_text(encoding="utf-8"))
-    names = {rule["alert"] for group in alerts["groups"] for rule in group["rules"]}
+    """Each alert name of alerts.yml and baselines.yml fires in some promtool case and stays
+    silent in another."""
+    names: set[str] = set()
+    for name in ("alerts.yml", "baselines.yml"):
+        rules = yaml.safe_load((DEPLOY / name).read_text(encoding="utf-8"))
+        names |= {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert len(names) > 3
     fires: set[str] = set()
     quiet: set[str] = set()
     for path in (DEPLOY / "tests").glob("*.yml"):
@@ -91,9 +108,19 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test():
 
 
 def test_shipped_rules_are_misdk_rules_output():
-    """deploy/prometheus/{alerts,recording}.yml equal `misdk rules` with the defaults."""
+    """deploy/prometheus/{alerts,recording,baselines}.yml equal `misdk rules` with the
+    defaults."""
     assert changed_files(DEPLOY, RulesOptions()) == []
     assert main(["rules", "--check", "--out", str(DEPLOY)]) == 0
+
+
+def test_baseline_unit_test_input_is_the_generated_series():
+    """baselines_test.yml carries the series of baseline_series.py: a week of history with
+    a day/night profile, then the incidents."""
+    doc = yaml.safe_load((DEPLOY / "tests" / "baselines_test.yml").read_text(encoding="utf-8"))
+    (test,) = doc["tests"]
+    assert test["input_series"] == BASELINE_INPUT
+    assert doc["rule_files"] == ["../recording.yml", "../baselines.yml"]
 
 
 def _collector() -> MetricsCollector:
@@ -129,7 +156,7 @@ def test_shipped_rules_evaluate_without_errors(start_prometheus):
     c.record_outcome_unknown("2207", ORG)
     prom = start_prometheus(
         {"medical-insurance-sdk": [f"127.0.0.1:{c.metrics_port}"]},
-        rule_files=[DEPLOY / "alerts.yml", DEPLOY / "recording.yml"],
+        rule_files=[DEPLOY / name for name in RULE_FILES],
     )
     try:
         prom.wait_for("medical_insurance_api_calls_total", lambda r: len(r) == 4)
@@ -138,7 +165,7 @@ def test_shipped_rules_evaluate_without_errors(start_prometheus):
         def all_evaluated(_: object) -> bool:
             groups = prom.api("rules")["groups"]
             rules = [rule for g in groups for rule in g["rules"]]
-            return len(groups) == 6 and all(
+            return len(groups) == 8 and all(
                 not rule["lastEvaluation"].startswith("0001") for rule in rules
             )
 
