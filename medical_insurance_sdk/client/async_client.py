@@ -283,6 +283,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
                 except BodyDecodeError as exc:
                     raise self._corrupt(state, exc) from exc
                 status = response.status_code
+                state.http_version = response.http_version
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
         return self._outcome(state, status, b"".join(chunks))
