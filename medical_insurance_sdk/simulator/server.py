@@ -72,7 +72,7 @@ from medical_insurance_sdk.simulator.faults import Fault, FaultPlan
 from medical_insurance_sdk.simulator.platform import Platform, Reply
 from medical_insurance_sdk.simulator.recorder import Recorder
 from medical_insurance_sdk.simulator.security import SimulatorSecurity
-from medical_insurance_sdk.simulator.tracecontext import TRACE_KEY, ServerTrace, TraceContinuation
+from medical_insurance_sdk.simulator.tracecontext import TraceContinuation, current_trace
 
 __all__ = ["Simulator", "SimulatorServer"]
 
@@ -219,7 +219,7 @@ class Simulator:
             return self._respond(Reply.error("交易编号[infno]不能为空"), "")
         infno = str(envelope["infno"])
         msgid = str(envelope.get("msgid") or "")
-        trace: ServerTrace | None = request.get(TRACE_KEY)
+        trace = current_trace()
         self.recorder.request(infno, msgid, request.headers, trace.trace_id if trace else "")
         if trace is not None and logger.isEnabledFor(logging.DEBUG):
             logger.debug(

@@ -1,31 +1,32 @@
 """The platform's side of a trace: the simulator continues the caller's W3C trace context.
 
-A platform request's ``traceparent`` is read by :class:`TraceContinuation`'s middleware;
-the handler logs its trace id (DEBUG, with ``trace_id``/``span_id`` for JSON logs) and the
-recorder keeps it, and every answer carries ``traceresponse:
-00-<trace id>-<the platform's span id>-<flags>`` (W3C Trace Context Level 2), so a demo
-shows one trace from the HIS to the platform. Given an OpenTelemetry ``TracerProvider``
-(``Simulator(tracer_provider=)``), the platform's span is a real SERVER span
-``medins platform``, the child of the client's, extracted with OpenTelemetry's configured
-propagators; without one, the platform's span id is drawn locally. A missing or malformed
-``traceparent`` starts nothing and echoes nothing.
+A platform request's ``traceparent`` is read by :class:`TraceContinuation`'s middleware
+(:func:`current_trace` while it is handled); the handler logs its trace id (DEBUG, with
+``trace_id``/``span_id`` for JSON logs) and the recorder keeps it, and every answer
+carries ``traceresponse: 00-<trace id>-<the platform's span id>-<flags>`` (W3C Trace
+Context Level 2), so a demo shows one trace from the HIS to the platform. Given an
+OpenTelemetry ``TracerProvider`` (``Simulator(tracer_provider=)``), the platform's span
+is a real SERVER span ``medins platform``, the child of the client's, extracted with
+OpenTelemetry's configured propagators; without one, the platform's span id is drawn
+locally. A missing or malformed ``traceparent`` starts nothing and echoes nothing.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-__all__ = ["TRACE_KEY", "ServerTrace", "TraceContinuation", "parse_traceparent"]
+__all__ = ["ServerTrace", "TraceContinuation", "current_trace", "parse_traceparent"]
 
-#: Where the request's :class:`ServerTrace` is kept (``request[TRACE_KEY]``).
-TRACE_KEY = "medins_trace"
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _RNG = random.SystemRandom()
+#: The trace of the request being handled (the handler runs in the middleware's task).
+_CURRENT: ContextVar[ServerTrace | None] = ContextVar("medins_server_trace", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,11 @@ class ServerTrace:
     def traceresponse(self) -> str:
         """The ``traceresponse`` header value."""
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
+
+
+def current_trace() -> ServerTrace | None:
+    """The trace the request being handled continues (None: no valid ``traceparent``)."""
+    return _CURRENT.get()
 
 
 def parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
@@ -87,21 +93,25 @@ class TraceContinuation:
             span_id = f"{context.span_id:016x}" if context.is_valid else ""
         else:
             span_id = ""
-        request[TRACE_KEY] = ServerTrace(
+        trace = ServerTrace(
             trace_id, parent_id, span_id or f"{_RNG.getrandbits(64) or 1:016x}", flags
         )
+        token = _CURRENT.set(trace)
         try:
-            response = await handler(request)
+            response: web.StreamResponse = await handler(request)
+            if not response.prepared:  # a streamed answer got it in echo()
+                response.headers["traceresponse"] = trace.traceresponse
             if span is not None:
                 span.set_attribute("http.response.status_code", response.status)
-            return response  # type: ignore[no-any-return]
+            return response
         finally:
+            _CURRENT.reset(token)
             if span is not None:
                 span.end()
 
     @staticmethod
     async def echo(request: web.Request, response: web.StreamResponse) -> None:
-        """``on_response_prepare``: the ``traceresponse`` header, before headers go out."""
-        trace = request.get(TRACE_KEY)
+        """``on_response_prepare``: ``traceresponse`` on an answer streamed by the handler."""
+        trace = _CURRENT.get()
         if trace is not None:
             response.headers["traceresponse"] = trace.traceresponse
