@@ -35,28 +35,40 @@ __all__ = ["DEFAULT_SERVICE_NAME", "OTEL_ENV_VARIABLES", "TracingSetup", "config
 
 #: ``service.name`` when neither the argument nor ``OTEL_SERVICE_NAME`` gives one.
 DEFAULT_SERVICE_NAME = "medical-insurance-sdk"
-#: The standard variables :func:`configure_tracing` honours, with what they do (中文).
-OTEL_ENV_VARIABLES: tuple[tuple[str, str], ...] = (
-    ("OTEL_SERVICE_NAME", "服务名 service.name（configure_tracing 的 service_name 参数优先）"),
-    ("OTEL_RESOURCE_ATTRIBUTES", "资源属性 key=value,…（如 deployment.environment=prod）"),
-    (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTLP/HTTP 基地址，默认 http://localhost:4318（追加 /v1/traces）",
-    ),
-    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "traces 的完整地址（优先于上一项）"),
-    ("OTEL_EXPORTER_OTLP_HEADERS", "导出请求头 key=value,…（如 APM 的鉴权 token）"),
-    ("OTEL_EXPORTER_OTLP_TIMEOUT", "每批导出的超时（秒，含重试），默认 10"),
-    ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip 或 none"),
-    ("OTEL_EXPORTER_OTLP_PROTOCOL", "仅支持 http/protobuf（默认）"),
-    ("OTEL_TRACES_EXPORTER", "otlp（默认）或 none（只生成与传播 trace，不导出）"),
-    ("OTEL_TRACES_SAMPLER", "采样器，默认 parentbased_always_on；如 parentbased_traceidratio"),
-    ("OTEL_TRACES_SAMPLER_ARG", "采样器参数（如比例 0.1）"),
-    ("OTEL_PROPAGATORS", "传播格式，默认 tracecontext,baggage"),
-    ("OTEL_BSP_MAX_QUEUE_SIZE", "待导出队列上限，默认 2048；满时丢弃并计数"),
-    ("OTEL_BSP_SCHEDULE_DELAY", "批量导出间隔（毫秒），默认 5000"),
-    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "每批最多 span 数，默认 512"),
-    ("OTEL_SDK_DISABLED", "true：不生成 span（请求头仍带本地生成的 traceparent）"),
-)
+#: The standard variables :func:`configure_tracing` honours: (name, 中文说明, English).
+OTEL_ENV_VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("OTEL_SERVICE_NAME", "服务名 service.name（configure_tracing 的 service_name 参数优先）",
+     "service.name (the service_name argument wins)"),
+    ("OTEL_RESOURCE_ATTRIBUTES", "资源属性 key=value,…（如 deployment.environment=prod）",
+     "resource attributes key=value,… (e.g. deployment.environment=prod)"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT",
+     "OTLP/HTTP 基地址，默认 http://localhost:4318（追加 /v1/traces）",
+     "OTLP/HTTP base URL, default http://localhost:4318 (/v1/traces is added)"),
+    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "traces 的完整地址（优先于上一项）",
+     "the full traces URL (wins over the base URL)"),
+    ("OTEL_EXPORTER_OTLP_HEADERS", "导出请求头 key=value,…（如 APM 的鉴权 token）",
+     "export request headers key=value,… (e.g. the APM's token)"),
+    ("OTEL_EXPORTER_OTLP_TIMEOUT", "每批导出的超时（秒，含重试），默认 10",
+     "timeout of one batch's export (seconds, retries included), default 10"),
+    ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip 或 none", "gzip or none"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "仅支持 http/protobuf（默认）",
+     "http/protobuf only (the default)"),
+    ("OTEL_TRACES_EXPORTER", "otlp（默认）或 none（只生成与传播 trace，不导出）",
+     "otlp (default) or none (traces made and propagated, not exported)"),
+    ("OTEL_TRACES_SAMPLER", "采样器，默认 parentbased_always_on；如 parentbased_traceidratio",
+     "sampler, default parentbased_always_on; e.g. parentbased_traceidratio"),
+    ("OTEL_TRACES_SAMPLER_ARG", "采样器参数（如比例 0.1）", "the sampler's argument (e.g. 0.1)"),
+    ("OTEL_PROPAGATORS", "传播格式，默认 tracecontext,baggage",
+     "propagation formats, default tracecontext,baggage"),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "待导出队列上限，默认 2048；满时丢弃并计数",
+     "bound of the spans waiting, default 2048; beyond it spans are dropped and counted"),
+    ("OTEL_BSP_SCHEDULE_DELAY", "批量导出间隔（毫秒），默认 5000",
+     "delay between two exports (milliseconds), default 5000"),
+    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "每批最多 span 数，默认 512",
+     "most spans in one export, default 512"),
+    ("OTEL_SDK_DISABLED", "true：不生成 span（请求头仍带本地生成的 traceparent）",
+     "true: no spans (the request still carries a locally made traceparent)"),
+)  # fmt: skip
 _DEFAULT_QUEUE = 2048
 _PROTOCOLS = ("http/protobuf",)
 _EXPORTERS = ("otlp", "none")

@@ -6,11 +6,12 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from medical_insurance_sdk import configure_tracing
+from medical_insurance_sdk.cli import main
 from medical_insurance_sdk.client.tracing import Tracer, http_attributes
 from medical_insurance_sdk.simulator.tracecontext import parse_traceparent
 from medical_insurance_sdk.tracing_setup import DEFAULT_SERVICE_NAME, OTEL_ENV_VARIABLES
 
-OTEL_NAMES = [name for name, _ in OTEL_ENV_VARIABLES]
+OTEL_NAMES = [name for name, _, _ in OTEL_ENV_VARIABLES]
 
 
 @pytest.fixture(autouse=True)
@@ -173,3 +174,16 @@ def test_the_simulator_continues_only_a_valid_traceparent(
 ) -> None:
     """W3C rules: lowercase hex, no all-zero id, version ff invalid."""
     assert parse_traceparent(value) == expected
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_misdk_documents_every_otel_variable(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`misdk docs tracing` lists each OTEL_* variable configure_tracing honours; --help says
+    where to find them."""
+    assert main(["docs", "tracing", "--lang", lang]) == 0
+    printed = capsys.readouterr().out
+    for name, zh, en in OTEL_ENV_VARIABLES:
+        assert f"{name}  " in printed
+        assert (zh if lang == "zh" else en) in printed
+    assert main(["--help"]) == 0
+    assert "misdk docs tracing" in capsys.readouterr().out
