@@ -6,7 +6,8 @@ installed (the ``[tracing]`` extra) a CLIENT span ``medins <api_code>`` is opene
 call as a child of the active span, and the headers are written by OpenTelemetry's
 configured propagators (``opentelemetry.propagate.inject``: W3C ``traceparent`` and
 ``tracestate``, ``baggage``, or whatever ``OTEL_PROPAGATORS`` names). Without
-OpenTelemetry, or when it yields no valid span context, the ids are generated locally.
+OpenTelemetry, or when it yields no valid span context (the API without a configured SDK),
+the ids are generated locally and sent as our own ``traceparent``.
 
 The span follows OpenTelemetry's semantic conventions for HTTP clients
 (``http.request.method``, ``url.full`` without query or user info, ``server.address``,
@@ -117,9 +118,6 @@ class Tracer:
             self._error = trace.StatusCode.ERROR
             self._in_context = trace.set_span_in_context
             self._inject = propagate.inject
-            self._span_context = trace.SpanContext
-            self._non_recording = trace.NonRecordingSpan
-            self._flags = trace.TraceFlags
 
     @property
     def uses_otel(self) -> bool:
@@ -142,18 +140,9 @@ class Tracer:
             f"medins {api_code}", kind=self._span_kind, attributes=attributes
         )
         context = span.get_span_context()
-        if not context.is_valid:  # no SDK configured: local ids, still propagated
+        if not context.is_valid:  # no SDK configured: local ids, our own traceparent
             local = _local_trace()
             local.span = span
-            carrier = self._non_recording(
-                self._span_context(
-                    int(local.trace_id, 16),
-                    int(local.span_id, 16),
-                    is_remote=False,
-                    trace_flags=self._flags(1),
-                )
-            )
-            local.context = self._in_context(carrier)
             return local
         return CallTrace(
             f"{context.trace_id:032x}",

@@ -12,8 +12,8 @@ from google.protobuf.json_format import MessageToJson
 from local_net import free_port
 from opentelemetry import baggage, context
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
-from otlp_sink import LoopbackHttpSink, attributes
 
+from bench.otlp_sink import LoopbackHttpSink, attributes
 from medical_insurance_sdk import MedicalInsuranceClient, configure_tracing
 from medical_insurance_sdk.client import RetryPolicy
 from medical_insurance_sdk.exceptions import BusinessError, HTTPStatusError

@@ -1,7 +1,10 @@
 """oteltest's OTLP/HTTP sink on 127.0.0.1 and a free port, and readers of what it received.
 
 oteltest's ``HttpSink`` binds every interface on a fixed port; :class:`LoopbackHttpSink`
-keeps its request parsing and listener (an ``AccumulatingHandler``) and serves on loopback.
+keeps its request parsing and listener and serves on loopback. The tracing tests use it in
+process (an ``AccumulatingHandler`` keeps every request); ``python -m bench.otlp_sink``
+runs one for ``bench_tracing`` in its own process (a :class:`CountingHandler`: spans are
+counted, not kept), prints its endpoint and serves until stopped.
 """
 
 from __future__ import annotations
@@ -11,15 +14,35 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from oteltest.sink import HttpSink
-from oteltest.sink.handler import AccumulatingHandler
+from oteltest.sink.handler import AccumulatingHandler, RequestHandler
 from oteltest.telemetry import extract_leaves, get_spans
 
 
-class LoopbackHttpSink(HttpSink):  # type: ignore[misc]
-    """An OTLP/HTTP receiver on ``127.0.0.1:<free port>``; ``listener.telemetry`` holds it all."""
+class CountingHandler(RequestHandler):  # type: ignore[misc]
+    """Counts the spans received; keeps nothing."""
 
     def __init__(self) -> None:
-        self.listener = AccumulatingHandler()
+        self.spans = 0
+
+    def handle_logs(self, request: Any, headers: Any) -> None:
+        """Logs are not counted."""
+
+    def handle_metrics(self, request: Any, headers: Any) -> None:
+        """Metrics are not counted."""
+
+    def handle_trace(self, request: Any, headers: Any) -> None:
+        """Count the request's spans."""
+        self.spans += sum(
+            len(scope.spans) for rs in request.resource_spans for scope in rs.scope_spans
+        )
+
+
+class LoopbackHttpSink(HttpSink):  # type: ignore[misc]
+    """An OTLP/HTTP receiver on ``127.0.0.1:<free port>``; ``listener.telemetry`` holds it all
+    (with the default ``AccumulatingHandler``)."""
+
+    def __init__(self, listener: Any = None) -> None:
+        self.listener = listener if listener is not None else AccumulatingHandler()
         super().__init__(self.listener, logging.getLogger("oteltest"), port=0)
         sink = self
 
@@ -75,3 +98,9 @@ def value(any_value: Any) -> Any:
 def attributes(message: Any) -> dict[str, Any]:
     """A span's or an event's attributes as a dict."""
     return {kv.key: value(kv.value) for kv in message.attributes}
+
+
+if __name__ == "__main__":
+    sink = LoopbackHttpSink(CountingHandler())
+    print(sink.endpoint, flush=True)
+    sink.run_server()
