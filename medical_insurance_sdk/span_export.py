@@ -15,8 +15,10 @@ when ``opentelemetry-sdk`` is installed (the ``[otel]`` extra).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,6 +75,11 @@ class _Counters:
         if warn:
             self._warn("the span queue is full")
         return False
+
+    def forked(self) -> None:
+        """In a forked child: the SDK empties its queue there, so nothing waits."""
+        self._lock = threading.Lock()
+        self._queued = 0
 
     def taken(self, count: int) -> None:
         with self._lock:
@@ -160,6 +167,15 @@ class CountedBatchSpanProcessor(SpanProcessor):
         if max_queue_size < 1:
             raise ValueError("max_queue_size must be positive")
         self._counters = _Counters(max_queue_size)
+        if hasattr(os, "register_at_fork"):  # weak: a processor shut down is not kept
+            forked = weakref.WeakMethod(self._counters.forked)
+
+            def after_in_child() -> None:
+                method = forked()
+                if method is not None:
+                    method()
+
+            os.register_at_fork(after_in_child=after_in_child)
         batch_size = max_export_batch_size
         if batch_size is not None or max_queue_size < 512:
             batch_size = min(batch_size or max_queue_size, max_queue_size)

@@ -255,3 +255,28 @@ def test_a_stuck_endpoint_fills_the_bounded_queue_and_drops_the_rest() -> None:
     assert stats.queue_full >= 20 - 2 * 4  # at most one batch out and one queue waiting
     assert final.exported == 0
     assert final.dropped + final.queued == 20
+
+
+async def test_the_async_client_makes_the_same_span(
+    sink: LoopbackHttpSink, tracing: TracingSetup
+) -> None:
+    """Sync and async calls export spans with the same attributes and outcome."""
+    from medical_insurance_sdk import AsyncMedicalInsuranceClient
+
+    with running_simulator(SimulatorConfig(seed=3, latency_scale=0)) as sim:
+        with MedicalInsuranceClient.for_simulator(
+            sim.base_url, collector=None, tracer_provider=tracing.provider
+        ) as client:
+            client.call("1101", person())
+        async with AsyncMedicalInsuranceClient.for_simulator(
+            sim.base_url, collector=None, tracer_provider=tracing.provider
+        ) as aclient:
+            await aclient.call("1101", person())
+    assert tracing.force_flush()
+    sync_span, async_span = sink.spans()
+    found = [attributes(span) for span in (sync_span, async_span)]
+    for attrs in found:
+        del attrs["medins.msgid"]
+    assert found[0] == found[1]
+    assert found[1]["medins.outcome"] == "ok"
+    assert sync_span.trace_id != async_span.trace_id
