@@ -231,6 +231,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         try:
             while True:
                 state.attempt += 1
+                state.status_code = 0  # this attempt's answer, if any
                 try:
                     output = await (send or self._attempt)(state)
                 except MedicalInsuranceError as error:

@@ -246,6 +246,7 @@ class MedicalInsuranceClient(FileClientBase):
         try:
             while True:
                 state.attempt += 1
+                state.status_code = 0  # this attempt's answer, if any
                 try:
                     output = (send or self._attempt)(state)
                 except MedicalInsuranceError as error:
