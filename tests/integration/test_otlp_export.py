@@ -3,7 +3,12 @@ propagation, and an unreachable or stuck endpoint that never touches a business 
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -280,3 +285,42 @@ async def test_the_async_client_makes_the_same_span(
     assert found[0] == found[1]
     assert found[1]["medins.outcome"] == "ok"
     assert sync_span.trace_id != async_span.trace_id
+
+
+def test_misdk_simulate_trace_continues_the_call_in_another_process(
+    sink: LoopbackHttpSink, tracing: TracingSetup
+) -> None:
+    """`misdk simulate --trace` (OTEL_* variables): the platform's SERVER span, exported by
+    the simulator's process, is the child of the HIS call's span in the same receiver."""
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+        "OTEL_SERVICE_NAME": "platform-sim",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "medical_insurance_sdk.cli", "simulate", "--port", "0",
+         "--seed", "5", "--latency-scale", "0", "--trace"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        started = re.search(r"(http://127\.0\.0\.1:\d+)/fsi/", process.stdout.readline())
+        assert started is not None
+        with MedicalInsuranceClient.for_simulator(
+            started.group(1), collector=None, tracer_provider=tracing.provider
+        ) as client:
+            client.call("1101", person())
+    finally:
+        process.send_signal(signal.SIGINT)  # the simulator flushes its spans as it stops
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert tracing.force_flush()
+    spans = {span.name: span for span in sink.spans()}
+    call, platform = spans["medins 1101"], spans["medins platform"]
+    assert platform.trace_id == call.trace_id
+    assert platform.parent_span_id == call.span_id
+    assert sink.service_names() == {"his-test", "platform-sim"}
