@@ -152,10 +152,11 @@ def _measure(base_url: str, sink_url: str) -> dict[str, Any]:
     per_call = {mode: sum(cpu[mode]) / calls * 1e6 for mode in MODES}
     wall_call = {mode: sum(wall[mode]) / calls * 1e6 for mode in MODES}
 
-    def overhead(mode: str, base: str) -> tuple[float, float]:
-        pairs = [a / b - 1.0 for a, b in zip(cpu[mode], cpu[base], strict=True)]
+    def overhead(mode: str, base: str, times: dict[str, list[float]] = cpu) -> tuple[float, float]:
+        """(% more than ``base`` in total, standard error of the per-round ratios)."""
+        pairs = [a / b - 1.0 for a, b in zip(times[mode], times[base], strict=True)]
         spread = statistics.stdev(pairs) / math.sqrt(len(pairs)) if len(pairs) > 1 else 0.0
-        return (per_call[mode] / per_call[base] - 1.0) * 100.0, spread * 100.0
+        return (sum(times[mode]) / sum(times[base]) - 1.0) * 100.0, spread * 100.0
 
     return {
         "per_call": per_call,
@@ -163,6 +164,7 @@ def _measure(base_url: str, sink_url: str) -> dict[str, Any]:
         "spans": overhead("spans", "off"),
         "otlp": overhead("otlp", "off"),
         "monitoring": (monitoring["pct"], monitoring["se_pct"]),
+        "down_wall": overhead("down", "spans", wall),
         "exported": after["otlp"].exported - before["otlp"].exported,
         "exported_expected": calls,
         "dropped": after["down"].dropped - before["down"].dropped,
@@ -201,10 +203,17 @@ def run() -> list[dict[str, Any]]:
         },
         {"name": "wall time per call, tracing off", "value": wall_call["off"], "unit": "µs"},
         {
+            "name": "wall time per call, spans, no exporter",
+            "value": wall_call["spans"],
+            "unit": "µs",
+        },
+        {
             "name": "wall time per call, OTLP endpoint down",
             "value": wall_call["down"],
             "unit": "µs",
         },
+        {"name": "  endpoint down vs no exporter", "value": m["down_wall"][0], "unit": "%"},
+        {"name": "  standard error", "value": m["down_wall"][1], "unit": "%"},
         {
             "name": "  spans dropped and counted (of calls made)",
             "value": m["dropped"] / max(m["down_ended"], 1) * 100.0,
