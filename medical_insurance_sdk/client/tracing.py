@@ -23,7 +23,9 @@ only codes, the msgid, the URL without its query, numbers.
 
 from __future__ import annotations
 
+import logging
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +42,8 @@ __all__ = [
 ]
 
 _RNG = random.SystemRandom()
+logger = logging.getLogger("medical_insurance_sdk.client")
+_LOG_INTERVAL_S = 60.0
 #: The values of ``medins.outcome``.
 OUTCOMES: tuple[str, ...] = ("ok", "refused", "failed", "unknown")
 #: The event a failed attempt that is retried adds to the call's span.
@@ -108,6 +112,9 @@ class Tracer:
         if use_otel is None:
             use_otel = provider is not None or is_available("opentelemetry.trace")
         self._otel: Any = None
+        #: Calls whose configured propagators raised (they sent our own ``traceparent``).
+        self.inject_failures = 0
+        self._logged_at = -_LOG_INTERVAL_S
         self._static = http_attributes(url) if url else {}
         if use_otel:
             from opentelemetry import propagate, trace
@@ -153,11 +160,28 @@ class Tracer:
         )
 
     def inject(self, trace: CallTrace, headers: dict[str, str]) -> None:
-        """Write the call's trace context into the request ``headers``."""
+        """Write the call's trace context into the request ``headers``.
+
+        A propagator that raises (a configured third-party one) never fails the call: our
+        own ``traceparent`` is sent instead, the failure counted in
+        :attr:`inject_failures` and logged at most once a minute.
+        """
         if trace.context is None:
             headers["traceparent"] = trace.traceparent
-        else:
+            return
+        try:
             self._inject(headers, context=trace.context)
+        except Exception as exc:  # monitoring boundary: the call goes on
+            headers["traceparent"] = trace.traceparent
+            self.inject_failures += 1
+            now = time.monotonic()
+            if now - self._logged_at >= _LOG_INTERVAL_S:
+                self._logged_at = now
+                logger.warning(
+                    "OpenTelemetry propagation failed (%s), own traceparent sent; %d so far",
+                    type(exc).__name__,
+                    self.inject_failures,
+                )
 
     def attempt_failed(
         self, trace: CallTrace, attempt: int, error_code: str, status_code: int, delay: float

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from opentelemetry import propagate
+from opentelemetry.propagators.textmap import TextMapPropagator
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from medical_insurance_sdk import configure_tracing
@@ -187,3 +192,32 @@ def test_misdk_documents_every_otel_variable(lang: str, capsys: pytest.CaptureFi
         assert (zh if lang == "zh" else en) in printed
     assert main(["--help"]) == 0
     assert "misdk docs tracing" in capsys.readouterr().out
+
+
+class _BrokenPropagator(TextMapPropagator):
+    """A third-party propagator that fails on every request."""
+
+    def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:
+        raise RuntimeError("broken propagator")
+
+    def extract(self, carrier: Any, context: Any = None, getter: Any = None) -> Any:
+        raise RuntimeError("broken propagator")
+
+    @property
+    def fields(self) -> set[str]:
+        return {"x-broken"}
+
+
+def test_a_raising_propagator_never_fails_the_call() -> None:
+    """The call sends our own traceparent instead; the failure is counted."""
+    previous = propagate.get_global_textmap()
+    propagate.set_global_textmap(_BrokenPropagator())
+    try:
+        tracer = Tracer(provider=TracerProvider())
+        trace = tracer.start("1101", "H43010500001", "m" * 30, "R")
+        headers: dict[str, str] = {}
+        tracer.inject(trace, headers)
+    finally:
+        propagate.set_global_textmap(previous)
+    assert headers == {"traceparent": trace.traceparent}
+    assert tracer.inject_failures == 1
