@@ -179,7 +179,7 @@ def run() -> list[dict[str, Any]]:
     per_call, wall_call = m["per_call"], m["wall_call"]
     rows: list[dict[str, Any]] = [
         {"name": f"client CPU per call, tracing {mode}", "value": per_call[mode], "unit": "µs"}
-        for mode in ("off", "spans", "otlp")
+        for mode in MODES
     ]
     rows += [
         {"name": "tracing CPU overhead, spans, no exporter", "value": m["spans"][0], "unit": "%"},
