@@ -8,6 +8,7 @@ import sys
 MODULES = (
     "bench.bench_collector",
     "bench.bench_client",
+    "bench.bench_tracing",
     "bench.bench_analyzer",
     "bench.bench_incidents",
     "bench.bench_reliability",

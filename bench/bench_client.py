@@ -86,15 +86,19 @@ def _collector(capacity: int) -> Any:
     )
 
 
-def _client(base_url: str, collector: Any | None) -> Any:
+def _client(base_url: str, collector: Any | None, **options: Any) -> Any:
     from medical_insurance_sdk.client import MedicalInsuranceClient
 
     if collector is None:
-        return MedicalInsuranceClient.for_simulator(base_url, ORG, monitoring=False, cache=False)
-    return MedicalInsuranceClient.for_simulator(base_url, ORG, collector=collector, cache=False)
+        return MedicalInsuranceClient.for_simulator(
+            base_url, ORG, monitoring=False, cache=False, **options
+        )
+    return MedicalInsuranceClient.for_simulator(
+        base_url, ORG, collector=collector, cache=False, **options
+    )
 
 
-def _cpu_overhead(base_url: str) -> dict[str, float]:
+def _cpu_overhead(base_url: str, **options: Any) -> dict[str, float]:
     """Overhead (%) of monitoring in client CPU, its standard error, and CPU µs per call.
 
     One client, one connection; only its monitor is switched on or off (``client.monitor``
@@ -103,10 +107,11 @@ def _cpu_overhead(base_url: str) -> dict[str, float]:
     hit both modes alike. The overhead compares the total process CPU time of all "on"
     blocks with all "off" blocks, untrimmed: the collector's periodic folds (one per 2048
     calls) land in "on" blocks and are paid in full. The standard error comes from the
-    differences of adjacent on/off block pairs.
+    differences of adjacent on/off block pairs. ``options`` go to the client
+    (``bench_tracing`` passes its ``tracer_provider``).
     """
     collector = _collector(2 * SAMPLES + 1000)
-    client = _client(base_url, collector)
+    client = _client(base_url, collector, **options)
     monitors = {"on": client.monitor, "off": None}
     blocks: dict[str, list[float]] = {"on": [], "off": []}
     clock = time.process_time

@@ -7,7 +7,8 @@ The clients and the whole exception hierarchy (every class of
 :mod:`medical_insurance_sdk.simulator` (the local platform simulator) and
 :mod:`medical_insurance_sdk.rules` (Prometheus rules and the Grafana dashboard).
 :func:`configure_logging` (opt-in text or JSON log lines, masked) comes from
-:mod:`medical_insurance_sdk.logging_setup`.
+:mod:`medical_insurance_sdk.logging_setup`; :func:`configure_tracing` (opt-in span export
+over OTLP, the ``[otel]`` extra) from :mod:`medical_insurance_sdk.tracing_setup`.
 """
 
 import logging
@@ -41,6 +42,7 @@ from medical_insurance_sdk.exceptions import (
     ValidationError,
 )
 from medical_insurance_sdk.logging_setup import configure_logging
+from medical_insurance_sdk.tracing_setup import configure_tracing
 
 # A library logs, the application decides where: without this, a warning from the SDK
 # would reach stderr through logging.lastResort in an application without logging set up.
@@ -70,6 +72,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "configure_logging",
+    "configure_tracing",
     "display_name",
     "get_interface",
 ]

@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="misdk",
         description="医保 SDK 命令行工具：演示、模拟平台、报告、告警规则 (misdk)",
+        epilog="链路追踪 (OpenTelemetry/OTLP) 读取的 OTEL_* 环境变量：misdk docs tracing",
     )
     parser.add_argument("--version", action="version", version=f"misdk {__version__}")
     _log_options(parser, *_env_defaults())

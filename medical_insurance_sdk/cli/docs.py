@@ -2,6 +2,8 @@
 
 ``misdk docs interfaces`` writes ``docs/interfaces.md`` (the per-interface input reference
 built from the catalog and the validation rules), or prints it with ``--out -``.
+``misdk docs tracing`` prints the standard ``OTEL_*`` variables that
+:func:`~medical_insurance_sdk.configure_tracing` honours (``--lang en`` in English).
 
 Exit codes: 0 written, printed or (with ``--check``) in sync; 1 ``--check`` found the file
 out of date; 2 the file cannot be written.
@@ -14,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run_interfaces"]
+__all__ = ["register", "run_interfaces", "run_tracing"]
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +42,28 @@ def register(subparsers: Any) -> None:
         help="只检查文件是否与生成结果一致，不写入 (不一致时退出码为 1)",
     )
     interfaces.set_defaults(func=run_interfaces)
+    tracing = documents.add_parser(
+        "tracing",
+        help="链路追踪导出 (OTLP) 使用的 OTEL_* 环境变量",
+        description="configure_tracing() 与 OpenTelemetry SDK 读取的标准 OTEL_* 环境变量。",
+    )
+    tracing.add_argument("--lang", choices=("zh", "en"), default="zh", help="输出语言 (默认 zh)")
+    tracing.set_defaults(func=run_tracing)
+
+
+def run_tracing(args: argparse.Namespace) -> int:
+    """Print the OTEL_* variables of trace export, one per line; returns 0."""
+    from medical_insurance_sdk.tracing_setup import OTEL_ENV_VARIABLES
+
+    english = args.lang == "en"
+    if english:
+        print("configure_tracing() (the [otel] extra) reads these; an explicit argument wins:")
+    else:
+        print("configure_tracing()（[otel] 扩展）读取以下变量；代码中显式传入的参数优先：")
+    width = max(len(name) for name, _, _ in OTEL_ENV_VARIABLES)
+    for name, zh, en in OTEL_ENV_VARIABLES:
+        print(f"  {name:<{width}}  {en if english else zh}")
+    return 0
 
 
 def run_interfaces(args: argparse.Namespace) -> int:

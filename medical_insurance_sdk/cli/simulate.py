@@ -3,7 +3,10 @@
 At startup it prints the service URL, the admin URL and the admin token (admin writes
 send it as ``Authorization: Bearer <token>``). Exit codes: 0 stopped by Ctrl-C, 1 the
 port could not be bound, 2 bad arguments or an unusable config file (one line naming the
-file and the problem, never a traceback).
+file and the problem, never a traceback). ``--trace`` exports the platform's SERVER spans,
+children of the calling client's spans, over OTLP (:func:`configure_tracing`, configured by
+the ``OTEL_*`` variables, ``service.name`` ``misdk-simulator`` unless ``OTEL_SERVICE_NAME``
+says otherwise; the ``[otel]`` extra).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
 from typing import Any
 
@@ -37,7 +41,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--latency-scale", type=float, default=None, help="延迟缩放系数 (0 表示无延迟)"
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="导出平台端 span (OTLP；由 OTEL_* 环境变量配置，见 misdk docs tracing；需 [otel])",
+    )
     parser.set_defaults(func=run)
+
+
+def _tracing() -> Any:
+    """``--trace``: the OTLP setup of the platform's spans (``ValueError`` when unusable)."""
+    from medical_insurance_sdk.tracing_setup import configure_tracing
+
+    return configure_tracing(os.environ.get("OTEL_SERVICE_NAME") or "misdk-simulator")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,9 +90,13 @@ def run(args: argparse.Namespace) -> int:
     admin_port = args.admin_port
     if admin_port is None:
         admin_port = args.port + 1 if args.port else 0
-    server = SimulatorServer(
-        Simulator(config), host=args.host, port=args.port, admin_port=admin_port
-    )
+    try:
+        tracing = _tracing() if args.trace else None
+    except ValueError as exc:
+        print(f"链路追踪配置无效：{exc}", file=sys.stderr)
+        return 2
+    simulator = Simulator(config, tracer_provider=tracing.provider if tracing else None)
+    server = SimulatorServer(simulator, host=args.host, port=args.port, admin_port=admin_port)
 
     async def serve() -> None:
         await server.start()
@@ -100,4 +120,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("模拟器已停止", flush=True)
         return 0
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # the spans still waiting, bounded by the export timeout
     return 0

@@ -51,6 +51,7 @@ from medical_insurance_sdk.client.timeouts import (
 )
 from medical_insurance_sdk.client.tracing import CallTrace, Tracer
 from medical_insurance_sdk.exceptions import (
+    BusinessError,
     DeadlineExceededError,
     MedicalInsuranceError,
     ResponseParseError,
@@ -129,6 +130,8 @@ class CallState:
     request_size: int = 0  # bytes sent: the envelope's, or a 9101 upload's multipart body
     response_size: int = 0
     attempt: int = 0
+    status_code: int = 0  # the last attempt's HTTP status (0: none answered)
+    http_version: str = ""  # the last answer's protocol ("HTTP/1.1"), when known
     ended: bool = False  # recorded and its span ended (exactly once, on every path)
 
 
@@ -238,7 +241,7 @@ class ClientBase:
             auth_identity(self.auth),
             *(self.defaults.fields[name] for name in _SCOPE_FIELDS),
         )
-        self.tracer = Tracer(tracing, tracer_provider)
+        self.tracer = Tracer(tracing, tracer_provider, f"{self.base_url}{self.path}")
         self.validate = validate
         self.auto_sign_in = auto_sign_in
         self.max_response_bytes = max_response_bytes
@@ -359,7 +362,7 @@ class ClientBase:
         A validation failure is recorded (error_code VALIDATION) and raised.
         """
         msgid = next_msgid(self.org_code, self.node_id)
-        trace = self.tracer.start(interface.code, self.org_code, msgid)
+        trace = self.tracer.start(interface.code, self.org_code, msgid, interface.kind.value)
         state = CallState(
             interface=interface,
             msgid=msgid,
@@ -444,7 +447,7 @@ class ClientBase:
     def _headers(self, state: CallState) -> dict[str, str]:
         headers = self.auth.headers(state.interface.code)
         headers["Content-Type"] = self.content_type
-        headers["traceparent"] = state.trace.traceparent
+        self.tracer.inject(state.trace, headers)
         return headers
 
     def _check_length(self, state: CallState, declared: str | None) -> None:
@@ -551,6 +554,7 @@ class ClientBase:
     def _outcome(self, state: CallState, status_code: int, body: bytes) -> dict[str, Any]:
         """Turn an HTTP answer into the output dict, or raise the matching error."""
         state.response_size = len(body)
+        state.status_code = status_code
         where = {
             "api_code": state.interface.code,
             "msgid": state.msgid,
@@ -580,6 +584,9 @@ class ClientBase:
         delay = self.retry.delay(state.attempt)
         if state.deadline_at is not None and time.monotonic() + delay >= state.deadline_at:
             return None  # no time left for another attempt: the error stands
+        self.tracer.attempt_failed(
+            state.trace, state.attempt, error.error_code, state.status_code, delay
+        )
         logger.info(
             "retrying infno=%s msgid=%s trace_id=%s after %s (attempt %d/%d, wait %.3fs)",
             state.interface.code,
@@ -630,7 +637,9 @@ class ClientBase:
             state.monitor.end(
                 state.tracked, "success", None, None, state.response_size, state.request_size
             )
-        self.tracer.end(state.trace, None)
+        self.tracer.end(
+            state.trace, None, "ok", state.attempt, state.status_code, state.http_version
+        )
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "call ok infno=%s msgid=%s trace_id=%s attempts=%d %.1fms",
@@ -668,7 +677,14 @@ class ClientBase:
             )
         if unknown and state.monitor is not None:
             state.monitor.outcome_unknown(state.interface.code, self.org_code)
-        self.tracer.end(state.trace, code)
+        if unknown:
+            outcome = "unknown"
+            self.tracer.outcome_unknown(state.trace, state.interface.code, state.msgid)
+        else:
+            outcome = "refused" if isinstance(error, BusinessError) else "failed"
+        self.tracer.end(
+            state.trace, code, outcome, state.attempt, state.status_code, state.http_version
+        )
         return code
 
     def _log_outcome_unknown(self, state: CallState, error_code: str) -> None:

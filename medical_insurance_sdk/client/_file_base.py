@@ -144,6 +144,7 @@ class FileClientBase(ClientBase):
         self, state: CallState, status: int, body: bytes | None
     ) -> dict[str, Any]:
         """The file's size once it is committed, or the answering envelope's error."""
+        state.status_code = status
         if body is None:
             return {"size": state.response_size}
         self._outcome(state, status, body)  # raises the envelope's error, if any

@@ -231,6 +231,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
         try:
             while True:
                 state.attempt += 1
+                state.status_code = 0  # this attempt's answer, if any
                 try:
                     output = await (send or self._attempt)(state)
                 except MedicalInsuranceError as error:
@@ -283,6 +284,7 @@ class AsyncMedicalInsuranceClient(FileClientBase):
                 except BodyDecodeError as exc:
                     raise self._corrupt(state, exc) from exc
                 status = response.status_code
+                state.http_version = response.http_version
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
         return self._outcome(state, status, b"".join(chunks))

@@ -246,6 +246,7 @@ class MedicalInsuranceClient(FileClientBase):
         try:
             while True:
                 state.attempt += 1
+                state.status_code = 0  # this attempt's answer, if any
                 try:
                     output = (send or self._attempt)(state)
                 except MedicalInsuranceError as error:
@@ -298,6 +299,7 @@ class MedicalInsuranceClient(FileClientBase):
                 except BodyDecodeError as exc:
                     raise self._corrupt(state, exc) from exc
                 status = response.status_code
+                state.http_version = response.http_version
         except httpx.HTTPError as exc:
             raise self._translate(state, exc) from exc
         return self._outcome(state, status, b"".join(chunks))

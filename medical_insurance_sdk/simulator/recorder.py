@@ -1,4 +1,4 @@
-"""What the simulator received: counts per interface, last headers, msgids, outcomes.
+"""What the simulator received: counts per interface, last headers, msgids, trace ids, outcomes.
 
 Tests compare these with what the client and the collector saw (e.g. that a W$ call was
 sent exactly once, or that the ``traceparent`` header arrived). Secrets in headers are
@@ -45,11 +45,16 @@ class Recorder:
         self.total = 0
         self.last_headers: dict[str, dict[str, str]] = {}
         self.recent_msgids: dict[str, deque[str]] = {}
+        self.recent_trace_ids: dict[str, deque[str]] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._peers: set[object] = set()
 
-    def request(self, infno: str, msgid: str, headers: Mapping[str, str]) -> None:
-        """Record one authenticated request."""
+    def request(
+        self, infno: str, msgid: str, headers: Mapping[str, str], trace_id: str = ""
+    ) -> None:
+        """Record one authenticated request (``trace_id``: its ``traceparent``'s, if valid)."""
+        if trace_id:
+            self.recent_trace_ids.setdefault(infno, deque(maxlen=_RECENT)).append(trace_id)
         self.total += 1
         self.received[infno] += 1
         self.last_headers[infno] = {
@@ -86,4 +91,5 @@ class Recorder:
             "connections": len(self._peers),
             "last_headers": {k: dict(v) for k, v in self.last_headers.items()},
             "recent_msgids": {k: list(v) for k, v in self.recent_msgids.items()},
+            "recent_trace_ids": {k: list(v) for k, v in self.recent_trace_ids.items()},
         }

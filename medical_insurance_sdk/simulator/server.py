@@ -4,7 +4,8 @@ Request pipeline (one POST to the service path):
 
 1. gateway auth (``_api_*`` by default) → HTTP 401 with the protocol's JSON body;
 2. JSON envelope (the body, or a multipart 9101's ``jsonStr`` part, its ``file`` part read
-   up to ``max_upload_bytes``) → recorded (count per infno, headers, msgid);
+   up to ``max_upload_bytes``) → recorded (count per infno, headers, msgid, the trace id
+   of its ``traceparent``, echoed as ``traceresponse``: :mod:`.tracecontext`);
 3. latency and fault drawn for the interface (:mod:`.faults`), latency slept;
 4. business handling (:mod:`.platform`), then the answer (a JSON envelope, or a 9102 file
    as ``application/octet-stream``), possibly mangled by the fault.
@@ -71,6 +72,7 @@ from medical_insurance_sdk.simulator.faults import Fault, FaultPlan
 from medical_insurance_sdk.simulator.platform import Platform, Reply
 from medical_insurance_sdk.simulator.recorder import Recorder
 from medical_insurance_sdk.simulator.security import SimulatorSecurity
+from medical_insurance_sdk.simulator.tracecontext import TraceContinuation, current_trace
 
 __all__ = ["Simulator", "SimulatorServer"]
 
@@ -104,8 +106,17 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Simulator:
     """The simulated platform: state, recorder, faults and the request handler."""
 
-    def __init__(self, config: SimulatorConfig | None = None, *, path: str = DEFAULT_PATH) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        *,
+        path: str = DEFAULT_PATH,
+        tracer_provider: Any = None,
+    ) -> None:
         self.config = config or SimulatorConfig()
+        #: Continues each request's trace (:mod:`.tracecontext`); SERVER spans when
+        #: ``tracer_provider`` (an OpenTelemetry ``TracerProvider``) is given.
+        self.traces = TraceContinuation(tracer_provider)
         self.path = path
         self.platform = Platform(self.config)
         self.recorder = Recorder()
@@ -124,7 +135,8 @@ class Simulator:
 
     def app(self) -> web.Application:
         """The platform application (service path only)."""
-        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[self.traces.middleware])
+        app.on_response_prepare.append(TraceContinuation.echo)
         app.router.add_post(self.path, self.handle)
         return app
 
@@ -207,7 +219,22 @@ class Simulator:
             return self._respond(Reply.error("交易编号[infno]不能为空"), "")
         infno = str(envelope["infno"])
         msgid = str(envelope.get("msgid") or "")
-        self.recorder.request(infno, msgid, request.headers)
+        trace = current_trace()
+        self.recorder.request(infno, msgid, request.headers, trace.trace_id if trace else "")
+        if trace is not None and logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "simulator: received infno=%s msgid=%s trace_id=%s",
+                infno,
+                msgid,
+                trace.trace_id,
+                extra={
+                    "api_code": infno,
+                    "msgid": msgid,
+                    "trace_id": trace.trace_id,
+                    "span_id": trace.span_id,
+                    "trace_flags": trace.flags,
+                },
+            )
         refused = self._refusal(request, envelope, infno, too_large)
         if refused is not None:
             self.recorder.outcome(infno, "business_error")

@@ -116,10 +116,15 @@ def running_simulator(
     host: str = "127.0.0.1",
     port: int = 0,
     admin_port: int | None = 0,
+    tracer_provider: Any = None,
 ) -> Iterator[RunningSimulator]:
-    """Start a simulator in a daemon thread; stop it when the block ends."""
+    """Start a simulator in a daemon thread; stop it when the block ends.
+
+    ``tracer_provider`` (an OpenTelemetry ``TracerProvider``) gives the platform SERVER
+    spans continuing each request's trace (:mod:`.tracecontext`)."""
     loop = asyncio.new_event_loop()
-    server = SimulatorServer(Simulator(config), host=host, port=port, admin_port=admin_port)
+    simulator = Simulator(config, tracer_provider=tracer_provider)
+    server = SimulatorServer(simulator, host=host, port=port, admin_port=admin_port)
     started = threading.Event()
     failure: list[BaseException] = []
 

@@ -23,7 +23,8 @@ from medical_insurance_sdk.simulator.testing import (
 
 pytestmark = pytest.mark.integration
 
-TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
+#: The flags byte: sampled (01), and random trace id (02, W3C Trace Context level 2).
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 
 
 def person(certno: str = SAMPLE_CERTNO) -> dict[str, dict[str, str]]:

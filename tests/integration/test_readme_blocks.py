@@ -81,6 +81,7 @@ PRINTS = {
     'print("mdtrt_id:"': "mdtrt_id: MD",
     "exc.error_code, exc.infcode": "BIZ_MBS_HygeiaException -1",
     'print(line["level"], line["api_code"]': "WARNING 1101 BIZ_MBS_HygeiaException 1",
+    'print("spans lost:"': "spans lost: 2",  # the call's span and the visit's
 }
 
 

@@ -6,7 +6,8 @@ rejects a share of the calls with err_msg echoing the person, in the shapes that
 get through (an ID after letters or in groups, +86 and spaced phones, cards, names after
 ``姓名 ``/``姓名为``/``"name":``). Then every place the SDK writes to is searched: metric
 labels and both exposition formats, stored error messages, log records at every level,
-JSON/CSV/HTML reports, response-cache keys, exceptions' ``str()`` and ``repr()``.
+JSON/CSV/HTML reports, response-cache keys, exceptions' ``str()`` and ``repr()``, and the
+OpenTelemetry spans of the calls (every attribute and event, in their OTLP encoding).
 
 Generated personal data (``tests/pii_shapes.py``) goes the same way through real calls,
 and a 5 MB err_msg (the platform's answer inflated by a test transport) comes out masked
@@ -24,7 +25,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf.json_format import MessageToJson
 from hypothesis import HealthCheck, assume, given, settings
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pii_shapes import Secret, embedded, strip_separators
 
 from medical_insurance_sdk.client import MedicalInsuranceClient, iter_interfaces
@@ -112,9 +118,14 @@ def test_no_personal_data_on_any_export_path(
     texts: list[str] = []
     caplog.set_level(logging.DEBUG)
     echoes = iter(ECHOES * 100)
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
     with (
-        running_simulator(config) as sim,
-        MedicalInsuranceClient(sim.base_url, SAMPLE_ORG, collector=collector, retries=0) as client,
+        running_simulator(config, tracer_provider=provider) as sim,
+        MedicalInsuranceClient(
+            sim.base_url, SAMPLE_ORG, collector=collector, retries=0, tracer_provider=provider
+        ) as client,
     ):
         for interface in iter_interfaces():
             for certno in (CERT18, CERT18X, CERT15):
@@ -140,12 +151,14 @@ def test_no_personal_data_on_any_export_path(
         "cache keys": "\n".join(cache_keys),
         "exceptions": "\n".join(texts),
         "performance report dict": str(collector.generate_performance_report(1)),
+        "spans (OTLP)": MessageToJson(encode_spans(spans.get_finished_spans())),
         **{f"report {p.suffix}": p.read_text(encoding="utf-8-sig") for p in paths},
     }
     leaks = {where: _leaks(text) for where, text in exports.items() if _leaks(text)}
     assert leaks == {}
     # The sweep was not vacuous: echoes reached the SDK and were masked.
     assert "440106********1235" in exports["stored messages"] + exports["exceptions"]
+    assert exports["spans (OTLP)"].count('"medins.outcome"') >= len(calls)
     for masked in ("ID440106********1235", "139-****-5678", "欧***", '"name":"王**"'):
         assert masked in exports["stored messages"], masked
         assert masked in exports["exceptions"], masked
@@ -214,8 +227,11 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def echoing() -> Iterator[tuple[MedicalInsuranceClient, MetricsCollector, _Records]]:
-    """A client against a simulator whose 1901 always fails, echoing the input's certno."""
+def echoing() -> Iterator[
+    tuple[MedicalInsuranceClient, MetricsCollector, _Records, InMemorySpanExporter]
+]:
+    """A client against a simulator whose 1901 always fails, echoing the input's certno;
+    the call's spans (and the platform's) go to an in-memory exporter."""
     config = SimulatorConfig(
         seed=5, latency_scale=0.0, faults={"1901": {"business_error_rate": 1.0}}
     )
@@ -225,14 +241,17 @@ def echoing() -> Iterator[tuple[MedicalInsuranceClient, MetricsCollector, _Recor
     level = sdk.level
     sdk.addHandler(records)
     sdk.setLevel(logging.DEBUG)
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
     try:
         with (
-            running_simulator(config) as sim,
+            running_simulator(config, tracer_provider=provider) as sim,
             MedicalInsuranceClient(
-                sim.base_url, SAMPLE_ORG, collector=collector, retries=0
+                sim.base_url, SAMPLE_ORG, collector=collector, retries=0, tracer_provider=provider
             ) as client,
         ):
-            yield client, collector, records
+            yield client, collector, records, spans
     finally:
         sdk.removeHandler(records)
         sdk.setLevel(level)
@@ -242,14 +261,16 @@ def echoing() -> Iterator[tuple[MedicalInsuranceClient, MetricsCollector, _Recor
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=embedded())
 def test_generated_personal_data_echoed_by_the_platform_never_leaks(
-    echoing: tuple[MedicalInsuranceClient, MetricsCollector, _Records],
+    echoing: tuple[MedicalInsuranceClient, MetricsCollector, _Records, InMemorySpanExporter],
     case: tuple[str, Secret, str],
 ) -> None:
-    """An err_msg echoing generated data: exception, logs, stored call, statistics hide it."""
-    client, collector, records = echoing
+    """An err_msg echoing generated data: exception, logs, stored call, statistics, spans
+    hide it."""
+    client, collector, records, spans = echoing
     text, secret, around = case
     assume(not secret.exposed_in(around))
     del records.lines[:]
+    spans.clear()
     with pytest.raises(BusinessError) as raised:
         client.call("1901", {"data": {"type": "INSUTYPE", "certno": "，" + text}})
     error = raised.value
@@ -259,7 +280,9 @@ def test_generated_personal_data_echoed_by_the_platform_never_leaks(
         "logs (every level)": "\n".join(records.lines),
         "stored message": stored.error_message or "",
         "statistics": str(collector.get_api_statistics(60)),
+        "spans (OTLP)": MessageToJson(encode_spans(spans.get_finished_spans())),
     }
+    assert '"medins.outcome"' in shown["spans (OTLP)"]
     assert "参保状态异常" in shown["stored message"]  # the echo came back and was kept
     assert records.lines, "the failed call was logged"
     assert {where for where, t in shown.items() if secret.exposed_in(t)} == set()

@@ -187,3 +187,47 @@ def test_core_server_names_without_prometheus_client_name_the_extra():
     assert "LISTED True" in proc.stdout
     assert "ERROR start_metrics_server 需要可选依赖 prometheus-client" in proc.stdout
     assert "medical-insurance-sdk[prometheus]" in proc.stdout
+
+
+OTEL_SCRIPT = textwrap.dedent(
+    """
+    import importlib.abc, sys
+    BLOCKED = sys.argv[1]
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == BLOCKED or name.startswith(BLOCKED + "."):
+                raise ImportError(f"blocked {name}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Block())
+    from medical_insurance_sdk import configure_tracing
+
+    print("SDK LOADED", "opentelemetry.sdk.trace" in sys.modules)
+    try:
+        configure_tracing("his", set_global=False)
+    except ValueError as exc:
+        print("ERROR", exc)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "blocked",
+    ["opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"],
+    ids=["no-sdk", "no-otlp-exporter"],
+)
+def test_configure_tracing_without_the_otel_extra_names_it(blocked: str) -> None:
+    """`import medical_insurance_sdk` loads no OpenTelemetry SDK; without the [otel] packages
+    configure_tracing raises ValueError naming the extra."""
+    proc = subprocess.run(
+        [sys.executable, "-c", OTEL_SCRIPT, blocked],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "SDK LOADED False" in proc.stdout
+    assert "ERROR " in proc.stdout
+    assert "pip install 'medical-insurance-sdk[otel]'" in proc.stdout
