@@ -56,7 +56,11 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from medical_insurance_sdk._version import __version__
 from medical_insurance_sdk.core.collection.store import CallStore
-from medical_insurance_sdk.core.export.aggregates import ApiAggregates, Exemplar
+from medical_insurance_sdk.core.export.aggregates import (
+    EXEMPLAR_TRACE_LABEL,
+    ApiAggregates,
+    Exemplar,
+)
 from medical_insurance_sdk.core.export.series_rows import (
     CounterRows,
     ExemplarCheck,
@@ -66,12 +70,10 @@ from medical_insurance_sdk.core.export.series_rows import (
     histogram_rows,
 )
 
-__all__ = ["EXEMPLAR_TRACE_LABEL", "SCOPE_NAME", "ApiMetricsProducer", "otel_metric_names"]
+__all__ = ["SCOPE_NAME", "ApiMetricsProducer", "otel_metric_names"]
 
 #: The instrumentation scope of the exported metrics.
 SCOPE_NAME = "medical_insurance_sdk"
-#: The exemplar attribute (and OpenMetrics exemplar label) holding the trace id.
-EXEMPLAR_TRACE_LABEL = "trace_id"
 
 _CUMULATIVE = AggregationTemporality.CUMULATIVE
 _CALLS = "medical_insurance_api_calls"
