@@ -140,29 +140,29 @@ class OtlpMetricsExport:
         self._export()
 
     def _export(self) -> bool:
-        """One export; failures and errors are counted and logged, never raised."""
+        """One export (none before the first call); failures are counted, never raised."""
+        error: BaseException | None = None
         with self._lock:
             try:
                 data = self.producer.produce()
                 points = _points(data)
-                ok = points == 0 or (
-                    self.exporter.export(data, timeout_millis=self._timeout_ms)
-                    is MetricExportResult.SUCCESS
-                )
-                error: BaseException | None = None
-                if not ok:
-                    error = MetricsExportFailed(f"OTLP metrics export to {self.endpoint} failed")
+                if points == 0:
+                    return True
+                result = self.exporter.export(data, timeout_millis=self._timeout_ms)
+                if result is not MetricExportResult.SUCCESS:
+                    where = self.endpoint or type(self.exporter).__name__
+                    error = MetricsExportFailed(f"OTLP metrics export to {where} failed")
             except Exception as exc:  # monitoring boundary: count, log, never raise
-                ok, points, error = False, 0, exc
+                error = exc
             s = self._stats
             self._stats = (
                 MetricsExportStats(s.exported + 1, s.failed, points)
-                if ok
+                if error is None
                 else MetricsExportStats(s.exported, s.failed + 1, s.last_points)
             )
         if error is not None:
             self._health.error(HEALTH_STAGE, error)
-        return ok
+        return error is None
 
     def __repr__(self) -> str:
         s = self.stats()
@@ -194,10 +194,18 @@ def _metrics_url(endpoint: str, *, full: bool = False) -> str:
 
 
 def _env_metrics_url() -> str:
-    url = _env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-    if url:
-        return _metrics_url(url, full=True)
-    return _metrics_url(_env("OTEL_EXPORTER_OTLP_ENDPOINT") or _DEFAULT_ENDPOINT)
+    """The metrics URL the ``OTEL_EXPORTER_OTLP_*`` variables name (the exporter's rule)."""
+    for name, full in (
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", True),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", False),
+    ):
+        url = _env(name)
+        if url:
+            try:
+                return _metrics_url(url, full=full)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+    return _metrics_url(_DEFAULT_ENDPOINT)
 
 
 def _seconds(name: str, value: float | None, env: str, default_ms: float) -> float:

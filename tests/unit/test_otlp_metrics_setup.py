@@ -1,0 +1,191 @@
+"""collector.start_otlp_metrics: misuse raises ValueError naming the problem, the OTEL_*
+variables are honoured, and at run time an exporter's failure or error is counted, never
+raised."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+
+from medical_insurance_sdk.core import ManualClock, MetricConfig, MetricsCollector
+
+ENV = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_METRIC_EXPORT_TIMEOUT",
+    "OTEL_SERVICE_NAME",
+)
+
+
+class KeepingExporter(MetricExporter):
+    """An OpenTelemetry exporter that keeps what it is given, or fails as told."""
+
+    def __init__(self, result: MetricExportResult = MetricExportResult.SUCCESS) -> None:
+        super().__init__()
+        self.result = result
+        self.raise_error = False
+        self.exported: list[MetricsData] = []
+        self.closed = False
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        if self.raise_error:
+            raise RuntimeError("exporter broke")
+        self.exported.append(metrics_data)
+        return self.result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.closed = True
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def collector() -> Iterator[MetricsCollector]:
+    c = MetricsCollector(MetricConfig(prometheus_port=0, background=False), clock=ManualClock())
+    yield c
+    c.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"endpoint": "apm.example:4318"}, "endpoint must be an http(s) URL"),
+        ({"endpoint": "ftp://apm.example"}, "endpoint must be an http(s) URL"),
+        ({"interval": 0}, "interval must be a positive number"),
+        ({"interval": float("nan")}, "interval must be a positive number"),
+        ({"timeout": -1}, "timeout must be a positive number"),
+        ({"service_name": " "}, "service_name must not be empty"),
+        ({"exporter": object()}, "exporter must be an OpenTelemetry MetricExporter"),
+        (
+            {"exporter": KeepingExporter(), "endpoint": "http://apm.example:4318"},
+            "not with exporter=",
+        ),
+    ],
+    ids=[
+        "no-scheme",
+        "ftp",
+        "zero-interval",
+        "nan-interval",
+        "negative-timeout",
+        "blank-service",
+        "not-an-exporter",
+        "exporter-and-endpoint",
+    ],
+)
+def test_bad_arguments_raise_naming_them(
+    collector: MetricsCollector, kwargs: dict[str, Any], problem: str
+):
+    """Each bad argument is a ValueError that says which and why."""
+    with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        collector.start_otlp_metrics(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("OTEL_METRIC_EXPORT_INTERVAL", "soon", "OTEL_METRIC_EXPORT_INTERVAL must be a number"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "-5", "OTEL_METRIC_EXPORT_INTERVAL must be a positive"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "apm:4318", "OTEL_EXPORTER_OTLP_ENDPOINT: endpoint must"),
+    ],
+    ids=["interval-not-a-number", "interval-negative", "endpoint-no-scheme"],
+)
+def test_bad_variables_raise_naming_them(
+    collector: MetricsCollector,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    problem: str,
+):
+    """A bad OTEL_* value is a ValueError naming the variable."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=problem):
+        collector.start_otlp_metrics()
+
+
+def test_the_endpoint_variables_and_their_precedence(
+    collector: MetricsCollector, monkeypatch: pytest.MonkeyPatch
+):
+    """The base URL gets /v1/metrics, the metrics URL is used as given, the argument wins;
+    the default is the local collector's port 4318."""
+    assert collector.start_otlp_metrics().endpoint == "http://localhost:4318/v1/metrics"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://apm.example:4318/")
+    assert collector.start_otlp_metrics().endpoint == "http://apm.example:4318/v1/metrics"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "https://apm.example/otlp/m")
+    assert collector.start_otlp_metrics().endpoint == "https://apm.example/otlp/m"
+    given = collector.start_otlp_metrics(endpoint="http://127.0.0.1:4318/v1/metrics")
+    assert given.endpoint == "http://127.0.0.1:4318/v1/metrics"
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "15000")
+    assert collector.start_otlp_metrics().interval == 15.0
+    assert collector.start_otlp_metrics(interval=2).interval == 2
+
+
+def test_it_needs_the_in_process_aggregates():
+    """Without Prometheus export, or on a closed collector, the call says what is missing."""
+    off = MetricsCollector(MetricConfig(prometheus_enabled=False, background=False))
+    with pytest.raises(ValueError, match="in-process aggregates"):
+        off.start_otlp_metrics(exporter=KeepingExporter())
+    off.shutdown()
+    closed = MetricsCollector(MetricConfig(prometheus_port=0, background=False))
+    closed.shutdown()
+    with pytest.raises(ValueError, match="open collector"):
+        closed.start_otlp_metrics(exporter=KeepingExporter())
+
+
+def test_nothing_is_sent_before_the_first_call(collector: MetricsCollector):
+    """An export with no series sends nothing and counts nothing."""
+    exporter = KeepingExporter()
+    export = collector.start_otlp_metrics(exporter=exporter, interval=3600)
+    assert export.force_flush() is True
+    assert exporter.exported == []
+    assert export.stats().exported == 0
+
+
+def test_failures_and_errors_are_counted_never_raised(collector: MetricsCollector):
+    """A FAILURE result and an exception from the exporter both count as failed exports
+    (stats and monitoring health); recording and later exports go on."""
+    exporter = KeepingExporter(MetricExportResult.FAILURE)
+    export = collector.start_otlp_metrics("his-test", exporter=exporter, interval=3600, timeout=1)
+    collector.record_api_call("2207", "H43010500001", "success", 120.0)
+    assert export.force_flush() is False
+    exporter.raise_error = True
+    assert export.force_flush() is False
+    exporter.raise_error = False
+    exporter.result = MetricExportResult.SUCCESS
+    collector.record_api_call("2207", "H43010500001", "error", 120.0, error_code="BIZ_-1")
+    assert export.force_flush() is True
+    stats = export.stats()
+    assert (stats.exported, stats.failed) == (1, 2)
+    assert stats.last_points == 4  # calls (success, error), one histogram, one error series
+    assert collector.monitoring_health()["errors"]["otlp_metrics"] == 2
+    (data,) = exporter.exported[-1:]
+    resource = data.resource_metrics[0].resource
+    assert resource.attributes["service.name"] == "his-test"
+    collector.shutdown()
+    assert exporter.closed
+    assert export.stats().exported == 2  # the last export at shutdown
+
+
+def test_service_name_from_the_environment(
+    collector: MetricsCollector, monkeypatch: pytest.MonkeyPatch
+):
+    """OTEL_SERVICE_NAME names the service when the argument does not."""
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "his-outpatient")
+    exporter = KeepingExporter()
+    export = collector.start_otlp_metrics(exporter=exporter, interval=3600)
+    collector.record_api_call("1101", "H43010500001", "success", 20.0)
+    assert export.force_flush()
+    resource = exporter.exported[0].resource_metrics[0].resource
+    assert resource.attributes["service.name"] == "his-outpatient"
