@@ -5,7 +5,6 @@ same calls; an unreachable endpoint counted, never raised."""
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,25 +13,19 @@ from typing import Any
 
 import pytest
 from local_net import free_port
+from metric_samples import FAMILIES, exposition_samples, metrics_by_name, otlp_samples
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
-from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality, Metric
+from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 from oteltest.sink import HttpSink
 from oteltest.sink.handler import AccumulatingHandler
-from prometheus_client.parser import text_string_to_metric_families
 
 from medical_insurance_sdk.core import ManualClock, MetricConfig, MetricsCollector
 
 pytestmark = pytest.mark.integration
 
-FAMILIES = (
-    "medical_insurance_api_calls",
-    "medical_insurance_api_duration_seconds",
-    "medical_insurance_api_errors",
-)
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-Sample = tuple[str, frozenset[tuple[str, str]], float]
 
 
 class LoopbackMetricsSink:
@@ -66,13 +59,7 @@ class LoopbackMetricsSink:
 
     def last_metrics(self) -> dict[str, Metric]:
         """The metrics of the last request, by name."""
-        request = self.requests()[-1]
-        return {
-            m.name: m
-            for rm in request.resource_metrics
-            for sm in rm.scope_metrics
-            for m in sm.metrics
-        }
+        return metrics_by_name(self.requests()[-1])
 
     def close(self) -> None:
         self.server.shutdown()
@@ -110,55 +97,6 @@ def record_traffic(c: MetricsCollector) -> None:
         call = c.record_api_call_start("2207", "H43010500001", trace_id=trace_id)
         clock.advance(seconds)
         c.record_api_call_end(call, "success")
-
-
-def exposition_samples(c: MetricsCollector) -> set[Sample]:
-    """The three API families of ``/metrics``, as (sample name, labels, value); le as float."""
-    out: set[Sample] = set()
-    for family in text_string_to_metric_families(c.get_prometheus_metrics()):
-        if family.name not in FAMILIES:
-            continue
-        for s in family.samples:
-            labels = dict(s.labels)
-            if "le" in labels:
-                labels["le"] = repr(float(labels["le"]))
-            out.add((s.name, frozenset(labels.items()), float(s.value)))
-    return out
-
-
-def otlp_samples(metrics: dict[str, Metric]) -> set[Sample]:
-    """What Prometheus makes of the OTLP metrics: ``_total`` for a monotonic Sum, and
-    ``_bucket`` (cumulative, ``le``), ``_count``, ``_sum`` for a histogram."""
-    out: set[Sample] = set()
-    for name, m in metrics.items():
-        if m.HasField("sum"):
-            assert m.sum.is_monotonic
-            assert (
-                m.sum.aggregation_temporality
-                == AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
-            )
-            for p in m.sum.data_points:
-                attrs = frozenset((a.key, a.value.string_value) for a in p.attributes)
-                out.add((f"{name}_total", attrs, float(p.as_int)))
-            continue
-        assert m.HasField("histogram"), name
-        assert (
-            m.histogram.aggregation_temporality
-            == AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
-        )
-        for p in m.histogram.data_points:
-            attrs = {a.key: a.value.string_value for a in p.attributes}
-            assert len(p.bucket_counts) == len(p.explicit_bounds) + 1
-            assert not p.HasField("min")
-            assert not p.HasField("max")
-            running = 0
-            for bound, count in zip([*p.explicit_bounds, math.inf], p.bucket_counts, strict=True):
-                running += count
-                labels = frozenset({**attrs, "le": repr(float(bound))}.items())
-                out.add((f"{name}_bucket", labels, float(running)))
-            out.add((f"{name}_count", frozenset(attrs.items()), float(p.count)))
-            out.add((f"{name}_sum", frozenset(attrs.items()), p.sum))
-    return out
 
 
 @pytest.mark.parametrize("by_org", [True, False], ids=["histogram-by-org", "histogram-by-api"])
