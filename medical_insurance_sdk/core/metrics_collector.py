@@ -63,7 +63,7 @@ from medical_insurance_sdk.optional import is_available, warn_missing
 from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS, mask_text
 
 if TYPE_CHECKING:
-    from medical_insurance_sdk.core.export.otlp_metrics import OtlpMetricsExport
+    from medical_insurance_sdk.core.export.otlp_export import OtlpMetricsExport
 
 __all__ = [
     "STATUSES",
@@ -577,7 +577,7 @@ class MetricsCollector:
         """Export the call counts, errors and duration histogram over OTLP every ``interval``.
 
         Read from the same aggregates as ``/metrics`` (nothing is recorded twice; see
-        ``core/export/otel_metrics.py`` for the names). ``endpoint`` is the receiver's base
+        ``core/export/otel_producer.py`` for the names). ``endpoint`` is the receiver's base
         URL (``http://apm:4318``; ``/v1/metrics`` is added) or its metrics URL, else the
         ``OTEL_EXPORTER_OTLP_*`` variables decide; ``interval`` (else
         ``OTEL_METRIC_EXPORT_INTERVAL``, else 60 s) and ``timeout`` (seconds per export,
@@ -601,7 +601,7 @@ class MetricsCollector:
                 "collector with prometheus_enabled, prometheus_client installed and no "
                 "multiprocess mode (prometheus_port=0 serves no /metrics)"
             )
-        from medical_insurance_sdk.core.export.otlp_metrics import start_otlp_metrics_export
+        from medical_insurance_sdk.core.export.otlp_export import start_otlp_metrics_export
 
         export = start_otlp_metrics_export(
             self.store,

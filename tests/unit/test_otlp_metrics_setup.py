@@ -4,6 +4,7 @@ raised."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -189,3 +190,48 @@ def test_service_name_from_the_environment(
     assert export.force_flush()
     resource = exporter.exported[0].resource_metrics[0].resource
     assert resource.attributes["service.name"] == "his-outpatient"
+
+
+class StuckExporter(MetricExporter):
+    """Blocks inside export until released: an endpoint that does not answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        self.entered.set()
+        self.release.wait(30)
+        return MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Nothing to close."""
+
+
+def test_a_stuck_export_holds_nothing_a_call_or_a_scrape_needs(collector: MetricsCollector):
+    """While an export hangs in the exporter, calls are recorded, started and ended, and
+    /metrics is rendered with them; the stats answer at once."""
+    exporter = StuckExporter()
+    export = collector.start_otlp_metrics(exporter=exporter, interval=3600)
+    collector.record_api_call("2207", "H43010500001", "success", 120.0)
+    flushing = threading.Thread(target=export.force_flush)
+    flushing.start()
+    assert exporter.entered.wait(10)
+    for _ in range(50):
+        call = collector.record_api_call_start("2207", "H43010500001")
+        collector.record_api_call_end(call, "success")
+    text = collector.get_prometheus_metrics()
+    assert (
+        'medical_insurance_api_calls_total{api_code="2207",org_code="H43010500001",'
+        'status="success"} 51.0' in text
+    )
+    assert export.stats().failed == 0  # still in progress
+    exporter.release.set()
+    flushing.join(10)
+    assert export.stats().failed == 1

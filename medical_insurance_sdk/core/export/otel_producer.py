@@ -70,7 +70,7 @@ from medical_insurance_sdk.core.export.series_rows import (
     histogram_rows,
 )
 
-__all__ = ["SCOPE_NAME", "ApiMetricsProducer", "otel_metric_names"]
+__all__ = ["SCOPE_NAME", "ApiMetricsProducer"]
 
 #: The instrumentation scope of the exported metrics.
 SCOPE_NAME = "medical_insurance_sdk"
@@ -79,11 +79,6 @@ _CUMULATIVE = AggregationTemporality.CUMULATIVE
 _CALLS = "medical_insurance_api_calls"
 _ERRORS = "medical_insurance_api_errors"
 _DURATION = "medical_insurance_api_duration_seconds"
-
-
-def otel_metric_names() -> tuple[str, ...]:
-    """The OpenTelemetry metric names the producer emits, in order."""
-    return (_CALLS, _DURATION, _ERRORS)
 
 
 class ApiMetricsProducer:

@@ -1,7 +1,7 @@
 """Periodic OTLP export of the API metrics, for APMs that take no Prometheus scrape.
 
 :class:`OtlpMetricsExport` works like OpenTelemetry's ``PeriodicExportingMetricReader``
-with :class:`~medical_insurance_sdk.core.export.otel_metrics.ApiMetricsProducer` as its
+with :class:`~medical_insurance_sdk.core.export.otel_producer.ApiMetricsProducer` as its
 source: a named daemon thread wakes every ``interval`` seconds, produces the cumulative
 metrics from the aggregates and hands them to an OpenTelemetry ``MetricExporter`` (OTLP/HTTP
 by default). Built by :meth:`MetricsCollector.start_otlp_metrics
@@ -37,7 +37,7 @@ from opentelemetry.sdk.resources import Resource
 
 from medical_insurance_sdk.core.collection.store import CallStore
 from medical_insurance_sdk.core.export.aggregates import ApiAggregates
-from medical_insurance_sdk.core.export.otel_metrics import ApiMetricsProducer
+from medical_insurance_sdk.core.export.otel_producer import ApiMetricsProducer
 from medical_insurance_sdk.core.runtime.background import PeriodicWorker
 from medical_insurance_sdk.core.runtime.health import MonitoringHealth
 
@@ -113,9 +113,8 @@ class OtlpMetricsExport:
         self.start()
 
     def stats(self) -> MetricsExportStats:
-        """Exports succeeded and failed so far."""
-        with self._lock:
-            return self._stats
+        """Exports succeeded and failed so far (never waits for an export in progress)."""
+        return self._stats  # an immutable snapshot, replaced whole
 
     def force_flush(self) -> bool:
         """Export now, in the calling thread; ``False`` (counted) if it failed. Never raises."""
