@@ -130,7 +130,7 @@ class MetricsCollector:
             cfg.max_series_per_metric,
         )
         self._history = self._make_history() if cfg.enabled and cfg.history_path else None
-        self._otlp_exports: list[Any] = []
+        self._otlp_exports: list[OtlpMetricsExport] = []
         self._closed = False
         self._worker = PeriodicWorker(
             "misdk-housekeeping",
@@ -587,8 +587,8 @@ class MetricsCollector:
         nothing raises: failed exports are counted (``stats()``, monitoring health stage
         ``otlp_metrics``). :meth:`shutdown` exports a last time and stops it.
         """
-        if not is_available("opentelemetry.sdk.metrics") or not is_available(
-            "opentelemetry.exporter.otlp.proto.http"
+        if not is_available("opentelemetry.sdk.metrics") or (
+            exporter is None and not is_available("opentelemetry.exporter.otlp.proto.http")
         ):
             raise ValueError(
                 "OTLP metrics need opentelemetry-sdk and the OTLP exporter: "
