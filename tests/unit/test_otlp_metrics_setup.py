@@ -4,6 +4,8 @@ raised."""
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -235,3 +237,40 @@ def test_a_stuck_export_holds_nothing_a_call_or_a_scrape_needs(collector: Metric
     exporter.release.set()
     flushing.join(10)
     assert export.stats().failed == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
+def test_a_forked_child_exports_on_its_own_thread(collector: MetricsCollector):
+    """Forked while an export waits in the exporter: the child has its own export thread
+    and lock, and exports what it records."""
+    exporter = StuckExporter()
+    export = collector.start_otlp_metrics(exporter=exporter, interval=3600)
+    collector.record_api_call("2207", "H43010500001", "success", 120.0)
+    flushing = threading.Thread(target=export.force_flush)
+    flushing.start()
+    assert exporter.entered.wait(10)  # the parent's export lock is held now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+            os.close(read)
+            exporter.release.set()  # the child's copy answers at once
+            collector.record_api_call("1101", "H43010500002", "success", 20.0)
+            threads = [t.name for t in threading.enumerate() if t.is_alive()]
+            flushed = export.force_flush()  # FAILURE from the exporter: counted
+            report = {"threads": threads, "flushed": flushed, "failed": export.stats().failed}
+            os.write(write, json.dumps(report).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    exporter.release.set()
+    flushing.join(10)
+    _, status = os.waitpid(pid, 0)
+    report = json.loads(os.read(read, 65536))
+    os.close(read)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert "misdk-otlp-metrics" in report["threads"]
+    assert report["flushed"] is False
+    assert report["failed"] == 1
