@@ -36,8 +36,8 @@ Needs ``opentelemetry-sdk`` (the ``[otel]`` extra).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import pairwise
 
+import numpy as np
 from opentelemetry.sdk.metrics import Exemplar as OtelExemplar
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -108,6 +108,11 @@ class ApiMetricsProducer:
         self.resource = resource
         self._scope = InstrumentationScope(SCOPE_NAME, __version__)
         self._check = ExemplarCheck(on_invalid_trace_id)
+        #: (series row, bucket) -> the aggregates' exemplar and its OpenTelemetry form.
+        self._converted: dict[tuple[int, int], tuple[Exemplar, OtelExemplar]] = {}
+        #: Exemplars converted, and reused from an earlier export (the cache's hit rate).
+        self.exemplars_converted = 0
+        self.exemplars_reused = 0
         self._bounds = [float(b) for b in aggregates.bounds]
         self._duration_labels: tuple[str, ...] = (
             ("api_code", "org_code") if aggregates.histogram_by_org else ("api_code",)
@@ -178,41 +183,52 @@ class ApiMetricsProducer:
         if not rows.labels:
             return None
         points = []
-        for i, labels in enumerate(rows.labels):
-            cumulative = rows.cumulative[i]
-            counts = [cumulative[0]] + [b - a for a, b in pairwise(cumulative)]
+        # OTLP wants each bucket's own count: undo the cumulative sum, all rows at once.
+        per_bucket = np.diff(np.asarray(rows.cumulative, dtype=np.int64), axis=1, prepend=0)
+        for i, (labels, counts) in enumerate(zip(rows.labels, per_bucket.tolist(), strict=True)):
             marks = rows.exemplars[i] if rows.exemplars is not None else ()
             points.append(
                 HistogramDataPoint(
                     attributes=dict(zip(self._duration_labels, labels, strict=True)),
                     start_time_unix_nano=self._start,
                     time_unix_nano=now,
-                    count=int(cumulative[-1]),
-                    sum=float(rows.sums[i]),
+                    count=rows.cumulative[i][-1],
+                    sum=rows.sums[i],
                     bucket_counts=counts,
                     explicit_bounds=self._bounds,
                     # OTLP's min and max are optional: the aggregates keep neither, and the
                     # encoder leaves a None field unset.
                     min=None,  # type: ignore[arg-type]
                     max=None,  # type: ignore[arg-type]
-                    exemplars=_exemplars(marks),
+                    exemplars=self._exemplars(i, marks),
                 )
             )
         data = Histogram(data_points=points, aggregation_temporality=_CUMULATIVE)
         return _metric(_DURATION, "医保接口响应时间 API call duration in seconds", "s", data)
 
+    def _exemplars(self, row: int, marks: Sequence[Exemplar | None]) -> list[OtelExemplar]:
+        """The row's exemplars as OpenTelemetry's, each converted once (most buckets keep
+        theirs from one export to the next)."""
+        out = []
+        cache = self._converted
+        converted = 0
+        for b, ex in enumerate(marks):
+            if ex is None:
+                continue
+            hit = cache.get((row, b))
+            if hit is None or hit[0] is not ex:
+                otel = OtelExemplar(
+                    filtered_attributes={EXEMPLAR_TRACE_LABEL: ex.trace_id},
+                    value=float(ex.value),
+                    time_unix_nano=int(ex.timestamp * 1e9),
+                )
+                hit = cache[(row, b)] = (ex, otel)
+                converted += 1
+            out.append(hit[1])
+        self.exemplars_converted += converted
+        self.exemplars_reused += len(out) - converted
+        return out
+
 
 def _metric(name: str, description: str, unit: str, data: DataT) -> Metric:
     return Metric(name=name, description=description, unit=unit, data=data)
-
-
-def _exemplars(marks: Sequence[Exemplar | None]) -> list[OtelExemplar]:
-    return [
-        OtelExemplar(
-            filtered_attributes={EXEMPLAR_TRACE_LABEL: ex.trace_id},
-            value=float(ex.value),
-            time_unix_nano=int(ex.timestamp * 1e9),
-        )
-        for ex in marks
-        if ex is not None
-    ]
