@@ -274,3 +274,40 @@ def test_a_forked_child_exports_on_its_own_thread(collector: MetricsCollector):
     assert "misdk-otlp-metrics" in report["threads"]
     assert report["flushed"] is False
     assert report["failed"] == 1
+
+
+def _traced(c: MetricsCollector, trace_id: str, seconds: float) -> None:
+    clock = c.clock
+    assert isinstance(clock, ManualClock)
+    call = c.record_api_call_start("2207", "H43010500001", trace_id=trace_id)
+    clock.advance(seconds)
+    c.record_api_call_end(call, "success")
+
+
+def test_each_export_carries_each_buckets_latest_exemplar(collector: MetricsCollector):
+    """A newer traced call replaces its bucket's exemplar in the next export; the other
+    bucket keeps its own; the exemplar holds the call's duration, its trace id as attribute."""
+    exporter = KeepingExporter()
+    export = collector.start_otlp_metrics(exporter=exporter, interval=3600)
+    first, slow, second = "a" * 32, "b" * 32, "c" * 32
+    _traced(collector, first, 0.8)
+    _traced(collector, slow, 12.0)
+    assert export.force_flush()
+    _traced(collector, second, 0.7)
+    assert export.force_flush()
+
+    def exemplars(data: MetricsData) -> list[tuple[str, float]]:
+        (metric,) = [
+            m
+            for m in data.resource_metrics[0].scope_metrics[0].metrics
+            if m.name == "medical_insurance_api_duration_seconds"
+        ]
+        (point,) = metric.data.data_points
+        found = [(str(e.filtered_attributes["trace_id"]), e.value) for e in point.exemplars]
+        assert all(e.trace_id is None for e in point.exemplars)
+        return found
+
+    before, after = (exemplars(d) for d in exporter.exported)
+    assert before == [(first, pytest.approx(0.8)), (slow, pytest.approx(12.0))]
+    assert after == [(second, pytest.approx(0.7)), (slow, pytest.approx(12.0))]
+    assert export.producer.exemplars_reused == 1  # the slow bucket's, in the second export
