@@ -18,6 +18,8 @@ from medical_insurance_sdk.core import ManualClock, MetricConfig, MetricsCollect
 ENV = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_METRIC_EXPORT_INTERVAL",
     "OTEL_METRIC_EXPORT_TIMEOUT",
     "OTEL_SERVICE_NAME",
@@ -102,8 +104,20 @@ def test_bad_arguments_raise_naming_them(
         ("OTEL_METRIC_EXPORT_INTERVAL", "soon", "OTEL_METRIC_EXPORT_INTERVAL must be a number"),
         ("OTEL_METRIC_EXPORT_INTERVAL", "-5", "OTEL_METRIC_EXPORT_INTERVAL must be a positive"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "apm:4318", "OTEL_EXPORTER_OTLP_ENDPOINT: endpoint must"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_PROTOCOL='grpc' is not"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "http/json",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL='http/json' is not",
+        ),
     ],
-    ids=["interval-not-a-number", "interval-negative", "endpoint-no-scheme"],
+    ids=[
+        "interval-not-a-number",
+        "interval-negative",
+        "endpoint-no-scheme",
+        "grpc",
+        "http-json",
+    ],
 )
 def test_bad_variables_raise_naming_them(
     collector: MetricsCollector,

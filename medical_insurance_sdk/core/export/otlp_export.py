@@ -17,7 +17,8 @@ business call waits for it: the export runs on its own thread, bounded by ``time
 Environment (an explicit argument wins): ``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`` (full
 URL) or ``OTEL_EXPORTER_OTLP_ENDPOINT`` (base URL, ``/v1/metrics`` added),
 ``OTEL_METRIC_EXPORT_INTERVAL`` and ``OTEL_METRIC_EXPORT_TIMEOUT`` (milliseconds),
-``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``; the OTLP exporter reads its own
+``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL``
+(``http/protobuf`` only; another exporter goes in ``exporter=``); the OTLP exporter reads its own
 ``OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT`` (seconds per export, retries included, default 10),
 ``..._HEADERS``, ``..._COMPRESSION`` and TLS variables.
 """
@@ -247,6 +248,14 @@ def start_otlp_metrics_export(
     url: str | None = None
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        for variable in ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+            protocol = _env(variable).lower()
+            if protocol not in ("", "http/protobuf"):
+                raise ValueError(
+                    f"{variable}={protocol!r} is not supported here (http/protobuf; for "
+                    "another protocol pass exporter=)"
+                )
 
         url = _metrics_url(endpoint) if endpoint is not None else _env_metrics_url()
         exporter = OTLPMetricExporter(endpoint=url, timeout=timeout, headers=headers)
