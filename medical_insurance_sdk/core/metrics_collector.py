@@ -63,6 +63,8 @@ from medical_insurance_sdk.optional import is_available, warn_missing
 from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS, mask_text
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import MetricExporter
+
     from medical_insurance_sdk.core.export.otlp_export import OtlpMetricsExport
 
 __all__ = [
@@ -572,7 +574,7 @@ class MetricsCollector:
         interval: float | None = None,
         timeout: float | None = None,
         headers: Mapping[str, str] | None = None,
-        exporter: Any = None,
+        exporter: MetricExporter | None = None,
     ) -> OtlpMetricsExport:
         """Export the call counts, errors and duration histogram over OTLP every ``interval``.
 
