@@ -13,6 +13,7 @@ MODULES = (
     "bench.bench_incidents",
     "bench.bench_reliability",
     "bench.bench_scrape",
+    "bench.bench_otlp_metrics",
     "bench.bench_history",
     "bench.bench_fleet",
     "bench.bench_anomaly",

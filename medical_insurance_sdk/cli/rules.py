@@ -32,6 +32,17 @@ def _slo_percent(value: str) -> float:
     return slo
 
 
+def _trace_url(value: str) -> str:
+    """A trace URL template with one ``{trace_id}`` (checked by the generator's rule)."""
+    from medical_insurance_sdk.rules.grafana_datasources import check_trace_url
+
+    try:
+        check_trace_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"调用链 URL 模板无效: {exc}") from None
+    return value
+
+
 def register(subparsers: Any) -> None:
     """Add the ``rules`` subcommand."""
     parser = subparsers.add_parser(
@@ -111,6 +122,25 @@ def register(subparsers: Any) -> None:
         " (如 deploy/grafana/dashboards/medical-insurance-sdk.json)",
     )
     parser.add_argument(
+        "--datasources",
+        type=Path,
+        default=None,
+        help="同时生成 Grafana 数据源预配置到此文件"
+        " (如 deploy/grafana/provisioning/datasources.yml)",
+    )
+    parser.add_argument(
+        "--trace-url",
+        type=_trace_url,
+        default=None,
+        help="exemplar 的 trace_id 链接到的调用链页面模板，含 {trace_id}"
+        " (如 'https://apm.example/trace/{trace_id}'；默认本机 Jaeger UI)",
+    )
+    parser.add_argument(
+        "--trace-datasource-uid",
+        default=None,
+        help="exemplar 链接到的 Grafana 调用链数据源 uid (如 Tempo)；只给它时不生成 URL 链接",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="只检查输出目录中的文件是否与生成结果一致，不写入 (不一致时退出码为 1)",
@@ -142,7 +172,6 @@ def run(args: argparse.Namespace) -> int:
         ThresholdsFileError,
         changed_files,
         load_thresholds,
-        render_dashboard,
         write_rule_files,
     )
 
@@ -158,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
             baselines=_baselines(args),
             **extra,
         )
+        generated = _grafana_files(args, options)
     except ThresholdsFileError as exc:
         print(f"阈值文件无效: {exc}", file=sys.stderr)
         return 2
@@ -165,25 +195,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"参数无效: {exc}", file=sys.stderr)
         return 2
     out: Path = args.out
-    dashboard: Path | None = args.dashboard
     if args.check:
         changed = changed_files(out, options)
-        if dashboard is not None and (
-            not dashboard.is_file()
-            or dashboard.read_text(encoding="utf-8") != render_dashboard(options)
-        ):
-            changed.append(dashboard)
+        changed += [
+            path
+            for path, text in generated.items()
+            if not path.is_file() or path.read_text(encoding="utf-8") != text
+        ]
         for path in changed:
             print(f"与生成结果不一致: {path}（请运行 misdk rules 重新生成）", file=sys.stderr)
         if not changed:
-            print(f"规则文件与生成结果一致: {out}" + (f"，{dashboard}" if dashboard else ""))
+            print(f"规则文件与生成结果一致: {out}" + "".join(f"，{p}" for p in generated))
         return 1 if changed else 0
     try:
         written = write_rule_files(out, options)
-        if dashboard is not None:
-            dashboard.parent.mkdir(parents=True, exist_ok=True)
-            dashboard.write_text(render_dashboard(options), encoding="utf-8")
-            written.append(dashboard)
+        for path, text in generated.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
     except OSError as exc:
         print(f"无法写入: {exc}", file=sys.stderr)
         return 2
@@ -192,3 +221,28 @@ def run(args: argparse.Namespace) -> int:
     if thresholds:
         print(f"阈值覆盖: {', '.join(sorted(thresholds))}")
     return 0
+
+
+def _grafana_files(args: argparse.Namespace, options: Any) -> dict[Path, str]:
+    """The dashboard and datasource files asked for, by path, with their generated text."""
+    from medical_insurance_sdk.rules import render_dashboard
+    from medical_insurance_sdk.rules.grafana_datasources import (
+        DEFAULT_TRACE_URL,
+        DatasourceOptions,
+        render_datasources,
+    )
+
+    files: dict[Path, str] = {}
+    if args.dashboard is not None:
+        files[args.dashboard] = render_dashboard(options)
+    trace_url, uid = args.trace_url, args.trace_datasource_uid
+    if args.datasources is None:
+        if trace_url is not None or uid is not None:
+            raise ValueError("--trace-url 与 --trace-datasource-uid 需要同时给出 --datasources")
+        return files
+    if trace_url is None and uid is None:
+        trace_url = DEFAULT_TRACE_URL
+    files[args.datasources] = render_datasources(
+        DatasourceOptions(trace_url=trace_url, trace_datasource_uid=uid)
+    )
+    return files

@@ -11,7 +11,9 @@ Which side of the line each public method is on:
 * **Explicit API, raises ValueError naming the problem**: ``MetricConfig``,
   :meth:`~MetricsCollector.record_api_call`, :meth:`~MetricsCollector.record_custom_metric`,
   :meth:`~MetricsCollector.record_database_connections`,
-  :meth:`~MetricsCollector.record_cache_hit_ratio`, the query methods' arguments.
+  :meth:`~MetricsCollector.record_cache_hit_ratio`,
+  :meth:`~MetricsCollector.start_otlp_metrics` (whose exports then never raise), the query
+  methods' arguments.
 
 A start puts ``(api, org, t0, sizes, trace id)`` in a dict under a fresh integer id; an
 end pops it, reads the monotonic clock again and extends the store's flat staging list
@@ -31,7 +33,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medical_insurance_sdk.core.collection.channel import CallChannel
 from medical_insurance_sdk.core.collection.collector_report import build_performance_report
@@ -59,6 +61,11 @@ from medical_insurance_sdk.core.runtime.validation import (
 )
 from medical_insurance_sdk.optional import is_available, warn_missing
 from medical_insurance_sdk.redaction import MAX_MESSAGE_CHARS, mask_text
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import MetricExporter
+
+    from medical_insurance_sdk.core.export.otlp_export import OtlpMetricsExport
 
 __all__ = [
     "STATUSES",
@@ -125,6 +132,7 @@ class MetricsCollector:
             cfg.max_series_per_metric,
         )
         self._history = self._make_history() if cfg.enabled and cfg.history_path else None
+        self._otlp_exports: list[OtlpMetricsExport] = []
         self._closed = False
         self._worker = PeriodicWorker(
             "misdk-housekeeping",
@@ -554,8 +562,65 @@ class MetricsCollector:
             for worker in (self._worker, self._mp_worker):
                 if worker is not None:
                     worker.start()
+        for export in self._otlp_exports:
+            export.after_fork_in_child()
 
-    # -- push, housekeeping, lifecycle ---------------------------------------------------------
+    # -- push, OTLP, housekeeping, lifecycle -------------------------------------------------
+    def start_otlp_metrics(
+        self,
+        service_name: str | None = None,
+        *,
+        endpoint: str | None = None,
+        interval: float | None = None,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        exporter: MetricExporter | None = None,
+    ) -> OtlpMetricsExport:
+        """Export the call counts, errors and duration histogram over OTLP every ``interval``.
+
+        Read from the same aggregates as ``/metrics`` (nothing is recorded twice; see
+        ``core/export/otel_producer.py`` for the names). ``endpoint`` is the receiver's base
+        URL (``http://apm:4318``; ``/v1/metrics`` is added) or its metrics URL, else the
+        ``OTEL_EXPORTER_OTLP_*`` variables decide; ``interval`` (else
+        ``OTEL_METRIC_EXPORT_INTERVAL``, else 60 s) and ``timeout`` (seconds per export,
+        retries included) are seconds; ``exporter`` replaces the OTLP/HTTP exporter (any
+        OpenTelemetry ``MetricExporter``). Raises ``ValueError`` naming the problem (the
+        ``[otel]`` extra missing, no in-process aggregates, a bad argument); afterwards
+        nothing raises: failed exports are counted (``stats()``, monitoring health stage
+        ``otlp_metrics``). :meth:`shutdown` exports a last time and stops it.
+        """
+        if not is_available("opentelemetry.sdk.metrics") or (
+            exporter is None and not is_available("opentelemetry.exporter.otlp.proto.http")
+        ):
+            raise ValueError(
+                "OTLP metrics need opentelemetry-sdk and the OTLP exporter: "
+                "pip install 'medical-insurance-sdk[otel]'"
+            )
+        prometheus = self.prometheus
+        if prometheus is None or prometheus.exporter is None or self._closed:
+            raise ValueError(
+                "OTLP metrics are read from the in-process aggregates: they need an open "
+                "collector with prometheus_enabled, prometheus_client installed and no "
+                "multiprocess mode (prometheus_port=0 serves no /metrics)"
+            )
+        from medical_insurance_sdk.core.export.otlp_export import start_otlp_metrics_export
+
+        export = start_otlp_metrics_export(
+            self.store,
+            prometheus.aggregates,
+            self.health,
+            started_at=self.started_at,
+            wall=self._clock.wall,
+            service_name=service_name,
+            endpoint=endpoint,
+            interval=interval,
+            timeout=timeout,
+            headers=headers,
+            exporter=exporter,
+        )
+        self._otlp_exports.append(export)
+        return export
+
     def export_metrics_to_prometheus_gateway(
         self, gateway_url: str | None = None, job_name: str = "medical_insurance_sdk"
     ) -> bool:
@@ -635,6 +700,8 @@ class MetricsCollector:
         self._worker.stop(timeout)
         if self._mp_worker is not None:
             self._mp_worker.stop(timeout)
+        for export in self._otlp_exports:
+            export.shutdown(timeout)
         self.store.fold()
         if self._history is not None:
             self._history.flush_all()

@@ -28,9 +28,12 @@ import numpy.typing as npt
 from medical_insurance_sdk.core.collection.labels import OTHER, LabelTable
 from medical_insurance_sdk.core.collection.store import CallBatch
 
-__all__ = ["ApiAggregates", "Exemplar", "SeriesTable"]
+__all__ = ["EXEMPLAR_TRACE_LABEL", "ApiAggregates", "Exemplar", "SeriesTable"]
 
 _MASK = (1 << 21) - 1
+
+#: The exemplar label holding the trace id (OpenMetrics, OTLP, Grafana's trace links).
+EXEMPLAR_TRACE_LABEL = "trace_id"
 
 #: Label value used when an error call has no error code.
 UNKNOWN_ERROR = "unknown"

@@ -54,7 +54,7 @@ from prometheus_client.samples import Exemplar as PromExemplar
 from medical_insurance_sdk.core.collection.labelled_numbers import LabelledNumbers
 from medical_insurance_sdk.core.collection.store import CallStore
 from medical_insurance_sdk.core.collection.system_metrics import SystemSample
-from medical_insurance_sdk.core.export.aggregates import ApiAggregates
+from medical_insurance_sdk.core.export.aggregates import EXEMPLAR_TRACE_LABEL, ApiAggregates
 from medical_insurance_sdk.core.export.exposition_cache import (
     ApiScrape,
     CachedFamily,
@@ -194,7 +194,7 @@ class AggregatesCollector:
                 if ex is None:
                     buckets.append((le, float(count)))
                 else:
-                    pex = PromExemplar({"trace_id": ex.trace_id}, ex.value, ex.timestamp)
+                    pex = PromExemplar({EXEMPLAR_TRACE_LABEL: ex.trace_id}, ex.value, ex.timestamp)
                     buckets.append((le, float(count), pex))
             hist_family.add_metric(labels, buckets, float(duration.sums[i]))
         errors_family = cast(CounterMetricFamily, families["errors"])
