@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from medical_insurance_sdk.core.analysis.anomaly import AnomalyDetector
     from medical_insurance_sdk.core.analysis.baselines import Baseline
-    from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly
     from medical_insurance_sdk.core.analysis.capacity_plan import CapacityPlan
+    from medical_insurance_sdk.core.analysis.series_anomaly import SeriesAnomaly
     from medical_insurance_sdk.core.batch import batch_job
     from medical_insurance_sdk.core.collection.custom_metrics import PerformanceMetric
     from medical_insurance_sdk.core.collection.records import APICallMetric
