@@ -76,6 +76,10 @@ class LoopbackHttpSink(HttpSink):  # type: ignore[misc]
         """Every span received so far (protobuf ``Span`` messages)."""
         return list(get_spans(self.listener.telemetry))
 
+    def metric_requests(self) -> list[Any]:
+        """Every metrics export received so far (``ExportMetricsServiceRequest`` messages)."""
+        return [r.pbreq for r in self.listener.telemetry.get_metric_requests()]
+
     def service_names(self) -> set[str]:
         """The ``service.name`` of every resource received."""
         resources = extract_leaves(

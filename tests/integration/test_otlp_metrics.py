@@ -4,23 +4,14 @@ same calls; an unreachable endpoint counted, never raised."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
-from typing import Any
 
 import pytest
 from local_net import free_port
 from metric_samples import FAMILIES, exposition_samples, metrics_by_name, otlp_samples
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-)
-from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
-from oteltest.sink import HttpSink
-from oteltest.sink.handler import AccumulatingHandler
 
+from bench.otlp_sink import LoopbackHttpSink
 from medical_insurance_sdk.core import ManualClock, MetricConfig, MetricsCollector
 
 pytestmark = pytest.mark.integration
@@ -28,49 +19,13 @@ pytestmark = pytest.mark.integration
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-class LoopbackMetricsSink:
-    """oteltest's OTLP/HTTP request parsing and accumulating handler, served on
-    ``127.0.0.1:<free port>`` (oteltest's own server binds every interface)."""
-
-    def __init__(self) -> None:
-        self.listener = AccumulatingHandler()
-        parser = HttpSink(self.listener, logging.getLogger("oteltest"), port=0)  # not started
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                route = parser.handlers.get(self.path)
-                if route is not None:
-                    route(body, dict(self.headers.items()))
-                self.send_response(200 if route is not None else 404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """No access log."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = Thread(target=self.server.serve_forever, name="otlp-sink", daemon=True)
-        self._thread.start()
-
-    def requests(self) -> list[ExportMetricsServiceRequest]:
-        return [r.pbreq for r in self.listener.telemetry.get_metric_requests()]
-
-    def last_metrics(self) -> dict[str, Metric]:
-        """The metrics of the last request, by name."""
-        return metrics_by_name(self.requests()[-1])
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def sink() -> Iterator[LoopbackMetricsSink]:
-    receiver = LoopbackMetricsSink()
+def sink() -> Iterator[LoopbackHttpSink]:
+    """oteltest's OTLP/HTTP sink on 127.0.0.1:<free port>."""
+    receiver = LoopbackHttpSink()
+    receiver.start()
     yield receiver
-    receiver.close()
+    receiver.stop()
 
 
 def make_collector(by_org: bool = True) -> MetricsCollector:
@@ -100,7 +55,7 @@ def record_traffic(c: MetricsCollector) -> None:
 
 
 @pytest.mark.parametrize("by_org", [True, False], ids=["histogram-by-org", "histogram-by-api"])
-def test_otlp_export_equals_the_prometheus_exposition(sink: LoopbackMetricsSink, by_org: bool):
+def test_otlp_export_equals_the_prometheus_exposition(sink: LoopbackHttpSink, by_org: bool):
     """Counts, error counts and buckets arrive under the Prometheus names and labels, with
     the exposition's values, the collector's bucket bounds and seconds as the unit."""
     c = make_collector(by_org)
@@ -108,7 +63,7 @@ def test_otlp_export_equals_the_prometheus_exposition(sink: LoopbackMetricsSink,
     export = c.start_otlp_metrics("his-test", endpoint=sink.endpoint, interval=3600, timeout=5)
     assert export.endpoint == sink.endpoint + "/v1/metrics"
     assert export.force_flush()
-    metrics = sink.last_metrics()
+    metrics = metrics_by_name(sink.metric_requests()[-1])
     assert sorted(metrics) == sorted(FAMILIES)
     assert (metrics[FAMILIES[1]].unit, metrics[FAMILIES[0]].unit) == ("s", "{call}")
     bounds = list(metrics[FAMILIES[1]].histogram.data_points[0].explicit_bounds)
@@ -124,7 +79,7 @@ def test_otlp_export_equals_the_prometheus_exposition(sink: LoopbackMetricsSink,
 
 
 def test_points_are_cumulative_from_the_collector_start_with_trace_exemplars(
-    sink: LoopbackMetricsSink,
+    sink: LoopbackHttpSink,
 ):
     """Each export repeats the totals so far, starting at the collector's start; the slow
     bucket carries the traced call's trace id; the invalid one is dropped and counted."""
@@ -137,7 +92,7 @@ def test_points_are_cumulative_from_the_collector_start_with_trace_exemplars(
     assert isinstance(clock, ManualClock)
     clock.advance(60)
     assert export.force_flush()
-    first, second = sink.requests()
+    first, second = sink.metric_requests()
     (resource,) = second.resource_metrics
     service = {a.key: a.value.string_value for a in resource.resource.attributes}
     assert service["service.name"] == "medical-insurance-sdk"
@@ -157,7 +112,7 @@ def test_points_are_cumulative_from_the_collector_start_with_trace_exemplars(
     start = int(c.started_at * 1e9)
     assert points[0].start_time_unix_nano == points[1].start_time_unix_nano == start
     assert points[1].time_unix_nano - points[0].time_unix_nano == 60 * 10**9
-    histogram = sink.last_metrics()[FAMILIES[1]].histogram
+    histogram = metrics_by_name(sink.metric_requests()[-1])[FAMILIES[1]].histogram
     found = [
         ({a.key: a.value.string_value for a in ex.filtered_attributes}, ex.as_double)
         for p in histogram.data_points
@@ -188,17 +143,17 @@ def test_an_unreachable_endpoint_is_counted_and_never_raised():
     assert export.force_flush() is False  # closed: nothing more is sent
 
 
-def test_the_background_thread_exports_every_interval(sink: LoopbackMetricsSink):
+def test_the_background_thread_exports_every_interval(sink: LoopbackHttpSink):
     """With a short interval the metrics arrive without a flush; shutdown exports once more."""
     c = make_collector()
     record_traffic(c)
     export = c.start_otlp_metrics(endpoint=sink.endpoint, interval=0.05)
     deadline = time.monotonic() + 10
-    while not sink.requests() and time.monotonic() < deadline:
+    while not sink.metric_requests() and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert sink.requests()
-    before = len(sink.requests())
+    assert sink.metric_requests()
+    before = len(sink.metric_requests())
     c.shutdown()
-    assert len(sink.requests()) > before
+    assert len(sink.metric_requests()) > before
     assert export.stats().failed == 0
-    assert export.stats().exported == len(sink.requests())
+    assert export.stats().exported == len(sink.metric_requests())
