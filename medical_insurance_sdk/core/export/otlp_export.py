@@ -41,6 +41,7 @@ from medical_insurance_sdk.core.export.aggregates import ApiAggregates
 from medical_insurance_sdk.core.export.otel_producer import ApiMetricsProducer
 from medical_insurance_sdk.core.runtime.background import PeriodicWorker
 from medical_insurance_sdk.core.runtime.health import MonitoringHealth
+from medical_insurance_sdk.tracing_setup import DEFAULT_SERVICE_NAME
 
 __all__ = [
     "DEFAULT_SERVICE_NAME",
@@ -50,8 +51,6 @@ __all__ = [
     "start_otlp_metrics_export",
 ]
 
-#: ``service.name`` when neither the argument nor ``OTEL_SERVICE_NAME`` gives one.
-DEFAULT_SERVICE_NAME = "medical-insurance-sdk"
 #: The monitoring-health stage failed exports are counted under.
 HEALTH_STAGE = "otlp_metrics"
 _METRICS_PATH = "/v1/metrics"
